@@ -1,0 +1,162 @@
+"""The bot: wires transports, bus, router, storage, scheduler and plugins, and runs their lifecycle.
+
+Start-up order: plugin classes and their config sections are validated, the database is reached
+and migrated, plugins are set up and registered, the scheduler starts, then the transports
+connect. Stopping goes the other way and loses nothing queued: transports stop taking input,
+the bus handles what it holds, plugins tear down, and the database is closed last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .bus import Bus
+from .config import Config
+from .events import Identity, Message, Role, Room, utcnow
+from .loader import build_configs, load_classes
+from .plugin import Plugin, handlers_of
+from .router import Router
+from .scheduler import Scheduler
+from .storage import Storage
+from .transports import Transport, build_transport
+
+log = logging.getLogger("opsbot")
+
+
+class Bot:
+    def __init__(self, config: Config, *, transports: Sequence[Transport] | None = None) -> None:
+        self.config = config
+        self.timezone = ZoneInfo(config.bot.timezone)
+        self.router = Router(self)
+        self.bus = Bus(self.router.dispatch)
+        self.storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+        self.scheduler = Scheduler(self.timezone)
+        if transports is None:
+            transports = [
+                build_transport(i, net, config.bot) for i, net in enumerate(config.networks)
+            ]
+        self.transports: dict[str, Transport] = {t.name: t for t in transports}
+        self.plugins: dict[str, Plugin] = {}
+        self.started_at: datetime | None = None
+        self._admins = {tuple(admin.split(":", 1)) for admin in config.bot.admins}
+        self._started: list[Transport] = []
+        self._stopped = False
+        self._wants_own_messages = False
+
+    # lifecycle
+
+    async def start(self) -> None:
+        """Bring everything up; raises ConfigError or StorageUnavailable, having undone the rest."""
+        classes = load_classes(self.config.plugins)
+        configs = build_configs(classes, self.config.plugins)
+        await self.storage.connect()
+        try:
+            await self.storage.migrate(
+                (name, cls.migrations_dir()) for name, cls in classes.items()
+            )
+            for name, cls in classes.items():
+                plugin = cls(self, name, configs[name])
+                await plugin.setup()
+                self.plugins[name] = plugin
+                self.router.register(plugin)
+                self.scheduler.register(plugin)
+                for fn, rules in handlers_of(plugin):
+                    for event_type in rules.subscribe:
+                        self.bus.subscribe(event_type, fn)
+                    self._wants_own_messages |= rules.own_messages
+            self.scheduler.start()
+            for transport in self.transports.values():
+                await transport.start(self.bus.publish)
+                self._started.append(transport)
+        except BaseException:
+            await self.stop()
+            raise
+        self.started_at = utcnow()
+        log.info(
+            "opsbot ready: networks %s, plugins %s",
+            ", ".join(self.transports),
+            ", ".join(self.plugins),
+        )
+
+    async def stop(self) -> None:
+        """Stop cleanly: handle everything queued, then tear down; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.bus.close()
+        for transport in reversed(self._started):
+            try:
+                await transport.stop()
+            except Exception:
+                log.exception("stopping network %s failed", transport.name)
+        self.scheduler.shutdown()
+        for name, plugin in reversed(self.plugins.items()):
+            try:
+                await plugin.teardown()
+            except Exception:
+                log.exception("plugin %s failed to tear down", name)
+        await self.storage.close()
+        log.info("opsbot stopped")
+
+    async def run(self) -> None:
+        """Start, then run until SIGINT/SIGTERM or until a transport has no more input."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+            waiters += [t.finished for t in self.transports.values() if t.finished is not None]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            waiters[0].cancel()
+            log.info("stopping (%s)", "signal" if stop.is_set() else "end of input")
+        finally:
+            await self.stop()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    # services for plugins
+
+    def is_admin(self, who: Identity) -> bool:
+        """A bot admin is listed in config by ``network:account``; a nick alone never is."""
+        return who.account is not None and (who.network, who.account) in self._admins
+
+    async def role_of(self, room: Room, who: Identity) -> Role:
+        if self.is_admin(who):
+            return Role.BOT_ADMIN
+        return await self.transports[room.network].role(room, who)
+
+    async def send(
+        self,
+        room: Room,
+        text: str,
+        *,
+        html: str | None = None,
+        reply_to: Message | None = None,
+        notice: bool = False,
+    ) -> str | None:
+        """Say something in a room; the bot's own line is then delivered to handlers that asked
+        for own messages (``@on(Message, own=True)``), in the room's order."""
+        transport = self.transports[room.network]
+        msg_id = await transport.send(room, text, html=html, reply_to=reply_to, notice=notice)
+        if self._wants_own_messages and not transport.capabilities.echoes_own:
+            own = Message(
+                network=room.network,
+                room=room,
+                sender=transport.me,
+                text=text,
+                html=html,
+                id=msg_id,
+                reply_to=reply_to.id if reply_to else None,
+                is_notice=notice,
+            )
+            await self.bus.publish(own, wait=False)
+        return msg_id

@@ -1,0 +1,125 @@
+"""The event bus: chat events in per-room order, and plugins' domain events.
+
+Chat events from transports enter a lane per room (or per network for network-wide events such
+as nick changes). A lane hands its events to the dispatcher one at a time, so every handler sees
+one room's lines in the order they arrived; different rooms proceed concurrently. A transport
+that outpaces the handlers waits when its lane holds ``lane_limit`` events (back-pressure).
+
+Domain events (what plugins tell each other) are delivered inline to every subscriber of the
+event's type or a base type, in subscription order, before ``emit`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .events import DomainEvent, Event
+
+log = logging.getLogger("opsbot.bus")
+
+Dispatcher = Callable[[Event], Awaitable[None]]
+Subscriber = Callable[[Any], Awaitable[None]]
+
+
+class _Lane:
+    __slots__ = ("events", "ready", "space", "task")
+
+    def __init__(self) -> None:
+        self.events: deque[Event] = deque()
+        self.ready = asyncio.Event()
+        self.space = asyncio.Event()
+        self.space.set()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Bus:
+    def __init__(self, dispatch: Dispatcher, *, lane_limit: int = 10_000) -> None:
+        self._dispatch = dispatch
+        self._lane_limit = lane_limit
+        self._lanes: dict[str, _Lane] = {}
+        self._subscribers: dict[type, list[Subscriber]] = {}
+        self._closed = False
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def pending(self) -> int:
+        """Chat events queued or being handled."""
+        return self._pending
+
+    async def publish(self, event: Event, *, wait: bool = True) -> None:
+        """Queue a chat event in its lane. With ``wait`` (transports), wait while the lane is
+        full; without (the bot's own lines, queued from inside a handler), never wait."""
+        if self._closed and (wait or not self._lanes):
+            log.warning("bus closed, dropping %r", event)
+            return
+        lane = self._lanes.get(event.lane)
+        if lane is None:
+            lane = self._lanes[event.lane] = _Lane()
+            lane.task = asyncio.create_task(self._work(lane), name=f"lane {event.lane}")
+        lane.events.append(event)
+        lane.ready.set()
+        self._pending += 1
+        self._idle.clear()
+        if wait and len(lane.events) >= self._lane_limit:
+            lane.space.clear()
+            await lane.space.wait()
+
+    async def _work(self, lane: _Lane) -> None:
+        events = lane.events
+        while True:
+            if not events:
+                lane.ready.clear()
+                await lane.ready.wait()
+                continue
+            event = events.popleft()
+            if len(events) < self._lane_limit:
+                lane.space.set()
+            try:
+                await self._dispatch(event)
+            except Exception:
+                log.exception("dispatch failed for %r", event)
+            finally:
+                self._pending -= 1
+                if not self._pending:
+                    self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until every queued chat event has been handled, including ones queued meanwhile."""
+        await self._idle.wait()
+
+    def subscribe(self, event_type: type[DomainEvent], handler: Subscriber) -> None:
+        self._subscribers.setdefault(event_type, []).append(handler)
+
+    def unsubscribe(self, handler: Subscriber) -> None:
+        for handlers in self._subscribers.values():
+            while handler in handlers:
+                handlers.remove(handler)
+
+    async def emit(self, event: DomainEvent) -> None:
+        """Deliver a domain event to its subscribers; a failing subscriber is logged, not fatal."""
+        for cls in type(event).__mro__:
+            for handler in tuple(self._subscribers.get(cls, ())):
+                try:
+                    await handler(event)
+                except Exception:
+                    log.exception("subscriber %r failed on %r", handler, event)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop taking events from transports, handle what is queued (up to ``grace`` seconds)
+        along with the bot's own lines it produces, then stop the lanes."""
+        self._closed = True
+        try:
+            await asyncio.wait_for(self.drain(), grace)
+        except TimeoutError:
+            log.error("bus closed with %d events unhandled after %.0f s", self._pending, grace)
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()

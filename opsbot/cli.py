@@ -1,0 +1,198 @@
+"""The ``opsbot`` command: run the bot, write a starter config, check a config, migrate, list plugins.
+
+Exit status: 0 on success, 1 when something outside (the database) is unavailable, 2 for an
+invalid config or command line; never a traceback for either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Config, ConfigError, LogConfig, load_config
+from .storage import StorageUnavailable
+
+T = TypeVar("T")
+
+DEFAULT_CONFIG = "config.yaml"
+EXIT_UNAVAILABLE = 1
+EXIT_CONFIG = 2
+
+
+def resolve_config(path: str | None) -> tuple[Config, str]:
+    """The config from ``-c``, else ``$OPSBOT_CONFIG``, else ./config.yaml, else the built-in
+    default (the console room and SQLite); returns it with a description of where it came from."""
+    chosen = path or os.environ.get("OPSBOT_CONFIG")
+    if chosen is None and Path(DEFAULT_CONFIG).exists():
+        chosen = DEFAULT_CONFIG
+    if chosen is None:
+        return Config(), "built-in defaults (console room, SQLite in ./var)"
+    return load_config(chosen), chosen
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(status)
+
+
+def _config_or_exit(path: str | None) -> tuple[Config, str]:
+    try:
+        return resolve_config(path)
+    except ConfigError as error:
+        _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
+        raise AssertionError from None  # unreachable: _fail exits
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine, turning the errors people cause or meet into a message and exit status."""
+    try:
+        return asyncio.run(make())
+    except ConfigError as error:
+        _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
+    except StorageUnavailable as error:
+        _fail(f"Database unavailable: {error}", EXIT_UNAVAILABLE)
+    raise AssertionError("unreachable")
+
+
+def setup_logging(config: LogConfig) -> None:
+    handlers: list[logging.Handler] = []
+    if config.file is not None:
+        try:
+            config.file.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(config.file, encoding="utf-8"))
+        except OSError as error:
+            _fail(f"Cannot open the log file {config.file}: {error.strerror}", EXIT_CONFIG)
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(
+        level=config.level,
+        handlers=handlers,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Config file (default: $OPSBOT_CONFIG, else ./{DEFAULT_CONFIG}, else built-in defaults).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsbot")
+def main() -> None:
+    """opsbot: meetings, action items, kudos and contribution records for cloud operators."""
+
+
+@main.command()
+@config_option
+def run(config_path: str | None) -> None:
+    """Run the bot until Ctrl-C, SIGTERM, or the end of console input."""
+    config, source = _config_or_exit(config_path)
+    setup_logging(config.log)
+    logging.getLogger("opsbot").info("configuration from %s", source)
+    from .bot import Bot
+
+    async def go() -> None:
+        await Bot(config).run()
+
+    _run_async(go)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing config.yaml.")
+def init(directory: str, force: bool) -> None:
+    """Write a starter config.yaml (every option explained) into DIRECTORY."""
+    target = Path(directory) / DEFAULT_CONFIG
+    if target.exists() and not force:
+        _fail(f"{target} already exists; use --force to overwrite it.", EXIT_CONFIG)
+    text = resources.files("opsbot").joinpath("config.example.yaml").read_text(encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".yaml.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    except OSError as error:
+        _fail(f"Cannot write {target}: {error.strerror}", EXIT_UNAVAILABLE)
+    click.echo(f"Wrote {target}. Edit it, then: opsbot run -c {target}")
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: str | None) -> None:
+    """Validate the config, including every plugin's section; exit 2 if it is invalid."""
+    config, source = _config_or_exit(config_path)
+    from .loader import build_configs, load_classes
+    from .transports import build_transport
+
+    try:
+        classes = load_classes(config.plugins)
+        build_configs(classes, config.plugins)
+        for i, network in enumerate(config.networks):
+            build_transport(i, network, config.bot)
+    except ConfigError as error:
+        _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
+    networks = ", ".join(f"{n.name} ({n.type})" for n in config.networks)
+    click.echo(f"{source}: valid. Networks: {networks}. Plugins: {', '.join(classes)}.")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@config_option
+def upgrade(config_path: str | None) -> None:
+    """Run every enabled plugin's migrations up to the newest revision."""
+    config, _ = _config_or_exit(config_path)
+    from .loader import load_classes
+    from .storage import Storage
+
+    async def go() -> dict[str, str | None]:
+        classes = load_classes(config.plugins)
+        storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+        await storage.connect()
+        try:
+            return await storage.migrate((n, c.migrations_dir()) for n, c in classes.items())
+        finally:
+            await storage.close()
+
+    done = _run_async(go)
+    for name, revision in done.items():
+        click.echo(f"{name}: at {revision}")
+    if not done:
+        click.echo("No enabled plugin has tables.")
+
+
+@main.command()
+@config_option
+def plugins(config_path: str | None) -> None:
+    """List installed plugins and whether the config enables them."""
+    config, _ = _config_or_exit(config_path)
+    from .loader import available
+
+    enabled = set(config.plugins.enabled)
+    for name, entry in sorted(available().items()):
+        try:
+            description = entry.load().description()
+        except Exception as error:
+            description = f"cannot be loaded: {error!r}"
+        mark = "enabled " if name in enabled else "disabled"
+        click.echo(f"{name:12} {mark}  {description}")

@@ -1,0 +1,258 @@
+"""config.yaml: pydantic models of every key, ${ENV} substitution for secrets, readable errors.
+
+Errors name the key path and the reason (``networks[1].port: Input should be a valid integer``)
+so that ``opsbot check-config`` and start-up can print them without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; each problem is ``(key path, reason)``."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        lines = [
+            f"{where}{path}: {reason}" if path else f"{where}{reason}"
+            for path, reason in self.problems
+        ]
+        return "\n".join(lines)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogConfig(Model):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+    """Log to this file (its folder is created); None logs to standard error."""
+
+
+class BotConfig(Model):
+    nick: str = "opsbot"
+    prefix: str = Field(default="!", min_length=1, max_length=3)
+    admins: list[str] = []
+    """Bot admins as ``network:account`` (``oftc:alice``, ``matrix:@alice:example.org``)."""
+    timezone: str = "UTC"
+    reply_unknown_command: bool = True
+
+    @field_validator("admins")
+    @classmethod
+    def _admins_have_networks(cls, admins: list[str]) -> list[str]:
+        for admin in admins:
+            network, _, account = admin.partition(":")
+            if not network or not account:
+                raise ValueError(f"{admin!r} is not network:account")
+        return admins
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+
+class DatabaseConfig(Model):
+    url: str = "sqlite+aiosqlite:///var/opsbot.db"
+    """SQLAlchemy URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PW@HOST/DB."""
+    connect_timeout: float = Field(default=10.0, gt=0)
+
+
+class NetworkBase(Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    prefix: str | None = None
+    """Command prefix on this network, if not the bot's."""
+
+
+class ConsoleNetwork(NetworkBase):
+    type: Literal["console"]
+    name: str = "console"
+    speaker: str = "you"
+    """Who you are when you type; `/nick NAME` changes it."""
+    room: str = "#console"
+
+
+class MemoryNetwork(NetworkBase):
+    """An in-process network for tests and benchmarks."""
+
+    type: Literal["memory"]
+    style: Literal["irc", "matrix"] = "irc"
+    rooms: list[str] = []
+
+
+class SaslConfig(Model):
+    mechanism: Literal["PLAIN", "EXTERNAL"] = "PLAIN"
+    account: str | None = None
+    password: str | None = None
+
+
+class IrcNetwork(NetworkBase):
+    type: Literal["irc"]
+    host: str
+    port: int = Field(default=6697, ge=1, le=65535)
+    tls: bool = True
+    tls_verify: bool = True
+    nick: str = "opsbot"
+    alt_nicks: list[str] = []
+    sasl: SaslConfig | None = None
+    nickserv_password: str | None = None
+    channels: list[str] = []
+    """Channels to join; ``"#chan key"`` for a keyed channel."""
+
+
+class MatrixNetwork(NetworkBase):
+    type: Literal["matrix"]
+    homeserver: str
+    user_id: str = Field(pattern=r"^@[^:]+:.+$")
+    password: str | None = None
+    access_token: str | None = None
+    rooms: list[str] = []
+
+    @model_validator(mode="after")
+    def _has_credentials(self) -> MatrixNetwork:
+        if not (self.password or self.access_token):
+            raise ValueError("give a password or an access_token")
+        return self
+
+
+Network = Annotated[
+    ConsoleNetwork | MemoryNetwork | IrcNetwork | MatrixNetwork, Field(discriminator="type")
+]
+NETWORK_TYPES = ("console", "memory", "irc", "matrix")
+
+
+class PluginsConfig(BaseModel):
+    """``enabled`` lists plugins to load; every other key is one plugin's own section."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    enabled: list[str] = ["core"]
+
+    def section(self, name: str) -> dict[str, Any]:
+        extra = self.model_extra or {}
+        value = extra.get(name)
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    def sections(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Config(Model):
+    bot: BotConfig = BotConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    networks: list[Network] = [ConsoleNetwork(type="console")]
+    log: LogConfig = LogConfig()
+    plugins: PluginsConfig = PluginsConfig()
+
+    @field_validator("networks")
+    @classmethod
+    def _unique_names(cls, networks: list[NetworkBase]) -> list[NetworkBase]:
+        seen: set[str] = set()
+        for net in networks:
+            if net.name in seen:
+                raise ValueError(f"two networks are named {net.name!r}")
+            seen.add(net.name)
+        if sum(isinstance(n, ConsoleNetwork) for n in networks) > 1:
+            raise ValueError("at most one console network")
+        return networks
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _substitute(
+    value: Any, path: str, env: Mapping[str, str], problems: list[tuple[str, str]]
+) -> Any:
+    if isinstance(value, str):
+
+        def lookup(found: re.Match[str]) -> str:
+            name, default = found.group(1), found.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append((path, f"environment variable {name} is not set"))
+            return ""
+
+        return _ENV.sub(lookup, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, _join(path, k), env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def key_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """``('networks', 1, 'irc', 'port')`` as ``networks[1].port`` (the union's tag dropped)."""
+    path = prefix
+    for i, part in enumerate(loc):
+        if i == 2 and loc[0] == "networks" and part in NETWORK_TYPES:
+            continue
+        path = _join(path, part)
+    return path
+
+
+def validation_problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    return [(key_path(e["loc"], prefix), e["msg"]) for e in error.errors()]
+
+
+def parse_config(
+    data: Any, source: str | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a loaded YAML document; raises ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [("", "the file must hold a mapping of keys (bot:, networks:, ...)")], source
+        )
+    problems: list[tuple[str, str]] = []
+    data = _substitute(data, "", os.environ if env is None else env, problems)
+    if problems:
+        raise ConfigError(problems, source)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(validation_problems(error), source) from None
+
+
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; raises ConfigError (also for unreadable or bad YAML)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([("", f"cannot read the file: {error.strerror}")], source) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
+    return parse_config(data, source, env)

@@ -1,0 +1,197 @@
+"""The events that transports produce and plugins consume: the contract between networks and plugins.
+
+Every event is a frozen dataclass with an aware UTC timestamp. Plugins never see `irc` or `nio`
+objects; anything network-specific they might need for a log is kept in ``raw``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _as_utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise ValueError(f"event timestamps must be timezone-aware, got naive {ts!r}")
+    return ts.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who someone is on one network.
+
+    ``account`` is what the network can prove (a Matrix user ID, an IRC services account) or None.
+    Anything that gives or counts credit keys on :attr:`key`, never on the nick.
+    """
+
+    network: str
+    account: str | None
+    nick: str
+    display: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """``(network, account)``, or None when the network could not prove who this is."""
+        return None if self.account is None else (self.network, self.account)
+
+    @property
+    def name(self) -> str:
+        """The name to show people: the display name where there is one, else the nick."""
+        return self.display or self.nick
+
+    def __str__(self) -> str:
+        return self.nick
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A channel or room on one network; ``id`` is ``#channel`` on IRC or ``!id:server`` on Matrix."""
+
+    network: str
+    id: str
+    name: str | None = None
+    is_direct: bool = False
+
+    @property
+    def key(self) -> str:
+        """``network:id``, the form config uses for per-room overrides."""
+        return f"{self.network}:{self.id}"
+
+    def __str__(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of everything that happens on a network."""
+
+    network: str
+    ts: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", _as_utc(self.ts))
+
+    @property
+    def lane(self) -> str:
+        """Events with the same lane are handled strictly in arrival order."""
+        return self.network
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoomEvent(Event):
+    """An event that happens in one room."""
+
+    room: Room
+
+    @property
+    def lane(self) -> str:
+        return self.room.key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message(RoomEvent):
+    """A line someone said. ``text`` is plain (formatting stripped); ``html`` is the rich form."""
+
+    sender: Identity
+    text: str
+    html: str | None = None
+    id: str | None = None
+    reply_to: str | None = None
+    is_action: bool = False
+    is_notice: bool = False
+    raw: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Join(RoomEvent):
+    who: Identity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part(RoomEvent):
+    """Someone left the room; ``is_quit`` when they left the whole network."""
+
+    who: Identity
+    reason: str | None = None
+    is_quit: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NickChange(Event):
+    old: Identity
+    new: Identity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reaction(RoomEvent):
+    sender: Identity
+    target_id: str
+    key: str
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edit(RoomEvent):
+    """A correction of an earlier message (Matrix ``m.replace``)."""
+
+    sender: Identity
+    target_id: str
+    text: str
+    html: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redaction(RoomEvent):
+    """An earlier message withdrawn; its text must vanish from every output."""
+
+    sender: Identity
+    target_id: str
+    reason: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connected(Event):
+    """The transport is (again) connected and identified as ``me``."""
+
+    me: Identity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Disconnected(Event):
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """Base for events plugins publish to each other (e.g. an action item was recorded)."""
+
+    ts: datetime = field(default_factory=utcnow)
+
+
+class Role(IntEnum):
+    """What someone may do in a room, from channel modes or power levels; bot admins outrank all."""
+
+    NONE = 0
+    VOICE = 1
+    OP = 2
+    ADMIN = 3
+    BOT_ADMIN = 4
+
+    @property
+    def label(self) -> str:
+        return {
+            Role.NONE: "anyone",
+            Role.VOICE: "voice",
+            Role.OP: "op",
+            Role.ADMIN: "room admin",
+            Role.BOT_ADMIN: "bot admin",
+        }[self]

@@ -1,0 +1,297 @@
+"""Routing events to plugin handlers: passive handlers, then at most one command per message.
+
+Every passive handler whose rule matches runs (a meeting log must see every line), in the order
+plugins were loaded; then, if the message is a command (``!name``, ``botnick: name``, or a bare
+``name`` in a direct chat), that command runs after its permission and rate checks. Whatever a
+handler raises is logged with the event and answered with one short line; the bot lives on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .arguments import ArgumentError, Param, bind, signature_params, usage_of
+from .events import Event, Message, Role, RoomEvent
+from .plugin import Context, Handler, Plugin, Rules, handlers_of
+
+if TYPE_CHECKING:
+    from .bot import Bot
+    from .transports.base import Transport
+
+log = logging.getLogger("opsbot.router")
+
+_COMMAND_WORD = re.compile(r"([A-Za-z][\w-]*)(?:\s+|$)")
+
+
+class ConflictError(Exception):
+    """Two plugins claim the same command name."""
+
+
+@dataclass(slots=True)
+class BoundHandler:
+    plugin: Plugin
+    fn: Handler
+    rules: Rules
+    params: list[Param] = field(default_factory=list)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.plugin.name}.{self.fn.__name__}"
+
+    @property
+    def usage(self) -> str:
+        spec = self.rules.command
+        assert spec is not None
+        return spec.usage if spec.usage is not None else usage_of(self.params)
+
+
+class Router:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.commands: dict[str, BoundHandler] = {}
+        """Every command name and alias, lower case, to its handler."""
+        self._on: list[tuple[type[Event], BoundHandler]] = []
+        self._matchers: list[tuple[re.Pattern[str], BoundHandler]] = []
+        self._on_cache: dict[type[Event], tuple[BoundHandler, ...]] = {}
+        self._last_use: dict[tuple[str, Any], float] = {}
+
+    # registration
+
+    def register(self, plugin: Plugin) -> None:
+        """Add the handlers of ``plugin``; raises ConflictError or TypeError for plugin bugs."""
+        for fn, rules in handlers_of(plugin):
+            bound = BoundHandler(plugin, fn, rules)
+            if rules.command is not None or rules.match:
+                bound.params = signature_params(bound.fn)
+            if rules.command is not None:
+                for word in (rules.command.name, *rules.command.aliases):
+                    other = self.commands.get(word)
+                    if other is not None:
+                        raise ConflictError(
+                            f"command {word!r} is claimed by {other.qualname} and {bound.qualname}"
+                        )
+                    self.commands[word] = bound
+            for event_type in rules.on:
+                self._on.append((event_type, bound))
+            for pattern in rules.match:
+                self._matchers.append((pattern, bound))
+        self._on_cache.clear()
+
+    def unregister(self, plugin: Plugin) -> None:
+        self.commands = {k: h for k, h in self.commands.items() if h.plugin is not plugin}
+        self._on = [(t, h) for t, h in self._on if h.plugin is not plugin]
+        self._matchers = [(p, h) for p, h in self._matchers if h.plugin is not plugin]
+        self._on_cache.clear()
+
+    def handlers(self) -> list[BoundHandler]:
+        """Each command handler once, in name order (for help)."""
+        unique = {id(h): h for h in self.commands.values()}
+        return sorted(
+            unique.values(), key=lambda h: h.rules.command.name if h.rules.command else ""
+        )
+
+    def _on_handlers(self, event_type: type[Event]) -> tuple[BoundHandler, ...]:
+        found = self._on_cache.get(event_type)
+        if found is None:
+            found = tuple(h for t, h in self._on if issubclass(event_type, t))
+            self._on_cache[event_type] = found
+        return found
+
+    # dispatch
+
+    async def dispatch(self, event: Event) -> None:
+        transport = self.bot.transports.get(event.network)
+        if transport is None:
+            log.warning("event from unknown network %r dropped", event.network)
+            return
+        own = isinstance(event, Message) and transport.is_me(event.sender)
+        apologised = False
+        for handler in self._on_handlers(type(event)):
+            if own and not handler.rules.own_messages:
+                continue
+            ctx = Context(self.bot, handler.plugin, event, transport)
+            if await self._refusal(handler, ctx) is None:
+                apologised |= await self._call(handler, ctx, (), {}, apologised)
+        if not isinstance(event, Message) or own:
+            return
+        for pattern, handler in self._matchers:
+            found = pattern.search(event.text)
+            if found is None:
+                continue
+            ctx = Context(self.bot, handler.plugin, event, transport, groups=found.groupdict())
+            kwargs = self._match_kwargs(handler, ctx, found.groupdict())
+            if kwargs is None:
+                continue
+            refusal = await self._refusal(handler, ctx)
+            if refusal is not None:
+                await self._say(ctx, refusal)
+                continue
+            apologised |= await self._call(handler, ctx, (), kwargs, apologised)
+        parsed = self.parse_command(event, transport)
+        if parsed is not None:
+            await self._run_command(event, transport, *parsed)
+
+    def parse_command(self, msg: Message, transport: Transport) -> tuple[str, str] | None:
+        """``(name, argument text)`` if the message addresses the bot with a command."""
+        if msg.is_notice or msg.is_action:
+            return None
+        text = msg.text.lstrip()
+        prefix = transport.prefix or self.bot.config.bot.prefix
+        if text.startswith(prefix):
+            body = text[len(prefix) :]
+        else:
+            nick = transport.me.nick
+            head = text[: len(nick) + 1]
+            if (
+                len(text) > len(nick)
+                and head[:-1].casefold() == nick.casefold()
+                and head[-1] in ":,"
+            ):
+                body = text[len(nick) + 1 :].lstrip()
+            elif msg.room.is_direct:
+                body = text
+            else:
+                return None
+        found = _COMMAND_WORD.match(body)
+        if found is None:
+            return None
+        return found.group(1).lower(), body[found.end() :]
+
+    async def _run_command(self, msg: Message, transport: Transport, name: str, args: str) -> None:
+        handler = self.commands.get(name)
+        if handler is None:
+            if self.bot.config.bot.reply_unknown_command:
+                await self.bot.send(
+                    msg.room, self.unknown_command_hint(name, transport), reply_to=msg
+                )
+            return
+        ctx = Context(self.bot, handler.plugin, msg, transport, command=name)
+        refusal = await self._refusal(handler, ctx)
+        if refusal is not None:
+            await self._say(ctx, refusal)
+            return
+        try:
+            values = bind(ctx, handler.params, args)
+        except ArgumentError as why:
+            prefix = transport.prefix or self.bot.config.bot.prefix
+            await self._say(ctx, f"{why}. Usage: {prefix}{name} {handler.usage}".rstrip())
+            return
+        self._note_use(handler, ctx)
+        await self._call(handler, ctx, values, {}, False)
+
+    def unknown_command_hint(self, name: str, transport: Transport) -> str:
+        prefix = transport.prefix or self.bot.config.bot.prefix
+        close = difflib.get_close_matches(name, self.commands, n=1, cutoff=0.75)
+        maybe = f" Did you mean {prefix}{close[0]}?" if close else ""
+        return f"Unknown command {prefix}{name}.{maybe} Try {prefix}help for the list."
+
+    def _match_kwargs(
+        self, handler: BoundHandler, ctx: Context, groups: dict[str, str | None]
+    ) -> dict[str, Any] | None:
+        """Named groups converted by the handler's annotations; None if one does not convert
+        (``C++`` names nobody, so the handler does not run)."""
+        kwargs: dict[str, Any] = {}
+        for param in handler.params:
+            if param.name not in groups:
+                continue
+            value = groups[param.name]
+            try:
+                kwargs[param.name] = None if value is None else param.convert(ctx, value)
+            except ArgumentError:
+                return None
+        return kwargs
+
+    # checks
+
+    async def _refusal(self, handler: BoundHandler, ctx: Context) -> str | None:
+        """Why ``ctx``'s sender may not run ``handler`` now, or None if they may."""
+        rules = handler.rules
+        if not (rules.account or rules.role or rules.rate):
+            return None
+        if not isinstance(ctx.event, Message):
+            return None
+        sender = ctx.event.sender
+        what = self._what(handler, ctx)
+        if rules.account and sender.account is None:
+            return f"{what} needs you to be identified to an account on {ctx.transport.name}."
+        if rules.role or rules.rate:
+            role = await self.bot.role_of(ctx.event.room, sender)
+            if role < rules.role:
+                return f"{what} needs {rules.role.label} rights here."
+            if rules.rate and role < Role.BOT_ADMIN:
+                wait = self._rate_wait(handler, ctx)
+                if wait > 0:
+                    return f"Please wait {wait:.0f} s before using {what} again."
+        return None
+
+    def _what(self, handler: BoundHandler, ctx: Context) -> str:
+        prefix = ctx.transport.prefix or self.bot.config.bot.prefix
+        return f"{prefix}{ctx.command}" if ctx.command else handler.qualname
+
+    def _rate_keys(
+        self, handler: BoundHandler, ctx: Context
+    ) -> list[tuple[tuple[str, Any], float]]:
+        spec = handler.rules.rate
+        assert spec is not None
+        msg = ctx.msg
+        person = msg.sender.key or (msg.network, msg.sender.nick.casefold())
+        keys: list[tuple[tuple[str, Any], float]] = [
+            ((handler.qualname, ("user", person)), spec.user)
+        ]
+        keys.append(((handler.qualname, ("room", msg.room.key)), spec.room))
+        keys.append(((handler.qualname, "everywhere"), spec.everywhere))
+        return [(key, seconds) for key, seconds in keys if seconds > 0]
+
+    def _rate_wait(self, handler: BoundHandler, ctx: Context) -> float:
+        now = time.monotonic()
+        waits = [
+            self._last_use.get(key, -1e18) + seconds - now
+            for key, seconds in self._rate_keys(handler, ctx)
+        ]
+        return max(waits, default=0.0)
+
+    def _note_use(self, handler: BoundHandler, ctx: Context) -> None:
+        if handler.rules.rate is None:
+            return
+        now = time.monotonic()
+        for key, _ in self._rate_keys(handler, ctx):
+            self._last_use[key] = now
+
+    # calling
+
+    async def _call(
+        self,
+        handler: BoundHandler,
+        ctx: Context,
+        args: list[Any] | tuple[()],
+        kwargs: dict[str, Any],
+        apologised: bool,
+    ) -> bool:
+        """Run one handler; True if it failed and an apology was sent to the room."""
+        try:
+            await handler.fn(ctx, *args, **kwargs)
+        except Exception:
+            ref = secrets.token_hex(3)
+            log.exception("[%s] %s failed on %r", ref, handler.qualname, ctx.event)
+            if isinstance(ctx.event, Message) and not apologised:
+                await self._say(
+                    ctx, f"Sorry, {self._what(handler, ctx)} failed (logged as error {ref})."
+                )
+                return True
+        return False
+
+    async def _say(self, ctx: Context, text: str) -> None:
+        """Answer without ever raising: an answer that cannot be sent is logged."""
+        if not isinstance(ctx.event, RoomEvent):
+            return
+        try:
+            reply_to = ctx.event if isinstance(ctx.event, Message) else None
+            await self.bot.send(ctx.event.room, text, reply_to=reply_to)
+        except Exception:
+            log.exception("could not send %r to %s", text, ctx.event.room)

@@ -1,0 +1,171 @@
+"""The one SQL store: an async SQLAlchemy engine, sessions, and each plugin's Alembic migrations.
+
+SQLite (aiosqlite, WAL) is the embedded default; PostgreSQL by URL for production and for several
+processes sharing one store. Each plugin keeps its revisions in ``migrations/versions`` beside its
+module and its own version table (``alembic_version_<plugin>``), so plugins migrate independently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+log = logging.getLogger("opsbot.storage")
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached or opened; the message is fit for a person."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Storage:
+    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages and logs."""
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("storage is not connected")
+        return self._engine
+
+    async def connect(self) -> None:
+        """Open the engine and check the database answers; raises StorageUnavailable."""
+        try:
+            url = make_url(self.url)
+        except ArgumentError:
+            raise StorageUnavailable(f"{self.url!r} is not a database URL") from None
+        kwargs: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            database = url.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                folder = Path(database).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise StorageUnavailable(
+                        f"cannot create the database folder {folder}: {error.strerror}"
+                    ) from None
+        elif url.get_backend_name() == "postgresql":
+            kwargs["pool_pre_ping"] = True
+        try:
+            engine = create_async_engine(url, **kwargs)
+        except (NoSuchModuleError, ImportError) as error:
+            raise StorageUnavailable(
+                f"no driver for {url.drivername} ({error}); for PostgreSQL install opsbot[postgres]"
+            ) from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with asyncio.timeout(self.connect_timeout), engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as error:
+            await engine.dispose()
+            reason = getattr(error, "orig", None) or error
+            if isinstance(error, TimeoutError):
+                reason = f"no answer within {self.connect_timeout:.0f} s"
+            raise StorageUnavailable(
+                f"cannot reach the database at {self.display_url}: {reason}"
+            ) from None
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        log.info("database %s ready", self.display_url)
+
+    def session(self) -> AsyncSession:
+        """A new session: ``async with storage.session() as s, s.begin(): ...``."""
+        if self._sessions is None:
+            raise RuntimeError("storage is not connected")
+        return self._sessions()
+
+    async def migrate(self, plugins: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
+        """Bring each ``(plugin name, versions folder)`` to its newest revision; returns the
+        revision each plugin is at afterwards."""
+        done: dict[str, str | None] = {}
+        for name, versions in plugins:
+            if versions is None:
+                continue
+            async with self.engine.begin() as conn:
+                done[name] = await conn.run_sync(_upgrade, name, versions)
+        return done
+
+    async def revisions(self, plugins: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
+        """The revision each plugin's tables are at now (None if never migrated)."""
+        found: dict[str, str | None] = {}
+        async with self.engine.connect() as conn:
+            for name, versions in plugins:
+                if versions is not None:
+                    found[name] = await conn.run_sync(_current, name)
+        return found
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._sessions = None
+
+
+def version_table(plugin: str) -> str:
+    return f"alembic_version_{plugin}"
+
+
+def _upgrade(conn: Connection, plugin: str, versions: str) -> str | None:
+    script = ScriptDirectory(str(Path(versions).parent), version_locations=[versions])
+
+    def upgrade(rev: Any, _context: Any) -> Any:
+        return script._upgrade_revs("heads", rev)
+
+    with EnvironmentContext(AlembicConfig(), script, fn=upgrade, destination_rev="heads") as env:
+        env.configure(
+            connection=conn,
+            version_table=version_table(plugin),
+            render_as_batch=conn.dialect.name == "sqlite",
+        )
+        with env.begin_transaction():
+            env.run_migrations()
+    head = script.get_current_head()
+    log.info("plugin %s tables at revision %s", plugin, head)
+    return head
+
+
+def _current(conn: Connection, plugin: str) -> str | None:
+    context = MigrationContext.configure(conn, opts={"version_table": version_table(plugin)})
+    return context.get_current_revision()

@@ -1,0 +1,1 @@
+"""The bundled plugins, installed as the import package ``opsbot_plugins``."""

@@ -1,0 +1,1 @@
+"""The core plugin: help, ping, version, plugins, and admin-only join and part."""

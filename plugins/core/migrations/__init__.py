@@ -1,0 +1,1 @@
+"""Alembic revisions of the core plugin's tables (``versions/``)."""

@@ -1,0 +1,144 @@
+"""The core plugin: help, ping, version, the list of plugins, and admin-only join and part."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+from sqlalchemy import delete, select
+
+from opsbot.events import Connected, Role
+from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
+from opsbot.router import BoundHandler
+from opsbot.transports import TransportError
+
+from .models import Base, JoinedRoom
+
+
+def opsbot_version() -> str:
+    try:
+        return version("opsbot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Core(Plugin):
+    """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
+
+    metadata = Base.metadata
+
+    def _prefix(self, ctx: Context) -> str:
+        return ctx.transport.prefix or self.bot.config.bot.prefix
+
+    def _describe(self, handler: BoundHandler, prefix: str) -> str:
+        spec = handler.rules.command
+        assert spec is not None
+        line = f"{prefix}{spec.name} {handler.usage}".rstrip()
+        if spec.help:
+            line += f" — {spec.help}"
+        extras = []
+        if spec.aliases:
+            extras.append("also " + ", ".join(prefix + a for a in spec.aliases))
+        if handler.rules.role > Role.NONE:
+            extras.append(f"needs {handler.rules.role.label}")
+        if handler.rules.account:
+            extras.append("needs an identified account")
+        return line + (f" ({'; '.join(extras)})" if extras else "")
+
+    @command("help", usage="[COMMAND|PLUGIN]", help="List commands, or explain one.")
+    async def help(self, ctx: Context, topic: str | None = None) -> None:
+        prefix = self._prefix(ctx)
+        router = self.bot.router
+        if topic is None:
+            names = []
+            for handler in router.handlers():
+                spec = handler.rules.command
+                assert spec is not None
+                mark = "*" if handler.rules.role > Role.NONE else ""
+                names.append(f"{spec.name}{mark}")
+            await ctx.reply(
+                f"Commands: {', '.join(names)} (* needs a role). "
+                f"Say {prefix}help COMMAND for its usage."
+            )
+            return
+        name = topic.removeprefix(prefix).lower()
+        found = router.commands.get(name)
+        if found is not None:
+            await ctx.reply(self._describe(found, prefix))
+            return
+        plugin = self.bot.plugins.get(name)
+        if plugin is not None:
+            own = [h.rules.command for h in router.handlers() if h.plugin is plugin]
+            listed = ", ".join(prefix + spec.name for spec in own if spec) or "no commands"
+            await ctx.reply(f"{name}: {plugin.description()} Commands: {listed}.")
+            return
+        await ctx.reply(f"No command or plugin called {topic!r}. {prefix}help lists them all.")
+
+    @command("ping", help="Check that the bot is alive.")
+    @rate(user=2)
+    async def ping(self, ctx: Context) -> None:
+        await ctx.reply("pong")
+
+    @command("version", help="Which opsbot this is.")
+    async def version(self, ctx: Context) -> None:
+        await ctx.reply(f"opsbot {opsbot_version()} on Python {platform.python_version()}")
+
+    @command("plugins", help="The plugins loaded.")
+    async def plugins(self, ctx: Context) -> None:
+        listed = "; ".join(f"{name} ({p.description()})" for name, p in self.bot.plugins.items())
+        await ctx.reply(f"Plugins: {listed}")
+
+    @command("join", usage="ROOM [KEY]", help="Join a room, and rejoin it after restarts.")
+    @require(Role.BOT_ADMIN)
+    async def join(self, ctx: Context, room: str, key: str | None = None) -> None:
+        try:
+            joined = await ctx.transport.join(room, key)
+        except TransportError as why:
+            await ctx.reply(f"Cannot join {room}: {why}")
+            return
+        async with self.storage.session() as session, session.begin():
+            await session.merge(
+                JoinedRoom(
+                    network=ctx.transport.name,
+                    room=joined.id,
+                    key=key,
+                    joined_by=ctx.sender.account or ctx.sender.nick,
+                    joined_at=ctx.msg.ts,
+                )
+            )
+        await ctx.reply(f"Joined {joined}.")
+
+    @command("part", usage="[ROOM] [REASON...]", help="Leave a room (this one by default).")
+    @require(Role.BOT_ADMIN)
+    async def part(self, ctx: Context, room: str | None = None, reason: Rest | None = None) -> None:
+        target = ctx.transport.room(room) if room else ctx.room
+        try:
+            await ctx.transport.part(target, reason)
+        except TransportError as why:
+            await ctx.reply(f"Cannot leave {target}: {why}")
+            return
+        async with self.storage.session() as session, session.begin():
+            await session.execute(
+                delete(JoinedRoom).where(
+                    JoinedRoom.network == ctx.transport.name, JoinedRoom.room == target.id
+                )
+            )
+        if target != ctx.room:
+            await ctx.reply(f"Left {target}.")
+
+    @on(Connected)
+    async def rejoin(self, ctx: Context) -> None:
+        """After (re)connecting, join the rooms admins asked for at runtime."""
+        network = ctx.event.network
+        async with self.storage.session() as session:
+            rows = (
+                await session.scalars(select(JoinedRoom).where(JoinedRoom.network == network))
+            ).all()
+        present = {room.id for room in ctx.transport.rooms()}
+        for row in rows:
+            if row.room in present:
+                continue
+            try:
+                await ctx.transport.join(row.room, row.key)
+            except TransportError as why:
+                self.log.warning("cannot rejoin %s on %s: %s", row.room, network, why)
