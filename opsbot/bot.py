@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,9 +29,22 @@ from .transports import Transport, build_transport
 log = logging.getLogger("opsbot")
 
 
+class StartupError(Exception):
+    """The bot cannot start for a reason outside the config (the message says which)."""
+
+
 class Bot:
-    def __init__(self, config: Config, *, transports: Sequence[Transport] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        transports: Sequence[Transport] | None = None,
+        extra_plugins: Mapping[str, type[Plugin]] | None = None,
+    ) -> None:
+        """``extra_plugins`` offers plugin classes that are not installed (tests, embedding);
+        like installed ones, they load only when ``plugins.enabled`` names them."""
         self.config = config
+        self._extra_plugins = dict(extra_plugins or {})
         self.timezone = ZoneInfo(config.bot.timezone)
         self.router = Router(self)
         self.bus = Bus(self.router.dispatch)
@@ -53,7 +66,7 @@ class Bot:
 
     async def start(self) -> None:
         """Bring everything up; raises ConfigError or StorageUnavailable, having undone the rest."""
-        classes = load_classes(self.config.plugins)
+        classes = load_classes(self.config.plugins, self._extra_plugins)
         configs = build_configs(classes, self.config.plugins)
         await self.storage.connect()
         try:
@@ -62,7 +75,11 @@ class Bot:
             )
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])
-                await plugin.setup()
+                try:
+                    await plugin.setup()
+                except Exception as error:
+                    log.exception("plugin %s failed to set up", name)
+                    raise StartupError(f"plugin {name} failed to set up: {error}") from error
                 self.plugins[name] = plugin
                 self.router.register(plugin)
                 self.scheduler.register(plugin)
@@ -72,7 +89,7 @@ class Bot:
                     self._wants_own_messages |= rules.own_messages
             self.scheduler.start()
             for transport in self.transports.values():
-                await transport.start(self.bus.publish)
+                await transport.start(self.bus)
                 self._started.append(transport)
         except BaseException:
             await self.stop()

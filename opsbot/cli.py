@@ -11,12 +11,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from .bot import StartupError
 from .config import Config, ConfigError, LogConfig, load_config
 from .storage import StorageUnavailable
 
@@ -63,6 +63,8 @@ def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
     except StorageUnavailable as error:
         _fail(f"Database unavailable: {error}", EXIT_UNAVAILABLE)
+    except StartupError as error:
+        _fail(f"opsbot could not start: {error} (details in the log)", EXIT_UNAVAILABLE)
     raise AssertionError("unreachable")
 
 
@@ -122,7 +124,7 @@ def init(directory: str, force: bool) -> None:
     target = Path(directory) / DEFAULT_CONFIG
     if target.exists() and not force:
         _fail(f"{target} already exists; use --force to overwrite it.", EXIT_CONFIG)
-    text = resources.files("opsbot").joinpath("config.example.yaml").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "config.example.yaml").read_text(encoding="utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".yaml.tmp")

@@ -5,6 +5,7 @@ A plugin's entry-point name is its one name: config key, table prefix, job prefi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import ValidationError
@@ -30,9 +31,12 @@ def _load(entry: EntryPoint) -> type[Plugin]:
     return cls
 
 
-def load_classes(config: PluginsConfig) -> dict[str, type[Plugin]]:
-    """The enabled plugins' classes, in the order enabled; raises ConfigError naming the key."""
-    installed = available()
+def load_classes(
+    config: PluginsConfig, extra: Mapping[str, type[Plugin]] | None = None
+) -> dict[str, type[Plugin]]:
+    """The enabled plugins' classes, in the order enabled; raises ConfigError naming the key.
+    ``extra`` supplies classes that are not installed (tests, embedding) by name."""
+    installed: dict[str, EntryPoint | type[Plugin]] = {**available(), **(extra or {})}
     problems: list[tuple[str, str]] = []
     classes: dict[str, type[Plugin]] = {}
     for i, name in enumerate(config.enabled):
@@ -44,7 +48,8 @@ def load_classes(config: PluginsConfig) -> dict[str, type[Plugin]]:
                 (f"plugins.enabled[{i}]", f"no plugin named {name!r} (installed: {known})")
             )
         else:
-            classes[name] = _load(installed[name])
+            found = installed[name]
+            classes[name] = found if isinstance(found, type) else _load(found)
     for name in config.sections():
         if name not in installed:
             problems.append((f"plugins.{name}", f"no plugin named {name!r} is installed"))

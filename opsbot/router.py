@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .arguments import ArgumentError, Param, bind, signature_params, usage_of
+from .config import ConfigError
 from .events import Event, Message, Role, RoomEvent
 from .plugin import Context, Handler, Plugin, Rules, handlers_of
 
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("opsbot.router")
 
 _COMMAND_WORD = re.compile(r"([A-Za-z][\w-]*)(?:\s+|$)")
-
-
-class ConflictError(Exception):
-    """Two plugins claim the same command name."""
 
 
 @dataclass(slots=True)
@@ -64,7 +61,8 @@ class Router:
     # registration
 
     def register(self, plugin: Plugin) -> None:
-        """Add the handlers of ``plugin``; raises ConflictError or TypeError for plugin bugs."""
+        """Add the handlers of ``plugin``; raises ConfigError when two plugins claim one command
+        name, TypeError for a handler parameter of a type that has no converter."""
         for fn, rules in handlers_of(plugin):
             bound = BoundHandler(plugin, fn, rules)
             if rules.command is not None or rules.match:
@@ -73,8 +71,13 @@ class Router:
                 for word in (rules.command.name, *rules.command.aliases):
                     other = self.commands.get(word)
                     if other is not None:
-                        raise ConflictError(
-                            f"command {word!r} is claimed by {other.qualname} and {bound.qualname}"
+                        raise ConfigError(
+                            [
+                                (
+                                    "plugins.enabled",
+                                    f"command {word!r} is claimed by {other.qualname} and {bound.qualname}",
+                                )
+                            ]
                         )
                     self.commands[word] = bound
             for event_type in rules.on:

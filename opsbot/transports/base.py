@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from ..events import Event, Identity, Message, Role, Room
 
-EventSink = Callable[[Event], Awaitable[None]]
+
+class EventSink(Protocol):
+    """Where a transport hands its events: the bot's bus."""
+
+    async def publish(self, event: Event, *, wait: bool = True) -> None:
+        """Queue an event; waits while the bot is behind (back-pressure)."""
+
+    async def drain(self) -> None:
+        """Wait until every event published so far has been handled."""
 
 
 class TransportError(Exception):
@@ -57,7 +64,7 @@ class Transport(ABC):
 
     @abstractmethod
     async def start(self, sink: EventSink) -> None:
-        """Connect, and from now on hand every event to ``sink`` in arrival order."""
+        """Connect, and from now on publish every event to ``sink`` in arrival order."""
 
     @abstractmethod
     async def stop(self) -> None:

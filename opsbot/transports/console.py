@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import TextIO
 
-from ..events import Connected, Identity, Message, Role, Room
+from ..events import Connected, Identity, Message, NickChange, Role, Room
 from .base import Capabilities, EventSink, Transport, TransportError
 
 HELP = (
@@ -78,7 +78,7 @@ class ConsoleTransport(Transport):
             target=_read_lines, args=(self._stdin, interactive, loop, lines), daemon=True
         )
         thread.start()
-        await sink(Connected(network=self.name, me=self.me))
+        await sink.publish(Connected(network=self.name, me=self.me))
         self._reader = asyncio.create_task(self._consume(lines), name="console input")
 
     async def _consume(self, lines: asyncio.Queue[str | None]) -> None:
@@ -99,12 +99,12 @@ class ConsoleTransport(Transport):
             if word == "quit":
                 return False
             if word == "nick":
-                self._change_nick(rest.strip())
+                await self._change_nick(rest.strip())
                 return True
             if word == "me" and rest.strip():
                 action, line = True, rest.strip()
             else:
-                self._print("* Console commands: /nick NAME, /me TEXT, /quit")
+                await self._notice("* Console commands: /nick NAME, /me TEXT, /quit")
                 return True
         elif line.startswith("//"):
             line = line[1:]
@@ -112,7 +112,7 @@ class ConsoleTransport(Transport):
         who = self.speaker_identity
         self._seen[who.nick.casefold()] = who
         self._counter += 1
-        await self._sink(
+        await self._sink.publish(
             Message(
                 network=self.name,
                 room=self._room,
@@ -124,12 +124,23 @@ class ConsoleTransport(Transport):
         )
         return True
 
-    def _change_nick(self, nick: str) -> None:
+    async def _change_nick(self, nick: str) -> None:
         if not _NICK.match(nick):
-            self._print(f"* {nick!r} is not a valid nick (letters, digits and []\\`_^{{|}}-)")
+            await self._notice(
+                f"* {nick!r} is not a valid nick (letters, digits and []\\`_^{{|}}-)"
+            )
             return
+        old = self.speaker_identity
         self.speaker = nick
-        self._print(f"* You are now {nick}")
+        await self._notice(f"* You are now {nick}")
+        assert self._sink is not None
+        await self._sink.publish(NickChange(network=self.name, old=old, new=self.speaker_identity))
+
+    async def _notice(self, text: str) -> None:
+        """Print a console notice after the answers to earlier lines, as a transcript reads."""
+        if self._sink is not None:
+            await self._sink.drain()
+        self._print(text)
 
     def _print(self, text: str) -> None:
         try:

@@ -96,7 +96,7 @@ class MemoryTransport(Transport):
         """Hand an event to the bot as if the network had sent it."""
         if self._sink is None:
             raise TransportError(f"{self.name} is not started")
-        await self._sink(event)
+        await self._sink.publish(event)
 
     # simulating people
 

@@ -1,0 +1,5 @@
+"""``python -m opsbot`` is the ``opsbot`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,148 @@
+"""The opsbot command, run as a real process: the console room, signals, exit statuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
+
+
+def opsbot(
+    *args: str, cwd: Path, stdin: str = "", timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "opsbot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OPSBOT_CONFIG": ""} if "OPSBOT_CONFIG" in os.environ else None,
+    )
+
+
+def test_run_on_the_example_config_answers_ping_and_exits_at_end_of_input(tmp_path: Path) -> None:
+    done = opsbot("run", "-c", str(EXAMPLE), cwd=tmp_path, stdin="!ping\n/nick bob\n!pnig\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "<opsbot> pong",
+        "* You are now bob",
+        "<opsbot> Unknown command !pnig. Did you mean !ping? Try !help for the list.",
+    ]
+    assert (tmp_path / "var/opsbot.db").exists()
+    log = (tmp_path / "var/opsbot.log").read_text()
+    assert "opsbot ready" in log and "opsbot stopped" in log
+
+
+def test_run_without_a_config_uses_the_built_in_default(tmp_path: Path) -> None:
+    done = opsbot("run", cwd=tmp_path, stdin="!ping\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "<opsbot> pong\n"
+    assert "built-in defaults" in done.stderr
+
+
+def test_end_of_input_finishes_every_line_first(tmp_path: Path) -> None:
+    lines = "".join(f"chatter {i}\n" for i in range(300)) + "!version\n"
+    done = opsbot("run", cwd=tmp_path, stdin=lines)
+    assert done.returncode == 0 and done.stdout.startswith("<opsbot> opsbot 0.1.0"), done.stderr
+
+
+def test_sigterm_stops_the_bot_cleanly(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("log: {level: INFO}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "run", "-c", str(config)],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdin.write("!ping\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == "<opsbot> pong\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    err = proc.stderr.read()
+    assert "stopping (signal)" in err and "opsbot stopped" in err and "Traceback" not in err
+    proc.stdin.close()
+
+
+def test_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        "bot: {prefix: ''}\nnetworks:\n  - {type: memory, name: m, rooms: 5}\nplugins: {enabled: [core, nope]}\n"
+    )
+    done = opsbot("run", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "bot.prefix: String should have at least 1 character" in done.stderr
+    assert "networks[0].rooms: Input should be a valid list" in done.stderr
+    assert "Traceback" not in done.stderr
+    plugin = tmp_path / "plugin.yaml"
+    plugin.write_text("plugins: {enabled: [core, nope]}\n")
+    done = opsbot("run", "-c", str(plugin), cwd=tmp_path)
+    assert done.returncode == 2 and "plugins.enabled[1]: no plugin named 'nope'" in done.stderr
+
+
+def test_unreachable_database_exits_1_with_a_clear_message(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "pg.yaml"
+    config.write_text(
+        f"database: {{url: 'postgresql+asyncpg://bot:pw@127.0.0.1:{port}/bot', connect_timeout: 5}}\n"
+    )
+    done = opsbot("run", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith(
+        "Database unavailable: cannot reach the database at postgresql+asyncpg://bot:***@"
+    )
+    assert "Traceback" not in done.stderr and "pw@" not in done.stderr
+
+
+def test_init_writes_a_valid_starter_config_and_never_overwrites(tmp_path: Path) -> None:
+    done = opsbot("init", "site", cwd=tmp_path)
+    assert done.returncode == 0 and "Wrote site/config.yaml" in done.stdout
+    written = (tmp_path / "site/config.yaml").read_text()
+    assert written == EXAMPLE.read_text()
+    again = opsbot("init", "site", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    checked = opsbot("check-config", "-c", "site/config.yaml", cwd=tmp_path)
+    assert checked.returncode == 0
+    assert (
+        checked.stdout == "site/config.yaml: valid. Networks: console (console). Plugins: core.\n"
+    )
+
+
+def test_check_config_reports_every_problem(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "networks: [{type: irc, name: oftc, host: h}]\nplugins: {core: {colour: red}}\n"
+    )
+    done = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "plugins.core.colour: Extra inputs are not permitted" in done.stderr
+
+
+def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
+    done = opsbot("db", "upgrade", "-c", str(EXAMPLE), cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == "core: at core_0001\n", done.stderr
+    listed = opsbot("plugins", "-c", str(EXAMPLE), cwd=tmp_path)
+    assert listed.returncode == 0
+    assert listed.stdout.startswith("core         enabled   Help, ping, version")
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["init"], ["check-config"], ["db"], ["db", "upgrade"], ["plugins"]]
+)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    done = opsbot(*command, "--help", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: ")
