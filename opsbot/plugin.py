@@ -11,7 +11,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, NewType, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NewType, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -209,6 +209,14 @@ class PluginConfig(BaseModel):
     rooms: dict[str, dict[str, Any]] = {}
 
 
+C = TypeVar("C", bound="PluginConfig", covariant=True)
+
+
+class _Configured(Protocol[C]):
+    @property
+    def config(self) -> C: ...
+
+
 class Plugin:
     """Base class of plugins. Subclasses set a docstring, an optional nested ``Config`` (with a
     ``config: Config`` annotation for type checkers) and decorated handler methods."""
@@ -243,15 +251,17 @@ class Plugin:
         folder = Path(spec.origin).parent / "migrations" / "versions"
         return str(folder) if folder.is_dir() else None
 
-    def config_for(self, room: Room | None) -> PluginConfig:
-        """This plugin's config with the room's overrides applied."""
-        if room is None or room.key not in self.config.rooms:
+    def config_for(self: _Configured[C], room: Room | None) -> C:
+        """This plugin's config with the room's overrides applied, typed as the plugin's own
+        ``Config`` (declare ``config: Config`` in the class)."""
+        plugin = cast(Plugin, self)
+        if room is None or room.key not in plugin.config.rooms:
             return self.config
-        cached = self._room_configs.get(room.key)
+        cached = plugin._room_configs.get(room.key)
         if cached is None:
-            cached = room_config(self.config, room.key)
-            self._room_configs[room.key] = cached
-        return cached
+            cached = room_config(plugin.config, room.key)
+            plugin._room_configs[room.key] = cached
+        return cast(C, cached)
 
     @property
     def storage(self) -> Storage:

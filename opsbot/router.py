@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("opsbot.router")
 
+RATE_TABLE_LIMIT = 10_000
 _COMMAND_WORD = re.compile(r"([A-Za-z][\w-]*)(?:\s+|$)")
 
 
@@ -57,6 +58,7 @@ class Router:
         self._matchers: list[tuple[re.Pattern[str], BoundHandler]] = []
         self._on_cache: dict[type[Event], tuple[BoundHandler, ...]] = {}
         self._last_use: dict[tuple[str, Any], float] = {}
+        self._rate_windows: dict[str, float] = {}
 
     # registration
 
@@ -263,8 +265,19 @@ class Router:
         if handler.rules.rate is None:
             return
         now = time.monotonic()
-        for key, _ in self._rate_keys(handler, ctx):
+        for key, seconds in self._rate_keys(handler, ctx):
             self._last_use[key] = now
+            self._rate_windows[key[0]] = max(self._rate_windows.get(key[0], 0.0), seconds)
+        if len(self._last_use) > RATE_TABLE_LIMIT:
+            self._forget_expired(now)
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop uses whose window has passed, so a busy network does not grow the table forever."""
+        self._last_use = {
+            key: used
+            for key, used in self._last_use.items()
+            if used + self._rate_windows.get(key[0], 0.0) > now
+        }
 
     # calling
 

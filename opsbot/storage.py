@@ -7,17 +7,14 @@ module and its own version table (``alembic_version_<plugin>``), so plugins migr
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import (
@@ -124,6 +121,10 @@ class Storage:
             if versions is None:
                 continue
             async with self.engine.begin() as conn:
+                head = declared_head(versions)
+                if head is not None and await conn.run_sync(_stored_revision, name) == head:
+                    done[name] = head  # nothing to do, and no need to load Alembic for it
+                    continue
                 done[name] = await conn.run_sync(_upgrade, name, versions)
         return done
 
@@ -147,7 +148,55 @@ def version_table(plugin: str) -> str:
     return f"alembic_version_{plugin}"
 
 
+def declared_head(versions: str) -> str | None:
+    """The one head revision the files in ``versions`` declare, read without importing them
+    (or Alembic); None when that is not plain (several heads, unreadable files): ask Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in Path(versions).glob("*.py"):
+        if path.name.startswith("_"):
+            continue
+        found: dict[str, object] = {}
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            return None
+        for node in tree.body:
+            if isinstance(node, ast.AnnAssign | ast.Assign):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                for target in targets:
+                    if isinstance(target, ast.Name) and node.value is not None:
+                        try:
+                            found[target.id] = ast.literal_eval(node.value)
+                        except ValueError:
+                            found[target.id] = ...
+        revision, parent = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str) or not (parent is None or isinstance(parent, str)):
+            return None
+        if found.get("depends_on") is not None or found.get("branch_labels") is not None:
+            return None
+        revisions.add(revision)
+        if parent is not None:
+            parents.add(parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(conn: Connection, plugin: str) -> str | None:
+    """The revision in the plugin's version table, read with plain SQL (None if absent)."""
+    table = version_table(plugin)
+    if not inspect(conn).has_table(table):
+        return None
+    quoted = conn.dialect.identifier_preparer.quote(table)
+    rows = conn.execute(text(f"SELECT version_num FROM {quoted}")).scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
+
+
 def _upgrade(conn: Connection, plugin: str, versions: str) -> str | None:
+    from alembic.config import Config as AlembicConfig
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(Path(versions).parent), version_locations=[versions])
 
     def upgrade(rev: Any, _context: Any) -> Any:
@@ -167,5 +216,7 @@ def _upgrade(conn: Connection, plugin: str, versions: str) -> str | None:
 
 
 def _current(conn: Connection, plugin: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(conn, opts={"version_table": version_table(plugin)})
     return context.get_current_revision()

@@ -54,7 +54,8 @@ def test_end_of_input_finishes_every_line_first(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.startswith("<opsbot> opsbot 0.1.0"), done.stderr
 
 
-def test_sigterm_stops_the_bot_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_bot_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("log: {level: INFO}\n")
     proc = subprocess.Popen(
@@ -69,7 +70,7 @@ def test_sigterm_stops_the_bot_cleanly(tmp_path: Path) -> None:
     proc.stdin.write("!ping\n")
     proc.stdin.flush()
     assert proc.stdout.readline() == "<opsbot> pong\n"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     assert proc.wait(timeout=10) == 0
     err = proc.stderr.read()
     assert "stopping (signal)" in err and "opsbot stopped" in err and "Traceback" not in err

@@ -304,3 +304,18 @@ async def test_two_plugins_claiming_one_command_is_a_startup_error(
         ConfigError, match=re.escape("command 'ping' is claimed by core.ping and clash.ping")
     ):
         await bot_factory(extra={"clash": Clash})
+
+
+async def test_the_rate_table_forgets_expired_uses(
+    rbot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opsbot.router
+
+    monkeypatch.setattr(opsbot.router, "RATE_TABLE_LIMIT", 5)
+    clock = [1000.0]
+    monkeypatch.setattr(opsbot.router.time, "monotonic", lambda: clock[0])
+    for i in range(5):
+        assert await rbot.irc.say(f"user{i}", "!ping") == ["pong"]
+    clock[0] += 3  # past ping's 2 s window
+    assert await rbot.irc.say("late", "!ping") == ["pong"]
+    assert len(rbot.bot.router._last_use) == 1

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
 from opsbot_plugins.core.plugin import Core
 from sqlalchemy import inspect, text
 
-from opsbot.storage import Storage, StorageUnavailable
+from opsbot.storage import Storage, StorageUnavailable, declared_head
 
 
 def free_port() -> int:
@@ -76,3 +79,41 @@ async def test_bad_urls_and_missing_drivers_are_clear_errors() -> None:
 async def test_session_before_connect_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="not connected"):
         Storage("sqlite+aiosqlite://").session()
+
+
+def test_declared_head_is_read_from_the_revision_files(tmp_path: Path) -> None:
+    versions = Core.migrations_dir()
+    assert versions is not None and declared_head(versions) == "core_0001"
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision: str = "b"\ndown_revision: str | None = "a"\n')
+    assert declared_head(str(tmp_path)) == "b"
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')  # two heads
+    assert declared_head(str(tmp_path)) is None
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = ("a", "b")\n')  # a merge
+    assert declared_head(str(tmp_path)) is None
+
+
+async def test_a_database_at_head_is_checked_without_loading_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    plugins = [("core", Core.migrations_dir())]
+    storage = Storage(url)
+    await storage.connect()
+    await storage.migrate(plugins)
+    await storage.close()
+    code = (
+        "import asyncio, sys\n"
+        "from opsbot.storage import Storage\n"
+        "from opsbot_plugins.core.plugin import Core\n"
+        "async def main():\n"
+        f"    s = Storage({url!r})\n"
+        "    await s.connect()\n"
+        "    print(await s.migrate([('core', Core.migrations_dir())]))\n"
+        "    await s.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await asyncio.wait_for(child.communicate(), 60)
+    assert out.decode().splitlines() == ["{'core': 'core_0001'}", "False"], err.decode()

@@ -21,7 +21,7 @@ from ..events import Connected, Identity, Message, NickChange, Role, Room
 from .base import Capabilities, EventSink, Transport, TransportError
 
 HELP = (
-    "Console: type as {speaker} in {room}. Try {prefix}help, {prefix}ping, #startmeeting.\n"
+    "Console: type as {speaker} in {room}. Try {prefix}help and {prefix}ping.\n"
     "  /nick NAME  speak as NAME    /me TEXT  an action    /quit  stop (or Ctrl-D)"
 )
 _NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
@@ -15,6 +16,7 @@ from opsbot.transports import TransportError
 from .models import Base, JoinedRoom
 
 
+@functools.cache
 def opsbot_version() -> str:
     try:
         return version("opsbot")

@@ -1,0 +1,50 @@
+# The two commands: `make run` (try the bot in the console room) and `make test` (everything CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= $(if $(wildcard config.yaml),config.yaml,config.example.yaml)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint typecheck pytest bench servers clean
+
+# The bot alone: enough for `make run`.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+# The bot with everything the tests and benchmarks need.
+$(VENV)/.dev-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[dev,postgres]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/opsbot run -c $(CONFIG)
+
+# Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
+servers:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL from Debian for the integration tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check opsbot plugins tests bench
+	$(BIN)/ruff format --check opsbot plugins tests bench
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy --strict opsbot plugins
+
+pytest: $(VENV)/.dev-installed servers
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/dispatch.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
