@@ -30,7 +30,7 @@ EXIT_CONFIG = 2
 def resolve_config(path: str | None) -> tuple[Config, str]:
     """The config from ``-c``, else ``$OPSBOT_CONFIG``, else ./config.yaml, else the built-in
     default (the console room and SQLite); returns it with a description of where it came from."""
-    chosen = path or os.environ.get("OPSBOT_CONFIG")
+    chosen = path or os.environ.get("OPSBOT_CONFIG") or None
     if chosen is None and Path(DEFAULT_CONFIG).exists():
         chosen = DEFAULT_CONFIG
     if chosen is None:

@@ -1,7 +1,7 @@
 """One APScheduler AsyncIOScheduler for the whole bot; plugins' jobs live in their own namespace.
 
 Methods marked ``@cron(...)`` or ``@interval(...)`` become jobs named ``<plugin>:<method>``
-when the plugin loads; plugins add further jobs with :meth:`Scheduler.add`. A job that raises is
+(``<plugin>:<method>.<n>`` for a method with several triggers) when the plugin loads; plugins add further jobs with :meth:`Scheduler.add`. A job that raises is
 logged and runs again at its next time.
 """
 
@@ -73,13 +73,11 @@ class Scheduler:
     def register(self, plugin: Plugin) -> None:
         """Schedule the plugin's ``@cron`` and ``@interval`` methods."""
         for func, rules in handlers_of(plugin):
-            attr = func.__name__
-            for i, fields in enumerate(rules.cron):
-                name = attr if i == 0 else f"{attr}.{i}"
-                self.add(plugin, name, func, CronTrigger(timezone=self.timezone, **fields))
-            for i, fields in enumerate(rules.interval):
-                name = attr if not rules.cron and i == 0 else f"{attr}.every{i}"
-                self.add(plugin, name, func, IntervalTrigger(timezone=self.timezone, **fields))
+            triggers = [CronTrigger(timezone=self.timezone, **f) for f in rules.cron]
+            triggers += [IntervalTrigger(timezone=self.timezone, **f) for f in rules.interval]
+            for i, trigger in enumerate(triggers):
+                name = func.__name__ if len(triggers) == 1 else f"{func.__name__}.{i}"
+                self.add(plugin, name, func, trigger)
 
     def unregister(self, plugin: Plugin) -> None:
         for job_id in self.jobs(plugin):

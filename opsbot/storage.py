@@ -121,6 +121,11 @@ class Storage:
             if versions is None:
                 continue
             async with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Several bot processes may share one store: one migrates, the others wait.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(hashtext('opsbot-migrate'))")
+                    )
                 head = declared_head(versions)
                 if head is not None and await conn.run_sync(_stored_revision, name) == head:
                     done[name] = head  # nothing to do, and no need to load Alembic for it

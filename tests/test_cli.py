@@ -24,7 +24,7 @@ def opsbot(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "OPSBOT_CONFIG": ""} if "OPSBOT_CONFIG" in os.environ else None,
+        env={**os.environ, "OPSBOT_CONFIG": ""},
     )
 
 

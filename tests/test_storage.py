@@ -33,8 +33,9 @@ async def test_sqlite_is_created_in_wal_mode_with_its_folder(tmp_path: Path) -> 
         await storage.close()
 
 
-async def test_migrations_run_per_plugin_and_are_idempotent(tmp_path: Path) -> None:
-    storage = Storage(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+async def check_migrations(url: str) -> None:
+    """Per-plugin migrations create their tables and version table, and run again as no-ops."""
+    storage = Storage(url)
     await storage.connect()
     try:
         plugins = [("core", Core.migrations_dir())]
@@ -47,6 +48,10 @@ async def test_migrations_run_per_plugin_and_are_idempotent(tmp_path: Path) -> N
         assert {"core_rooms", "alembic_version_core"} <= tables
     finally:
         await storage.close()
+
+
+async def test_migrations_run_per_plugin_and_are_idempotent(tmp_path: Path) -> None:
+    await check_migrations(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
 
 
 async def test_an_unreachable_server_is_a_clear_error() -> None:

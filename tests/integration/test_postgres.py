@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -13,20 +14,26 @@ from sqlalchemy import select
 from opsbot.storage import Storage
 from opsbot.testing import BotFactory
 
+from ..test_storage import check_migrations
 from .conftest import PostgresServer
 
 
 async def test_migrations_run_on_postgresql_and_are_idempotent(postgres: PostgresServer) -> None:
-    storage = Storage(postgres.create_database())
-    await storage.connect()
+    await check_migrations(postgres.create_database())
+
+
+async def test_bots_starting_together_on_one_store_migrate_once(postgres: PostgresServer) -> None:
+    url = postgres.create_database()
+    stores = [Storage(url) for _ in range(4)]
+    for store in stores:
+        await store.connect()
     try:
         plugins = [("core", Core.migrations_dir())]
-        assert await storage.revisions(plugins) == {"core": None}
-        assert await storage.migrate(plugins) == {"core": "core_0001"}
-        assert await storage.migrate(plugins) == {"core": "core_0001"}
-        assert await storage.revisions(plugins) == {"core": "core_0001"}
+        results = await asyncio.gather(*(store.migrate(plugins) for store in stores))
+        assert results == [{"core": "core_0001"}] * 4
     finally:
-        await storage.close()
+        for store in stores:
+            await store.close()
 
 
 async def test_the_bot_keeps_its_state_in_postgresql_across_a_restart(

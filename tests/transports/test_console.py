@@ -11,9 +11,8 @@ from opsbot.transports.console import ConsoleTransport
 from .conftest import RecordingSink
 
 
-async def run_console(typed: str) -> tuple[list[Event], str, ConsoleTransport]:
-    out = io.StringIO()
-    console = ConsoleTransport(
+def make_console(typed: str, out: io.StringIO) -> ConsoleTransport:
+    return ConsoleTransport(
         "console",
         speaker="you",
         room="#console",
@@ -21,6 +20,11 @@ async def run_console(typed: str) -> tuple[list[Event], str, ConsoleTransport]:
         stdin=io.StringIO(typed),
         stdout=out,
     )
+
+
+async def run_console(typed: str) -> tuple[list[Event], str, ConsoleTransport]:
+    out = io.StringIO()
+    console = make_console(typed, out)
     sink = RecordingSink()
     await console.start(sink)
     assert console.finished is not None
@@ -64,14 +68,7 @@ async def test_quit_ends_input_early() -> None:
 
 async def test_replies_are_printed_per_line() -> None:
     out = io.StringIO()
-    console = ConsoleTransport(
-        "console",
-        speaker="you",
-        room="#console",
-        bot_nick="opsbot",
-        stdin=io.StringIO(""),
-        stdout=out,
-    )
+    console = make_console("", out)
     room = console.rooms()[0]
     await console.send(room, "first\nsecond")
     await console.send(room, "quiet", notice=True)
