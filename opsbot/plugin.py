@@ -296,7 +296,7 @@ def room_config(base: PluginConfig, room_key: str) -> PluginConfig:
 class Context:
     """What a handler gets: the event, where it came from, and ways to answer."""
 
-    __slots__ = ("bot", "command", "event", "groups", "plugin", "transport")
+    __slots__ = ("bot", "claimed", "command", "event", "groups", "plugin", "transport")
 
     def __init__(
         self,
@@ -313,6 +313,12 @@ class Context:
         self.transport = transport
         self.command = command
         self.groups = groups or {}
+        self.claimed = False
+
+    def claim(self) -> None:
+        """Mark the message as handled by this passive handler (MeetBot's ``!startmeeting``), so
+        the router does not also take it as a command and answer "unknown command"."""
+        self.claimed = True
 
     @property
     def msg(self) -> Message:

@@ -116,13 +116,14 @@ class Router:
             log.warning("event from unknown network %r dropped", event.network)
             return
         own = isinstance(event, Message) and transport.is_me(event.sender)
-        apologised = False
+        apologised = claimed = False
         for handler in self._on_handlers(type(event)):
             if own and not handler.rules.own_messages:
                 continue
             ctx = Context(self.bot, handler.plugin, event, transport)
             if await self._refusal(handler, ctx) is None:
                 apologised |= await self._call(handler, ctx, (), {}, apologised)
+                claimed |= ctx.claimed
         if not isinstance(event, Message) or own:
             return
         for pattern, handler in self._matchers:
@@ -138,6 +139,9 @@ class Router:
                 await self._say(ctx, refusal)
                 continue
             apologised |= await self._call(handler, ctx, (), kwargs, apologised)
+            claimed |= ctx.claimed
+        if claimed:
+            return
         parsed = self.parse_command(event, transport)
         if parsed is not None:
             await self._run_command(event, transport, *parsed)

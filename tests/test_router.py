@@ -319,3 +319,21 @@ async def test_the_rate_table_forgets_expired_uses(
     clock[0] += 3  # past ping's 2 s window
     assert await rbot.irc.say("late", "!ping") == ["pong"]
     assert len(rbot.bot.router._last_use) == 1
+
+
+class Claimer(Plugin):
+    """Takes !startmeeting as its own, MeetBot-style."""
+
+    @on(Message)
+    async def meetbot(self, ctx: Context) -> None:
+        if ctx.msg.text.startswith("!startmeeting"):
+            ctx.claim()
+            await ctx.reply("Meeting started")
+
+
+async def test_a_claimed_line_is_not_also_an_unknown_command(bot_factory: BotFactory) -> None:
+    bot = await bot_factory(extra={"claimer": Claimer})
+    assert await bot.irc.say("alice", "!startmeeting ops") == ["Meeting started"]
+    assert await bot.irc.say("alice", "!endmeeting") == [
+        "Unknown command !endmeeting. Try !help for the list."
+    ]

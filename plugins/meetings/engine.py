@@ -1,0 +1,689 @@
+"""The meeting engine: a pure fold of a meeting's log into its state, MeetBot-compatible.
+
+Every line of a meeting (what people said, joins, parts, nick changes, edits, redactions, the
+bot's own answers) is fed to :meth:`Meeting.feed` in order; the state and the minutes are a pure
+function of that log. ``feed`` returns the effects the line has (answers to say, a channel topic
+to set, outputs to write): the live plugin performs them; ``replay`` and ``import`` ignore the
+answers, since a transcript already holds the answers the original bot gave.
+
+No I/O and no database here, so replaying a transcript needs nothing but this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+LineKind = Literal[
+    "message", "action", "notice", "join", "part", "quit", "nick", "edit", "redaction"
+]
+SAID = ("message", "action", "notice")
+REDACTED = "[message removed]"
+MEETBOT_INFO = "Information about MeetBot at http://wiki.debian.org/MeetBot."
+URL_START = re.compile(r"^(?:https?|ftp)://\S+", re.IGNORECASE)
+COMMAND = re.compile(r"^(?P<name>[A-Za-z]+)(?:\s+(?P<args>.*))?$", re.DOTALL)
+
+ITEM_COMMANDS = {
+    "info": "INFO",
+    "idea": "IDEA",
+    "help": "HELP",
+    "halp": "HELP",
+    "link": "LINK",
+    "action": "ACTION",
+}
+CHAIR_ITEM_COMMANDS = {
+    "agreed": "AGREED",
+    "agree": "AGREED",
+    "accepted": "ACCEPTED",
+    "accept": "ACCEPTED",
+    "rejected": "REJECTED",
+    "reject": "REJECTED",
+    "failed": "FAILED",
+    "inconclusive": "INCONCLUSIVE",
+}
+CHAIR_COMMANDS = {
+    "endmeeting",
+    "topic",
+    "meetingtopic",
+    "meetingname",
+    "chair",
+    "unchair",
+    "undo",
+    "save",
+    "startvote",
+    "endvote",
+    "motion",
+    "close",
+    "lurk",
+    "unlurk",
+    "restrictlogs",
+    *CHAIR_ITEM_COMMANDS,
+}
+ANYONE_COMMANDS = {
+    "startmeeting",
+    "nick",
+    "here",
+    "vote",
+    "showvote",
+    "commands",
+    "actions",
+    *ITEM_COMMANDS,
+}
+ALL_COMMANDS = CHAIR_COMMANDS | ANYONE_COMMANDS
+USEFUL = "Useful Commands: #action #agreed #help #info #idea #link #topic #startvote."
+
+
+def sanitise_name(text: str) -> str:
+    """A meeting name as MeetBot makes it: lower case, anything but letters, digits, ``-`` and
+    ``.`` as ``_``; never empty, never starting with a dot (it names folders and URLs)."""
+    name = re.sub(r"[^a-z0-9_.-]", "_", text.strip().lower()).lstrip(".")
+    return name[:100] or "meeting"
+
+
+def default_name(channel: str) -> str:
+    return sanitise_name(channel.lstrip("#&!+").split(":")[0])
+
+
+def asctime(ts: datetime) -> str:
+    """``Tue Feb  5 14:00:47 2019``, as MeetBot prints times."""
+    return f"{ts:%a %b} {ts.day:2d} {ts:%H:%M:%S %Y}"
+
+
+def fold(text: str) -> str:
+    return text.casefold()
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of a meeting's log."""
+
+    ts: datetime
+    nick: str
+    text: str = ""
+    kind: LineKind = "message"
+    account: str | None = None
+    display: str | None = None
+    is_bot: bool = False
+    msg_id: str | None = None
+    target_id: str | None = None
+    """The line an edit or redaction refers to (its ``msg_id``)."""
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    nick: str
+    account: str | None = None
+
+    def is_same(self, nick: str, account: str | None) -> bool:
+        """Accounts decide where the network proves them; else nicks, case-insensitively."""
+        if self.account is not None:
+            return account == self.account
+        return fold(nick) == fold(self.nick)
+
+
+@dataclass(slots=True)
+class Item:
+    kind: str
+    nick: str
+    text: str
+    ts: datetime
+    seq: int
+    """The log line that recorded it (for links to the log)."""
+    command: str = ""
+
+
+@dataclass(slots=True)
+class Vote:
+    question: str
+    options: list[str]
+    opened_by: str
+    ts: datetime
+    is_motion: bool = False
+    ballots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Voter (folded nick) to (nick as written, option)."""
+    closed: bool = False
+
+    def counts(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {option: [] for option in self.options}
+        for nick, option in self.ballots.values():
+            result[option].append(nick)
+        return result
+
+    def summary(self) -> str:
+        return ", ".join(f"{option}: {len(voters)}" for option, voters in self.counts().items())
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    """Write every output now (``#save``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The meeting is over: write every output and close it."""
+
+
+Effect = Reply | SetTopic | Save | Ended
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    prefixes: tuple[str, ...] = ("#", "!")
+    reserved: frozenset[str] = frozenset()
+    """Names that, after a prefix other than ``#``, belong to the bot's own commands."""
+    duration: timedelta = timedelta(minutes=60)
+    links: tuple[tuple[str, str], ...] = ()
+    """``(label, url)`` announced at the end, e.g. ``("Minutes", ".../x.html")``, formatted with
+    ``{name}`` and ``{start}`` (a datetime)."""
+
+
+class Meeting:
+    """The state of one meeting, built line by line."""
+
+    def __init__(self, network: str, channel: str, settings: Settings | None = None) -> None:
+        self.network = network
+        self.channel = channel
+        self.settings = settings or Settings()
+        self.lines: list[Line] = []
+        self.items: list[Item] = []
+        self.votes: list[Vote] = []
+        self.name = default_name(channel)
+        self.owner: Person | None = None
+        self.chairs: list[Person] = []
+        self.started_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.meeting_topic = ""
+        self.current_topic = ""
+        self.lurking = False
+        self.restricted = False
+        self.extra_nicks: list[str] = []
+        self.aliases: dict[str, list[str]] = {}
+        """Folded nick to the other names that person answers to (``#here`` aliases, Matrix
+        display names and user-ID localparts)."""
+        self.accounts: dict[str, str | None] = {}
+        """Folded nick to the account last seen with it."""
+        self.said: dict[str, int] = {}
+        self.spelling: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        """msg_id to the latest text of that line (edits applied)."""
+        self.redacted: set[str] = set()
+        self.item_of: dict[int, Item] = {}
+
+    # the fold
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+    @property
+    def open_vote(self) -> Vote | None:
+        return self.votes[-1] if self.votes and not self.votes[-1].closed else None
+
+    def feed(self, line: Line) -> list[Effect]:
+        """Add ``line`` to the log and apply it; returns what should happen because of it."""
+        line.seq = len(self.lines)
+        self.lines.append(line)
+        if line.kind == "nick":
+            self._rename(line.nick, line.text, line.account)
+            return []
+        self._note_person(line)
+        if line.kind == "edit":
+            return self._edit(line)
+        if line.kind == "redaction":
+            self._redact(line)
+            return []
+        if line.kind not in SAID:
+            return []
+        self._count(line)
+        if line.msg_id is not None:
+            self.texts[line.msg_id] = line.text
+        if line.is_bot or line.kind != "message":
+            return []
+        effects = self._apply(line)
+        if self.lurking:
+            effects = [e for e in effects if not isinstance(e, Reply)]
+        return effects
+
+    def parse(self, text: str) -> tuple[str, str] | None:
+        """``(command, arguments)`` if the line is a meeting command."""
+        stripped = text.strip()
+        for prefix in self.settings.prefixes:
+            if not stripped.startswith(prefix):
+                continue
+            found = COMMAND.match(stripped[len(prefix) :])
+            if found is None:
+                return None
+            name = found.group("name").lower()
+            if name not in ALL_COMMANDS:
+                return None
+            if prefix != "#" and name in self.settings.reserved:
+                return None
+            return name, (found.group("args") or "").strip()
+        return None
+
+    def _apply(self, line: Line) -> list[Effect]:
+        parsed = self.parse(line.text)
+        if not self.started:
+            if parsed is not None and parsed[0] == "startmeeting":
+                return self._start(line, parsed[1])
+            return []
+        if self.ended:
+            return []
+        if parsed is None:
+            if URL_START.match(line.text.strip()):
+                self._record("LINK", line, line.text.strip(), "")
+            return []
+        name, args = parsed
+        if name in CHAIR_COMMANDS and not self.is_chair(line.nick, line.account):
+            if name == "endmeeting" and self._overdue(line.ts):
+                return self._end(line)
+            return [Reply(self._refusal(name))]
+        handler = getattr(self, f"_cmd_{name}", None)
+        if handler is not None:
+            effects: list[Effect] = handler(line, args)
+            return effects
+        kind = ITEM_COMMANDS.get(name) or CHAIR_ITEM_COMMANDS[name]
+        if not args:
+            return [Reply(f"#{name} needs some text.")]
+        self._record(kind, line, args, name)
+        return []
+
+    # people
+
+    def _note_person(self, line: Line) -> None:
+        key = fold(line.nick)
+        if line.account is not None or key not in self.accounts:
+            self.accounts[key] = line.account
+        self.spelling.setdefault(key, line.nick)
+        names = self.aliases.setdefault(key, [])
+        for extra in (line.display, _localpart(line.account)):
+            if extra and fold(extra) != key and extra not in names:
+                names.append(extra)
+
+    def _count(self, line: Line) -> None:
+        key = fold(line.nick)
+        self.said[key] = self.said.get(key, 0) + 1
+
+    def _rename(self, old: str, new: str, account: str | None) -> None:
+        old_key, new_key = fold(old), fold(new)
+        self.accounts[new_key] = account if account is not None else self.accounts.get(old_key)
+        self.spelling.setdefault(new_key, new)
+        self.chairs = [
+            Person(new, c.account) if c.account is None and fold(c.nick) == old_key else c
+            for c in self.chairs
+        ]
+        if (
+            self.owner is not None
+            and self.owner.account is None
+            and fold(self.owner.nick) == old_key
+        ):
+            self.owner = Person(new, None)
+
+    def is_chair(self, nick: str, account: str | None) -> bool:
+        return any(chair.is_same(nick, account) for chair in self.chairs)
+
+    def chair_names(self) -> str:
+        return ", ".join(chair.nick for chair in self.chairs)
+
+    def _refusal(self, name: str) -> str:
+        return f"Only the chairs ({self.chair_names()}) can use #{name}."
+
+    def _overdue(self, ts: datetime) -> bool:
+        assert self.started_at is not None
+        return ts - self.started_at >= self.settings.duration
+
+    # items
+
+    def _record(self, kind: str, line: Line, text: str, command: str) -> Item:
+        item = Item(kind, line.nick, text, line.ts, line.seq, command)
+        self.items.append(item)
+        self.item_of[line.seq] = item
+        return item
+
+    def _edit(self, line: Line) -> list[Effect]:
+        target = line.target_id
+        if target is None or target in self.redacted:
+            return []
+        self.texts[target] = line.text
+        for source in self.lines:
+            if source.msg_id != target or source.seq not in self.item_of:
+                continue
+            item = self.item_of[source.seq]
+            parsed = self.parse(line.text)
+            if parsed is not None:
+                item.text = parsed[1] or item.text
+            else:
+                item.text = line.text.strip()
+        return []
+
+    def _redact(self, line: Line) -> None:
+        target = line.target_id
+        if target is None:
+            return
+        self.redacted.add(target)
+        for source in self.lines:
+            if source.msg_id == target and source.seq in self.item_of:
+                self.item_of[source.seq].text = REDACTED
+
+    def text_of(self, line: Line) -> str:
+        """What a log line says now: its latest edit, or the redaction marker."""
+        if line.msg_id is None:
+            return line.text
+        if line.msg_id in self.redacted:
+            return REDACTED
+        return self.texts.get(line.msg_id, line.text)
+
+    # commands anyone may use
+
+    def _start(self, line: Line, args: str) -> list[Effect]:
+        self.started_at = line.ts
+        self.owner = Person(line.nick, line.account)
+        self.chairs = [self.owner]
+        if args:
+            self.name = sanitise_name(args)
+            self.meeting_topic = args
+        return [
+            Reply(
+                f"Meeting started {asctime(line.ts)} UTC and is due to finish in "
+                f"{int(self.settings.duration.total_seconds() // 60)} minutes.  "
+                f"The chair is {line.nick}. {MEETBOT_INFO}"
+            ),
+            Reply(USEFUL),
+            Reply(f"The meeting name has been set to '{self.name}'"),
+        ]
+
+    def _cmd_startmeeting(self, line: Line, args: str) -> list[Effect]:
+        assert self.started_at is not None
+        return [
+            Reply(
+                f"A meeting is already running here: '{self.name}', chaired by "
+                f"{self.chair_names()} since {self.started_at:%H:%M:%S} UTC."
+            )
+        ]
+
+    def _cmd_nick(self, line: Line, args: str) -> list[Effect]:
+        nicks = args.split()
+        if not nicks:
+            return [Reply("#nick needs one or more nicks.")]
+        for nick in nicks:
+            if fold(nick) not in {fold(n) for n in self.extra_nicks}:
+                self.extra_nicks.append(nick)
+        return [Reply(f"Current nicks for action items: {', '.join(self.people())}")]
+
+    def _cmd_here(self, line: Line, args: str) -> list[Effect]:
+        key = fold(line.nick)
+        if fold(line.nick) not in {fold(n) for n in self.extra_nicks}:
+            self.extra_nicks.append(line.nick)
+        alias = args.split()[0] if args.split() else ""
+        if alias and fold(alias) != key and alias not in self.aliases.setdefault(key, []):
+            self.aliases[key].append(alias)
+        return []
+
+    def _cmd_vote(self, line: Line, args: str) -> list[Effect]:
+        vote = self.open_vote
+        if vote is None:
+            return [Reply("There is no vote open; a chair can open one with #startvote.")]
+        choice = next((o for o in vote.options if fold(o) == fold(args.strip())), None)
+        if choice is None:
+            return [
+                Reply(
+                    f"{args.strip() or 'That'} is not a valid option. Valid options are {', '.join(vote.options)}."
+                )
+            ]
+        vote.ballots[fold(line.nick)] = (line.nick, choice)
+        return []
+
+    def _cmd_showvote(self, line: Line, args: str) -> list[Effect]:
+        vote = self.open_vote
+        if vote is None:
+            return [Reply("There is no vote open.")]
+        return [Reply(f"{vote.question} {_tally(vote)}")]
+
+    def _cmd_commands(self, line: Line, args: str) -> list[Effect]:
+        names = sorted(ALL_COMMANDS)
+        return [Reply("Available commands: " + " ".join(f"#{n}" for n in names))]
+
+    def _cmd_actions(self, line: Line, args: str) -> list[Effect]:
+        actions = [item for item in self.items if item.kind == "ACTION"]
+        if not actions:
+            return [Reply("No action items yet.")]
+        listed = "; ".join(f"({i}) {a.text}" for i, a in enumerate(actions, 1))
+        return [Reply(f"Action items so far: {listed}")]
+
+    # chair commands
+
+    def _cmd_endmeeting(self, line: Line, args: str) -> list[Effect]:
+        return self._end(line)
+
+    def _end(self, line: Line) -> list[Effect]:
+        self.ended_at = line.ts
+        effects: list[Effect] = [
+            Reply(f"Meeting ended {asctime(line.ts)} UTC.  {MEETBOT_INFO} (v opsbot)")
+        ]
+        width = max((len(label) for label, _ in self.settings.links), default=0) + 1
+        for label, url in self.settings.links:
+            assert self.started_at is not None
+            link = url.format(name=self.name, start=self.started_at)
+            effects.append(Reply(f"{label + ':':<{width}} {link}"))
+        effects.append(Ended())
+        return effects
+
+    def _cmd_topic(self, line: Line, args: str) -> list[Effect]:
+        if not args:
+            return [Reply("#topic needs a title.")]
+        self._record("TOPIC", line, args, "topic")
+        self.current_topic = args
+        return [SetTopic(self.channel_topic())]
+
+    def channel_topic(self) -> str:
+        if self.meeting_topic and self.current_topic:
+            return f"{self.meeting_topic} (Meeting topic: {self.current_topic})"
+        return self.current_topic or self.meeting_topic
+
+    def _cmd_meetingtopic(self, line: Line, args: str) -> list[Effect]:
+        self.meeting_topic = args
+        return [SetTopic(self.channel_topic())]
+
+    def _cmd_meetingname(self, line: Line, args: str) -> list[Effect]:
+        if not args:
+            return [Reply("#meetingname needs a name.")]
+        self.name = sanitise_name(args)
+        return [Reply(f"The meeting name has been set to '{self.name}'")]
+
+    def _cmd_chair(self, line: Line, args: str) -> list[Effect]:
+        for nick in args.split():
+            person = Person(nick, self.accounts.get(fold(nick)))
+            if not self.is_chair(person.nick, person.account):
+                self.chairs.append(person)
+        return [Reply(f"Current chairs: {self.chair_names()}")]
+
+    def _cmd_unchair(self, line: Line, args: str) -> list[Effect]:
+        effects: list[Effect] = []
+        assert self.owner is not None
+        for nick in args.split():
+            if fold(nick) == fold(self.owner.nick):
+                effects.append(Reply(f"The owner ({self.owner.nick}) cannot be unchaired."))
+                continue
+            self.chairs = [c for c in self.chairs if fold(c.nick) != fold(nick)]
+        effects.append(Reply(f"Current chairs: {self.chair_names()}"))
+        return effects
+
+    def _cmd_undo(self, line: Line, args: str) -> list[Effect]:
+        if not self.items:
+            return [Reply("There is nothing to undo.")]
+        item = self.items.pop()
+        self.item_of = {seq: i for seq, i in self.item_of.items() if i is not item}
+        if item.kind == "TOPIC":
+            topics = [i.text for i in self.items if i.kind == "TOPIC"]
+            self.current_topic = topics[-1] if topics else ""
+        return [Reply(f"Removing item from minutes: {item.kind} {item.text}")]
+
+    def _cmd_save(self, line: Line, args: str) -> list[Effect]:
+        return [Save(), Reply("Saved the minutes so far.")]
+
+    def _cmd_startvote(self, line: Line, args: str) -> list[Effect]:
+        if self.open_vote is not None:
+            return [
+                Reply(
+                    f"A vote is already open: {self.open_vote.question} Close it with #endvote first."
+                )
+            ]
+        if not args:
+            return [Reply("#startvote needs a question, e.g. #startvote Ship it? Yes, No")]
+        question, mark, rest = args.rpartition("?")
+        if mark:
+            question += "?"
+            options = [o.strip() for o in re.split(r"[,/]", rest) if o.strip()]
+        else:
+            question, options = args, []
+        options = list(dict.fromkeys(options)) or ["Yes", "No"]
+        self.votes.append(Vote(question.strip(), options, line.nick, line.ts))
+        return [
+            Reply(
+                f"Begin voting on: {question.strip()} Valid vote options are {', '.join(options)}."
+            ),
+            Reply("Vote using '#vote OPTION'. Only your last vote counts."),
+        ]
+
+    def _cmd_endvote(self, line: Line, args: str) -> list[Effect]:
+        vote = self.open_vote
+        if vote is None or vote.is_motion:
+            return [
+                Reply(
+                    "There is no vote open to end." + (" Use #close for a motion." if vote else "")
+                )
+            ]
+        vote.closed = True
+        self._record("VOTE", line, f"{vote.question} ({vote.summary()})", "endvote")
+        return [Reply(f'Voted on "{vote.question}" Results are'), Reply(_tally(vote))]
+
+    def _cmd_motion(self, line: Line, args: str) -> list[Effect]:
+        if self.open_vote is not None:
+            return [Reply(f"A vote is already open: {self.open_vote.question} Close it first.")]
+        if not args:
+            return [Reply("#motion needs the text of the motion.")]
+        self.votes.append(Vote(args, ["+1", "0", "-1"], line.nick, line.ts, is_motion=True))
+        return [
+            Reply(
+                f"Motion: {args} — vote with #vote +1, #vote 0 or #vote -1; a chair ends it with #close."
+            )
+        ]
+
+    def _cmd_close(self, line: Line, args: str) -> list[Effect]:
+        vote = self.open_vote
+        if vote is None or not vote.is_motion:
+            return [Reply("There is no motion open to close.")]
+        vote.closed = True
+        counts = vote.counts()
+        carried = len(counts["+1"]) > len(counts["-1"])
+        outcome = "carried" if carried else "failed"
+        text = f"Motion {outcome}: {vote.question} ({vote.summary()})"
+        self._record("MOTION", line, text, "close")
+        return [Reply(text)]
+
+    def _cmd_lurk(self, line: Line, args: str) -> list[Effect]:
+        self.lurking = True
+        return []
+
+    def _cmd_unlurk(self, line: Line, args: str) -> list[Effect]:
+        self.lurking = False
+        return [Reply("No longer lurking.")]
+
+    def _cmd_restrictlogs(self, line: Line, args: str) -> list[Effect]:
+        self.restricted = True
+        return [Reply("The logs of this meeting will not be published.")]
+
+    # derived views for the outputs
+
+    def people(self) -> list[str]:
+        """Every attendee nick: people who said something, and those named with #nick/#here."""
+        seen = {fold(n): n for n in (self.spelling[k] for k in self.said)}
+        for nick in self.extra_nicks:
+            seen.setdefault(fold(nick), nick)
+        return list(seen.values())
+
+    def people_present(self) -> list[tuple[str, int]]:
+        """``(nick, lines said)``, most lines first, as MeetBot lists them."""
+        counts = [(self.spelling.get(k, k), n) for k, n in self.said.items()]
+        for nick in self.extra_nicks:
+            if fold(nick) not in self.said:
+                counts.append((nick, 0))
+        return sorted(counts, key=lambda p: (-p[1], fold(p[0])))
+
+    def owners(self, item: Item) -> list[str]:
+        """Attendees whose nick, alias, display name or localpart is a whole word of the text."""
+        found = []
+        for nick in self.people():
+            names = [nick, *self.aliases.get(fold(nick), [])]
+            if any(_whole_word(name, item.text) for name in names):
+                found.append(nick)
+        return found
+
+    def actions(self) -> list[Item]:
+        return [item for item in self.items if item.kind == "ACTION"]
+
+    def actions_by_person(self) -> tuple[dict[str, list[Item]], list[Item]]:
+        """Actions per owner (owners in name order), and those nobody owns."""
+        by_person: dict[str, list[Item]] = {}
+        unassigned = []
+        for item in self.actions():
+            owners = self.owners(item)
+            if not owners:
+                unassigned.append(item)
+            for owner in owners:
+                by_person.setdefault(owner, []).append(item)
+        return dict(sorted(by_person.items(), key=lambda kv: fold(kv[0]))), unassigned
+
+    def topics(self) -> list[str]:
+        return [item.text for item in self.items if item.kind == "TOPIC"]
+
+
+def _tally(vote: Vote) -> str:
+    return "; ".join(
+        f"{option} ({len(voters)}): {', '.join(voters) or '-'}"
+        for option, voters in vote.counts().items()
+    )
+
+
+def _localpart(account: str | None) -> str | None:
+    if account and account.startswith("@") and ":" in account:
+        return account[1:].split(":", 1)[0]
+    return None
+
+
+def _whole_word(name: str, text: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, re.IGNORECASE) is not None
+
+
+def replay(
+    lines: Iterable[Line], network: str, channel: str, settings: Settings | None = None
+) -> Meeting:
+    """Fold a whole log; lines before ``#startmeeting`` are not part of the meeting."""
+    meeting = Meeting(network, channel, settings)
+    for line in lines:
+        if meeting.ended:
+            break
+        if not meeting.started:
+            parsed = meeting.parse(line.text) if line.kind == "message" else None
+            if parsed is None or parsed[0] != "startmeeting":
+                continue
+        meeting.feed(line)
+    return meeting
