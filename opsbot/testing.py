@@ -24,7 +24,7 @@ from .config import Config, parse_config
 from .plugin import Plugin
 from .transports.memory import DEFAULT, MemoryTransport, Sent, _Default
 
-BUNDLED_PLUGINS = ("core",)
+BUNDLED_PLUGINS = ("core", "meetings")
 
 
 class Chat:
@@ -91,8 +91,8 @@ class TestBot:
 def memory_config(
     database: Path, plugins: Sequence[str] = BUNDLED_PLUGINS, config: dict[str, Any] | None = None
 ) -> Config:
-    """A config with memory networks ``irc`` and ``matrix`` and a SQLite file at ``database``;
-    ``config`` is merged over it key by key (one level deep)."""
+    """A config with memory networks ``irc`` and ``matrix``, a SQLite file at ``database`` and
+    meeting files beside it; ``config`` is merged over it (mappings merge, other values replace)."""
     data: dict[str, Any] = {
         "bot": {"nick": "opsbot", "admins": ["irc:admin", "matrix:@admin:example.org"]},
         "database": {"url": f"sqlite+aiosqlite:///{database}"},
@@ -102,12 +102,22 @@ def memory_config(
         ],
         "plugins": {"enabled": list(plugins)},
     }
-    for key, value in (config or {}).items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
+    if "meetings" in plugins:
+        data["plugins"]["meetings"] = {
+            "output_dir": str(database.parent / "meetings"),
+            "url_prefix": "https://meetings.example.org",
+        }
+    return parse_config(_merge(data, config or {}), source="test config", env={})
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
         else:
-            data[key] = value
-    return parse_config(data, source="test config", env={})
+            merged[key] = value
+    return merged
 
 
 BotFactory = Callable[..., Awaitable[TestBot]]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from opsbot.storage import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -19,4 +21,4 @@ class JoinedRoom(Base):
     room: Mapped[str] = mapped_column(String(255), primary_key=True)
     key: Mapped[str | None] = mapped_column(String(255))
     joined_by: Mapped[str] = mapped_column(String(255))
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)

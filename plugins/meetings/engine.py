@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from .paths import DEFAULT_PATTERN, basename
+
 LineKind = Literal[
     "message", "action", "notice", "join", "part", "quit", "nick", "edit", "redaction"
 ]
@@ -186,9 +188,11 @@ class Settings:
     reserved: frozenset[str] = frozenset()
     """Names that, after a prefix other than ``#``, belong to the bot's own commands."""
     duration: timedelta = timedelta(minutes=60)
+    pattern: str = DEFAULT_PATTERN
+    """Where the files go (see :mod:`.paths`); the end announces their links."""
     links: tuple[tuple[str, str], ...] = ()
-    """``(label, url)`` announced at the end, e.g. ``("Minutes", ".../x.html")``, formatted with
-    ``{name}`` and ``{start}`` (a datetime)."""
+    """``(label, url)`` announced at the end, e.g. ``("Minutes", "https://x/{path}.html")``;
+    ``{path}`` is the files' path from ``pattern``."""
 
 
 class Meeting:
@@ -252,7 +256,8 @@ class Meeting:
             return []
         if line.kind not in SAID:
             return []
-        self._count(line)
+        if not self.ended:
+            self._count(line)  # lines said count from #startmeeting to #endmeeting
         if line.msg_id is not None:
             self.texts[line.msg_id] = line.text
         if line.is_bot or line.kind != "message":
@@ -479,10 +484,10 @@ class Meeting:
             Reply(f"Meeting ended {asctime(line.ts)} UTC.  {MEETBOT_INFO} (v opsbot)")
         ]
         width = max((len(label) for label, _ in self.settings.links), default=0) + 1
+        assert self.started_at is not None
+        path = basename(self.name, self.started_at, self.settings.pattern)
         for label, url in self.settings.links:
-            assert self.started_at is not None
-            link = url.format(name=self.name, start=self.started_at)
-            effects.append(Reply(f"{label + ':':<{width}} {link}"))
+            effects.append(Reply(f"{label + ':':<{width}} {url.replace('{path}', path)}"))
         effects.append(Ended())
         return effects
 
@@ -676,11 +681,10 @@ def _whole_word(name: str, text: str) -> bool:
 def replay(
     lines: Iterable[Line], network: str, channel: str, settings: Settings | None = None
 ) -> Meeting:
-    """Fold a whole log; lines before ``#startmeeting`` are not part of the meeting."""
+    """Fold a whole log; lines before ``#startmeeting`` are not part of the meeting, lines after
+    ``#endmeeting`` (the bot's closing answers) stay in its log."""
     meeting = Meeting(network, channel, settings)
     for line in lines:
-        if meeting.ended:
-            break
         if not meeting.started:
             parsed = meeting.parse(line.text) if line.kind == "message" else None
             if parsed is None or parsed[0] != "startmeeting":

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import textwrap
-from datetime import UTC, datetime, tzinfo
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any

@@ -1,0 +1,75 @@
+"""Domain events plugins publish to each other: the contract between, e.g., meetings and etherpad.
+
+They live in the core so that a plugin can subscribe to another plugin's events without importing
+that plugin. Identities are plain ``(nick, account)`` data; times are aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .events import DomainEvent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingEvent(DomainEvent):
+    meeting_id: int
+    network: str
+    room: str
+    meeting_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingStarted(MeetingEvent):
+    owner: str
+    owner_account: str | None = None
+    chairs: tuple[str, ...] = ()
+    log_url: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineLogged(MeetingEvent):
+    seq: int
+    kind: str
+    nick: str
+    account: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicChanged(MeetingEvent):
+    topic: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRecorded(MeetingEvent):
+    """A minute item (``kind`` in MeetBot's names: INFO, ACTION, AGREED...)."""
+
+    seq: int
+    kind: str
+    nick: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionItemRecorded(ItemRecorded):
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemUndone(MeetingEvent):
+    seq: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingEnded(MeetingEvent):
+    attendees: dict[str, int] = field(default_factory=dict)
+    """Nick to lines said."""
+    accounts: dict[str, str | None] = field(default_factory=dict)
+    """Nick to the account it was seen with, where the network proved one."""
+    links: dict[str, str] = field(default_factory=dict)
+    actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """``(text, owners)`` of every action item."""

@@ -1,0 +1,54 @@
+"""Writing a meeting's outputs to disk: every file atomically, never outside the output folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, tzinfo
+from pathlib import Path
+
+from .engine import Meeting
+from .paths import DEFAULT_PATTERN, EXTENSIONS, basename
+from .render import Context, record, render_all
+
+
+def links(base: str, url_prefix: str) -> dict[str, str]:
+    prefix = url_prefix.rstrip("/")
+    return {ext: f"{prefix}/{base}{ext}" if prefix else f"{base}{ext}" for ext in EXTENSIONS}
+
+
+def write_atomically(path: Path, text: str, private: bool = False) -> None:
+    """Write to a temporary file beside ``path`` and rename it over, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        Path(temporary).chmod(0o600 if private else 0o644)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(
+    meeting: Meeting,
+    output_dir: Path,
+    *,
+    pattern: str = DEFAULT_PATTERN,
+    url_prefix: str = "",
+    tz: tzinfo = UTC,
+) -> tuple[str, dict[str, object]]:
+    """Render and write every output; returns the files' base path and the JSON record."""
+    assert meeting.started_at is not None
+    base = basename(meeting.name, meeting.started_at, pattern)
+    root = output_dir.resolve()
+    target = (root / base).resolve()
+    if root != target and root not in target.parents:
+        raise ValueError(f"{base!r} would be written outside {root}")
+    ctx = Context(meeting, base, url_prefix, tz)
+    for extension, text in render_all(ctx).items():
+        write_atomically(
+            target.with_name(target.name + extension), text, private=meeting.restricted
+        )
+    return base, record(ctx)

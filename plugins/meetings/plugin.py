@@ -1,0 +1,460 @@
+"""The meetings plugin: chairs MeetBot-style meetings live, logs every line durably, writes minutes.
+
+Each room with a meeting running has a :class:`~.engine.Meeting` in memory; every line of the room
+(the bot's own included) is fed to it and handed to the group-commit writer as it arrives. At
+start-up, meetings that never ended are rebuilt from their stored logs, so a crash or restart
+resumes them where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from opsbot.domain import (
+    ActionItemRecorded,
+    ItemRecorded,
+    ItemUndone,
+    LineLogged,
+    MeetingEnded,
+    MeetingStarted,
+    TopicChanged,
+)
+from opsbot.events import Edit, Join, Message, NickChange, Part, Redaction, Room, RoomEvent
+from opsbot.plugin import Context, Plugin, PluginConfig, command, on
+from opsbot.transports import TransportError
+
+from .engine import (
+    Ended,
+    Item,
+    Line,
+    LineKind,
+    Meeting,
+    Reply,
+    Save,
+    Settings,
+    SetTopic,
+    sanitise_name,
+)
+from .files import links, write_outputs
+from .models import Base
+from .paths import DEFAULT_PATTERN, basename
+from .store import MeetingStore, line_row
+
+RESERVED = frozenset({"help", "actions", "commands"})
+"""Meeting commands that, after the bot's own prefix, stay the bot's commands (``!help``)."""
+LINK_LABELS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
+
+
+@dataclass(slots=True)
+class Live:
+    id: int
+    meeting: Meeting
+    room: Room
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteOutputs(RoomEvent):
+    """Queued in the room's lane after the bot's answers to #save or #endmeeting, so the files are
+    written once those answers are in the log."""
+
+    meeting_id: int
+    final: bool
+
+
+class Meetings(Plugin):
+    """MeetBot-compatible meetings: #startmeeting, #topic, #action, votes, minutes and logs."""
+
+    class Config(PluginConfig):
+        output_dir: Path = Path("var/meetings")
+        url_prefix: str = "http://127.0.0.1:8080/meetings"
+        filename_pattern: str = DEFAULT_PATTERN
+        duration_minutes: int = Field(default=60, ge=1)
+        """Anyone may #endmeeting once a meeting has run this long."""
+        set_topic: bool = False
+        """Set the channel topic on #topic and #meetingtopic, as MeetBot can."""
+        announce_open_actions: bool = True
+        """At #startmeeting, list the open action items of the last meeting of that name."""
+
+    config: Config
+    metadata = Base.metadata
+
+    async def setup(self) -> None:
+        self.store = MeetingStore(self.storage)
+        self.store.writer.start()
+        self.live: dict[str, Live] = {}
+        for row, lines in await self.store.open_meetings():
+            room = Room(row.network, row.room, name=row.channel)
+            meeting = Meeting(row.network, row.channel, self.settings(room))
+            for line in lines:
+                meeting.feed(line)
+            if meeting.started and not meeting.ended:
+                self.live[room.key] = Live(row.id, meeting, room)
+                self.log.info(
+                    "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
+                )
+
+    async def teardown(self) -> None:
+        await self.store.writer.stop()
+
+    def settings(self, room: Room) -> Settings:
+        config = self.config_for(room)
+        prefixes = ("#", self.bot.config.bot.prefix)
+        return Settings(
+            prefixes=tuple(dict.fromkeys(prefixes)),
+            reserved=RESERVED,
+            duration=timedelta(minutes=config.duration_minutes),
+            pattern=config.filename_pattern,
+            links=tuple(
+                (label, f"{config.url_prefix.rstrip('/')}/{{path}}{ext}")
+                for label, ext in LINK_LABELS
+            ),
+        )
+
+    # logging every line
+
+    @on(Message, own=True)
+    async def message(self, ctx: Context) -> None:
+        msg = ctx.msg
+        live = self.live.get(msg.room.key)
+        own = ctx.transport.is_me(msg.sender)
+        kind: LineKind = "action" if msg.is_action else "notice" if msg.is_notice else "message"
+        texts = msg.text.split("\n") if msg.text else [""]
+        for i, text in enumerate(texts):
+            line = Line(
+                ts=msg.ts,
+                nick=msg.sender.nick,
+                text=text,
+                kind=kind,
+                account=msg.sender.account,
+                display=msg.sender.display,
+                is_bot=own,
+                msg_id=msg.id if i == 0 or msg.id is None else f"{msg.id}#{i}",
+            )
+            if live is None:
+                live = await self._maybe_start(ctx, line)
+                if live is None:
+                    continue
+                ctx.claim()
+            elif not own and kind == "message" and live.meeting.parse(text) is not None:
+                ctx.claim()
+            await self._feed(ctx, live, line)
+
+    async def _maybe_start(self, ctx: Context, line: Line) -> Live | None:
+        if line.is_bot or line.kind != "message":
+            return None
+        room = ctx.room
+        meeting = Meeting(room.network, str(room), self.settings(room))
+        parsed = meeting.parse(line.text)
+        if parsed is None or parsed[0] != "startmeeting":
+            return None
+        name = sanitise_name(parsed[1]) if parsed[1] else meeting.name
+        meeting_id = await self.store.create(
+            room.network, room.id, str(room), name, line.ts, line.nick
+        )
+        live = Live(meeting_id, meeting, room)
+        self.live[room.key] = live
+        return live
+
+    @on(Join, Part)
+    async def presence(self, ctx: Context) -> None:
+        event = ctx.event
+        assert isinstance(event, Join | Part)
+        live = self.live.get(event.room.key)
+        if live is None:
+            return
+        kind: LineKind = "join" if isinstance(event, Join) else "quit" if event.is_quit else "part"
+        text = "" if isinstance(event, Join) else event.reason or ""
+        await self._feed(
+            ctx,
+            live,
+            Line(ts=event.ts, nick=event.who.nick, text=text, kind=kind, account=event.who.account),
+        )
+
+    @on(NickChange)
+    async def nick(self, ctx: Context) -> None:
+        event = ctx.event
+        assert isinstance(event, NickChange)
+        for live in list(self.live.values()):
+            if (
+                live.room.network == event.network
+                and event.old.nick.casefold() in live.meeting.spelling
+            ):
+                line = Line(
+                    ts=event.ts,
+                    nick=event.old.nick,
+                    text=event.new.nick,
+                    kind="nick",
+                    account=event.new.account,
+                )
+                await self._feed(ctx, live, line)
+
+    @on(Edit, Redaction)
+    async def correction(self, ctx: Context) -> None:
+        event = ctx.event
+        assert isinstance(event, Edit | Redaction)
+        live = self.live.get(event.room.key)
+        if live is None:
+            return
+        if isinstance(event, Edit):
+            line = Line(
+                ts=event.ts,
+                nick=event.sender.nick,
+                text=event.text,
+                kind="edit",
+                account=event.sender.account,
+                msg_id=event.id,
+                target_id=event.target_id,
+            )
+        else:
+            line = Line(
+                ts=event.ts,
+                nick=event.sender.nick,
+                text=event.reason or "",
+                kind="redaction",
+                account=event.sender.account,
+                msg_id=event.id,
+                target_id=event.target_id,
+            )
+        await self._feed(ctx, live, line)
+
+    async def _feed(self, ctx: Context, live: Live, line: Line) -> None:
+        meeting = live.meeting
+        before = list(meeting.items)
+        effects = meeting.feed(line)
+        self.store.writer.add(line_row(live.id, line))
+        await self._announce(live, line, before)
+        for effect in effects:
+            if isinstance(effect, Reply):
+                await self.bot.send(live.room, effect.text)
+            elif isinstance(effect, SetTopic):
+                await self._set_topic(ctx, live, effect.text)
+            elif isinstance(effect, Save | Ended):
+                finish = WriteOutputs(
+                    network=live.room.network,
+                    room=live.room,
+                    meeting_id=live.id,
+                    final=isinstance(effect, Ended),
+                )
+                await self.bot.bus.publish(finish, wait=False)
+        if meeting.started and line.seq == 0:
+            await self._started(live)
+
+    async def _announce(self, live: Live, line: Line, before: list[Item]) -> None:
+        """Tell other plugins what this line did."""
+        meeting = live.meeting
+        common: dict[str, Any] = {
+            "meeting_id": live.id,
+            "network": live.room.network,
+            "room": live.room.id,
+            "meeting_name": meeting.name,
+        }
+        await self.emit(
+            LineLogged(
+                **common,
+                seq=line.seq,
+                kind=line.kind,
+                nick=line.nick,
+                account=line.account,
+                text=line.text,
+            )
+        )
+        added = [item for item in meeting.items if all(item is not old for old in before)]
+        removed = [item for item in before if all(item is not new for new in meeting.items)]
+        for item in removed:
+            await self.emit(ItemUndone(**common, seq=item.seq, kind=item.kind, text=item.text))
+        for item in added:
+            if item.kind == "ACTION":
+                owners = tuple(meeting.owners(item))
+                await self.emit(
+                    ActionItemRecorded(
+                        **common,
+                        seq=item.seq,
+                        kind=item.kind,
+                        nick=item.nick,
+                        text=item.text,
+                        owners=owners,
+                    )
+                )
+            else:
+                await self.emit(
+                    ItemRecorded(
+                        **common, seq=item.seq, kind=item.kind, nick=item.nick, text=item.text
+                    )
+                )
+            if item.kind == "TOPIC":
+                await self.emit(TopicChanged(**common, topic=item.text, nick=item.nick))
+
+    async def _started(self, live: Live) -> None:
+        meeting = live.meeting
+        assert meeting.owner is not None and meeting.started_at is not None
+        config = self.config_for(live.room)
+        base = basename(meeting.name, meeting.started_at, config.filename_pattern)
+        await self.emit(
+            MeetingStarted(
+                meeting_id=live.id,
+                network=live.room.network,
+                room=live.room.id,
+                meeting_name=meeting.name,
+                owner=meeting.owner.nick,
+                owner_account=meeting.owner.account,
+                chairs=tuple(c.nick for c in meeting.chairs),
+                log_url=links(base, config.url_prefix)[".log.html"],
+            )
+        )
+        if not config.announce_open_actions:
+            return
+        open_items = await self.store.open_actions(
+            meeting_name=meeting.name, before_meeting=live.id
+        )
+        if open_items:
+            when = open_items[0].started_at.astimezone(self.timezone)
+            listed = "; ".join(f"({a.id}) {a.text}" for a in open_items)
+            await self.bot.send(
+                live.room,
+                f"Open action items from {meeting.name} on {when:%Y-%m-%d}: {listed}. "
+                f"Close one with {self.bot.config.bot.prefix}done ID.",
+            )
+
+    async def _set_topic(self, ctx: Context, live: Live, topic: str) -> None:
+        if not (
+            self.config_for(live.room).set_topic and topic and ctx.transport.capabilities.topic
+        ):
+            return
+        try:
+            await ctx.transport.set_topic(live.room, topic)
+        except TransportError as why:
+            self.log.warning("could not set the topic of %s: %s", live.room, why)
+
+    async def _write(self, live: Live, ended: bool) -> dict[str, str]:
+        """Write every output (in a worker thread: rendering a long log takes a while) and store
+        what the meeting became; returns the links."""
+        config = self.config_for(live.room)
+        meeting = live.meeting
+        base, summary = await asyncio.to_thread(
+            write_outputs,
+            meeting,
+            config.output_dir,
+            pattern=config.filename_pattern,
+            url_prefix=config.url_prefix,
+            tz=self.timezone,
+        )
+        await self.store.finish(live.id, meeting, base, summary, ended=ended)
+        return links(base, config.url_prefix)
+
+    @on(WriteOutputs)
+    async def write_outputs(self, ctx: Context) -> None:
+        event = ctx.event
+        assert isinstance(event, WriteOutputs)
+        live = self.live.get(event.room.key)
+        if live is None or live.id != event.meeting_id:
+            return
+        if not event.final:
+            await self._write(live, ended=False)
+            return
+        self.live.pop(live.room.key, None)
+        meeting = live.meeting
+        urls = await self._write(live, ended=True)
+        await self.emit(
+            MeetingEnded(
+                meeting_id=live.id,
+                network=live.room.network,
+                room=live.room.id,
+                meeting_name=meeting.name,
+                attendees=dict(meeting.people_present()),
+                accounts={meeting.spelling.get(k, k): a for k, a in meeting.accounts.items()},
+                links=urls,
+                actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
+            )
+        )
+
+    # chat commands
+
+    @command(
+        "actions", usage="[NICK|MEETING]", help="Open action items: someone's, or a meeting's."
+    )
+    async def actions(self, ctx: Context, who_or_meeting: str | None = None) -> None:
+        store = self.store
+        found = await store.open_actions(limit=200)
+        if who_or_meeting:
+            by_meeting = [a for a in found if a.meeting_name == who_or_meeting.lower()]
+            found = by_meeting or [
+                a for a in found if who_or_meeting.casefold() in (o.casefold() for o in a.owners)
+            ]
+        if not found:
+            whose = f" for {who_or_meeting}" if who_or_meeting else ""
+            await ctx.reply(f"No open action items{whose}.")
+            return
+        shown = "; ".join(
+            f"({a.id}) {a.text} [{a.meeting_name} {a.started_at:%Y-%m-%d}]" for a in found[:10]
+        )
+        more = f" … and {len(found) - 10} more." if len(found) > 10 else ""
+        await ctx.reply(f"Open action items: {shown}{more}")
+
+    @command("done", usage="ID", help="Close an action item.")
+    async def done(self, ctx: Context, action_id: int) -> None:
+        row = await self.store.close_action(
+            action_id, ctx.sender.account or ctx.sender.nick, ctx.msg.ts
+        )
+        if row is None:
+            await ctx.reply(f"There is no action item {action_id}.")
+        elif row.done_by != (ctx.sender.account or ctx.sender.nick) or row.done_at != ctx.msg.ts:
+            await ctx.reply(f"Action item {action_id} was already closed by {row.done_by}.")
+        else:
+            await ctx.reply(f"Closed action item {action_id}: {row.text}")
+
+    @command("minutes", usage="[NAME] [last|YYYY-MM-DD]", help="Links to a meeting's minutes.")
+    async def minutes(self, ctx: Context, name: str | None = None, when: str | None = None) -> None:
+        if name is not None and (name == "last" or _is_date(name)) and when is None:
+            name, when = None, name
+        day = None
+        if when not in (None, "last"):
+            if not _is_date(when):
+                await ctx.reply(f"{when!r} is not a date; use YYYY-MM-DD or last.")
+                return
+            day = datetime.strptime(str(when), "%Y-%m-%d").date()
+        if name is not None:
+            rows = await self.store.meetings(name=name.lower())
+        else:
+            rows = await self.store.meetings(room=(ctx.room.network, ctx.room.id))
+        rows = [r for r in rows if not r.restricted and (day is None or r.started_at.date() == day)]
+        if not rows:
+            what = f"'{name}'" if name else "this room"
+            on_day = f" on {day}" if day else ""
+            await ctx.reply(f"No minutes for {what}{on_day}.")
+            return
+        row = rows[0]
+        config = self.config_for(ctx.room)
+        urls = links(row.base or "", config.url_prefix)
+        summary = row.summary or {}
+        topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
+        actions = len(_listed(summary.get("actions")))
+        people = ", ".join(str(p) for p in list(_mapped(summary.get("people_present")))[:8])
+        await ctx.reply(
+            f"{row.name} {row.started_at.astimezone(self.timezone):%Y-%m-%d %H:%M}: "
+            f"Minutes: {urls['.html']} | Log: {urls['.log.html']} — topics: {topics}; "
+            f"{actions} action items; people: {people or 'nobody'}"
+        )
+
+
+def _listed(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _mapped(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_date(text: str | None) -> bool:
+    if text is None:
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True

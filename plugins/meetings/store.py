@@ -1,0 +1,303 @@
+"""The meetings plugin's storage: meetings, their log written with group commit, action items.
+
+Every logged line is handed to :class:`LineWriter`, which commits whatever has arrived since its
+last commit in one transaction: a line is durable within one commit's time of its arrival (a few
+milliseconds), and a burst costs one commit, not one per line. A failed commit keeps its lines
+and tries again; :meth:`LineWriter.flush` waits until everything handed over is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from opsbot.storage import Storage
+
+from .engine import Line, Meeting
+from .models import ActionRow, LineRow, MeetingRow
+
+log = logging.getLogger("opsbot.plugins.meetings")
+
+
+def line_row(meeting_id: int, line: Line) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting_id,
+        "seq": line.seq,
+        "ts": line.ts,
+        "kind": line.kind,
+        "nick": line.nick,
+        "account": line.account,
+        "display": line.display,
+        "text": line.text,
+        "is_bot": line.is_bot,
+        "msg_id": line.msg_id,
+        "target_id": line.target_id,
+    }
+
+
+def row_line(row: LineRow) -> Line:
+    return Line(
+        ts=row.ts,
+        nick=row.nick,
+        text=row.text,
+        kind=row.kind,  # type: ignore[arg-type]
+        account=row.account,
+        display=row.display,
+        is_bot=row.is_bot,
+        msg_id=row.msg_id,
+        target_id=row.target_id,
+    )
+
+
+class LineWriter:
+    """Group commit of log lines: one transaction for whatever arrived during the last one."""
+
+    def __init__(self, storage: Storage, retry_seconds: float = 0.5) -> None:
+        self.storage = storage
+        self.retry_seconds = retry_seconds
+        self._rows: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._committed = asyncio.Condition()
+        self._queued = 0
+        self._written = 0
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="meeting log writer")
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        self._queued += 1
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return self._queued - self._written
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._rows:
+                batch, self._rows = self._rows, []
+                try:
+                    async with self.storage.engine.begin() as conn:
+                        await conn.execute(insert(LineRow), batch)
+                except Exception:
+                    self.failures += 1
+                    log.exception("could not write %d meeting lines; retrying", len(batch))
+                    self._rows = batch + self._rows
+                    await asyncio.sleep(self.retry_seconds)
+                    continue
+                self._written += len(batch)
+                async with self._committed:
+                    self._committed.notify_all()
+
+    async def flush(self) -> None:
+        """Wait until every line added so far is committed."""
+        target = self._queued
+        async with self._committed:
+            await self._committed.wait_for(lambda: self._written >= target)
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self.flush(), 10)
+        except TimeoutError:
+            log.error("%d meeting lines could not be written before shutdown", self.pending)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAction:
+    id: int
+    text: str
+    owners: list[str]
+    meeting_name: str
+    started_at: datetime
+
+
+class MeetingStore:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.writer = LineWriter(storage)
+
+    async def create(
+        self,
+        network: str,
+        room: str,
+        channel: str,
+        name: str,
+        started_at: datetime,
+        owner: str,
+        source: str | None = None,
+    ) -> int:
+        """Record a meeting that has just started (before its first line is written)."""
+        async with self.storage.session() as session, session.begin():
+            row = MeetingRow(
+                network=network,
+                room=room,
+                channel=channel,
+                name=name,
+                started_at=started_at,
+                owner=owner,
+                restricted=False,
+                source=source,
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def open_meetings(self) -> list[tuple[MeetingRow, list[Line]]]:
+        """Meetings that never ended (the bot stopped or crashed), with their logs."""
+        async with self.storage.session() as session:
+            rows = (
+                await session.scalars(select(MeetingRow).where(MeetingRow.ended_at.is_(None)))
+            ).all()
+            found = []
+            for row in rows:
+                lines = await session.scalars(
+                    select(LineRow).where(LineRow.meeting_id == row.id).order_by(LineRow.seq)
+                )
+                found.append((row, [row_line(line) for line in lines]))
+        return found
+
+    async def finish(
+        self, meeting_id: int, meeting: Meeting, base: str, summary: dict[str, Any], ended: bool
+    ) -> None:
+        """Store what the meeting became (name, end, files) and its action items."""
+        await self.writer.flush()
+        values: dict[str, Any] = {
+            "name": meeting.name,
+            "restricted": meeting.restricted,
+            "base": base,
+            "summary": summary,
+        }
+        if ended:
+            values["ended_at"] = meeting.ended_at or (
+                meeting.lines[-1].ts if meeting.lines else None
+            )
+        async with self.storage.session() as session, session.begin():
+            await session.execute(
+                update(MeetingRow).where(MeetingRow.id == meeting_id).values(**values)
+            )
+            existing = {
+                row.seq: row
+                for row in await session.scalars(
+                    select(ActionRow).where(ActionRow.meeting_id == meeting_id)
+                )
+            }
+            current = {item.seq: item for item in meeting.actions()}
+            for seq, row in existing.items():
+                if seq not in current:
+                    await session.delete(row)
+            for seq, item in current.items():
+                owners = meeting.owners(item)
+                if seq in existing:
+                    existing[seq].text, existing[seq].owners = item.text, owners
+                else:
+                    session.add(
+                        ActionRow(
+                            meeting_id=meeting_id,
+                            seq=seq,
+                            text=item.text,
+                            owners=owners,
+                            state="open",
+                            created_at=item.ts,
+                        )
+                    )
+
+    async def open_actions(
+        self,
+        *,
+        meeting_name: str | None = None,
+        owner: str | None = None,
+        before_meeting: int | None = None,
+        limit: int = 50,
+    ) -> list[OpenAction]:
+        """Open action items, newest meetings first; ``before_meeting`` keeps those of the last
+        meeting of that name before the given one."""
+        query = (
+            select(ActionRow, MeetingRow)
+            .join(MeetingRow, ActionRow.meeting_id == MeetingRow.id)
+            .where(ActionRow.state == "open", MeetingRow.restricted.is_(False))
+            .order_by(MeetingRow.started_at.desc(), ActionRow.seq)
+        )
+        async with self.storage.session() as session:
+            if meeting_name is not None:
+                query = query.where(MeetingRow.name == meeting_name)
+                if before_meeting is not None:
+                    previous = await session.scalar(
+                        select(MeetingRow.id)
+                        .where(
+                            MeetingRow.name == meeting_name,
+                            MeetingRow.id != before_meeting,
+                            MeetingRow.ended_at.is_not(None),
+                        )
+                        .order_by(MeetingRow.started_at.desc())
+                        .limit(1)
+                    )
+                    if previous is None:
+                        return []
+                    query = query.where(MeetingRow.id == previous)
+            rows = (await session.execute(query)).all()
+        found = [
+            OpenAction(
+                action.id, action.text, list(action.owners), meeting.name, meeting.started_at
+            )
+            for action, meeting in rows
+        ]
+        if owner is not None:
+            found = [a for a in found if owner.casefold() in (o.casefold() for o in a.owners)]
+        return found[:limit]
+
+    async def close_action(self, action_id: int, by: str, when: datetime) -> ActionRow | None:
+        async with self.storage.session() as session, session.begin():
+            row = await session.get(ActionRow, action_id)
+            if row is None or row.state != "open":
+                return row
+            row.state, row.done_at, row.done_by = "done", when, by
+            return row
+
+    async def meetings(
+        self,
+        *,
+        name: str | None = None,
+        room: tuple[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> Sequence[MeetingRow]:
+        """Ended meetings, newest first."""
+        query = (
+            select(MeetingRow)
+            .where(MeetingRow.ended_at.is_not(None))
+            .order_by(MeetingRow.started_at.desc())
+        )
+        if name is not None:
+            query = query.where(MeetingRow.name == name)
+        if room is not None:
+            query = query.where(MeetingRow.network == room[0], MeetingRow.room == room[1])
+        if since is not None:
+            query = query.where(MeetingRow.started_at >= since)
+        async with self.storage.session() as session:
+            return (await session.scalars(query)).all()
+
+    async def lines(self, meeting_id: int) -> list[Line]:
+        async with self.storage.session() as session:
+            rows = await session.scalars(
+                select(LineRow).where(LineRow.meeting_id == meeting_id).order_by(LineRow.seq)
+            )
+            return [row_line(row) for row in rows]
+
+    async def meeting(self, meeting_id: int) -> MeetingRow | None:
+        async with self.storage.session() as session:
+            return await session.get(MeetingRow, meeting_id)
