@@ -175,5 +175,5 @@ class Bot:
                 reply_to=reply_to.id if reply_to else None,
                 is_notice=notice,
             )
-            await self.bus.publish(own, wait=False)
+            await self.bus.publish(own, wait=False, urgent=True)
         return msg_id

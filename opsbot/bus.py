@@ -26,10 +26,11 @@ Subscriber = Callable[[Any], Awaitable[None]]
 
 
 class _Lane:
-    __slots__ = ("events", "ready", "space", "task")
+    __slots__ = ("events", "ready", "space", "task", "urgent")
 
     def __init__(self) -> None:
         self.events: deque[Event] = deque()
+        self.urgent: deque[Event] = deque()
         self.ready = asyncio.Event()
         self.space = asyncio.Event()
         self.space.set()
@@ -52,9 +53,11 @@ class Bus:
         """Chat events queued or being handled."""
         return self._pending
 
-    async def publish(self, event: Event, *, wait: bool = True) -> None:
+    async def publish(self, event: Event, *, wait: bool = True, urgent: bool = False) -> None:
         """Queue a chat event in its lane. With ``wait`` (transports), wait while the lane is
-        full; without (the bot's own lines, queued from inside a handler), never wait."""
+        full; without (the bot's own lines, queued from inside a handler), never wait.
+        ``urgent`` events (what the bot just said) are handled right after the event being
+        handled, before anything queued behind it: a log shows an answer after its command."""
         if self._closed and (wait or not self._lanes):
             log.warning("bus closed, dropping %r", event)
             return
@@ -62,7 +65,7 @@ class Bus:
         if lane is None:
             lane = self._lanes[event.lane] = _Lane()
             lane.task = asyncio.create_task(self._work(lane), name=f"lane {event.lane}")
-        lane.events.append(event)
+        (lane.urgent if urgent else lane.events).append(event)
         lane.ready.set()
         self._pending += 1
         self._idle.clear()
@@ -71,15 +74,18 @@ class Bus:
             await lane.space.wait()
 
     async def _work(self, lane: _Lane) -> None:
-        events = lane.events
+        events, urgent = lane.events, lane.urgent
         while True:
-            if not events:
+            if urgent:
+                event = urgent.popleft()
+            elif events:
+                event = events.popleft()
+                if len(events) < self._lane_limit:
+                    lane.space.set()
+            else:
                 lane.ready.clear()
                 await lane.ready.wait()
                 continue
-            event = events.popleft()
-            if len(events) < self._lane_limit:
-                lane.space.set()
             try:
                 await self._dispatch(event)
             except Exception:

@@ -136,3 +136,21 @@ async def test_domain_events_reach_subscribers_of_their_type_and_bases() -> None
     bus.unsubscribe(items)
     await bus.emit(ItemAdded(text="again"))
     assert got[-1] == "item note"
+
+
+async def test_urgent_events_go_before_what_is_queued() -> None:
+    seen: list[str] = []
+    bus: Bus
+
+    async def handle(event: Event) -> None:
+        assert isinstance(event, Message)
+        seen.append(event.text)
+        if event.text == "!cmd":
+            await bus.publish(line("#a", "answer 1"), wait=False, urgent=True)
+            await bus.publish(line("#a", "answer 2"), wait=False, urgent=True)
+
+    bus = Bus(handle)
+    for text in ("!cmd", "next", "after"):
+        await bus.publish(line("#a", text))
+    await bus.drain()
+    assert seen == ["!cmd", "answer 1", "answer 2", "next", "after"]

@@ -241,7 +241,7 @@ class Meetings(Plugin):
                     meeting_id=live.id,
                     final=isinstance(effect, Ended),
                 )
-                await self.bot.bus.publish(finish, wait=False)
+                await self.bot.bus.publish(finish, wait=False, urgent=True)
         if meeting.started and line.seq == 0:
             await self._started(live)
 
