@@ -6,21 +6,22 @@ invalid config or command line; never a traceback for either.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .bot import StartupError
-from .config import Config, ConfigError, LogConfig, load_config
-from .storage import StorageUnavailable
+if TYPE_CHECKING:
+    from .config import Config, LogConfig
 
 T = TypeVar("T")
+CLI_ENTRY_POINTS = "opsbot.cli"
+"""Plugins add command groups here (``meetings = "pkg.cli:meetings"``), imported lazily."""
 
 DEFAULT_CONFIG = "config.yaml"
 EXIT_UNAVAILABLE = 1
@@ -30,6 +31,8 @@ EXIT_CONFIG = 2
 def resolve_config(path: str | None) -> tuple[Config, str]:
     """The config from ``-c``, else ``$OPSBOT_CONFIG``, else ./config.yaml, else the built-in
     default (the console room and SQLite); returns it with a description of where it came from."""
+    from .config import Config, load_config
+
     chosen = path or os.environ.get("OPSBOT_CONFIG") or None
     if chosen is None and Path(DEFAULT_CONFIG).exists():
         chosen = DEFAULT_CONFIG
@@ -43,7 +46,10 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
-def _config_or_exit(path: str | None) -> tuple[Config, str]:
+def config_or_exit(path: str | None) -> tuple[Config, str]:
+    """The config, or exit 2 with its problems printed."""
+    from .config import ConfigError
+
     try:
         return resolve_config(path)
     except ConfigError as error:
@@ -55,8 +61,14 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine, turning the errors people cause or meet into a message and exit status."""
+    import asyncio
+
+    from .bot import StartupError
+    from .config import ConfigError
+    from .storage import StorageUnavailable
+
     try:
         return asyncio.run(make())
     except ConfigError as error:
@@ -95,7 +107,28 @@ config_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OpsbotGroup(click.Group):
+    """The ``opsbot`` group: its own commands plus those plugins register under the
+    ``opsbot.cli`` entry-point group, imported only when asked for."""
+
+    def _plugin_commands(self) -> dict[str, Any]:
+        return {ep.name: ep for ep in entry_points(group=CLI_ENTRY_POINTS)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is not None:
+            return found
+        entry = self._plugin_commands().get(name)
+        if entry is None:
+            return None
+        loaded = entry.load()
+        return loaded if isinstance(loaded, click.Command) else None
+
+
+@click.group(cls=OpsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="opsbot")
 def main() -> None:
     """opsbot: meetings, action items, kudos and contribution records for cloud operators."""
@@ -105,7 +138,7 @@ def main() -> None:
 @config_option
 def run(config_path: str | None) -> None:
     """Run the bot until Ctrl-C, SIGTERM, or the end of console input."""
-    config, source = _config_or_exit(config_path)
+    config, source = config_or_exit(config_path)
     setup_logging(config.log)
     logging.getLogger("opsbot").info("configuration from %s", source)
     from .bot import Bot
@@ -113,7 +146,7 @@ def run(config_path: str | None) -> None:
     async def go() -> None:
         await Bot(config).run()
 
-    _run_async(go)
+    run_async(go)
 
 
 @main.command()
@@ -139,7 +172,8 @@ def init(directory: str, force: bool) -> None:
 @config_option
 def check_config(config_path: str | None) -> None:
     """Validate the config, including every plugin's section; exit 2 if it is invalid."""
-    config, source = _config_or_exit(config_path)
+    config, source = config_or_exit(config_path)
+    from .config import ConfigError
     from .loader import build_configs, load_classes
     from .transports import build_transport
 
@@ -163,7 +197,7 @@ def db() -> None:
 @config_option
 def upgrade(config_path: str | None) -> None:
     """Run every enabled plugin's migrations up to the newest revision."""
-    config, _ = _config_or_exit(config_path)
+    config, _ = config_or_exit(config_path)
     from .loader import load_classes
     from .storage import Storage
 
@@ -176,7 +210,7 @@ def upgrade(config_path: str | None) -> None:
         finally:
             await storage.close()
 
-    done = _run_async(go)
+    done = run_async(go)
     for name, revision in done.items():
         click.echo(f"{name}: at {revision}")
     if not done:
@@ -187,7 +221,7 @@ def upgrade(config_path: str | None) -> None:
 @config_option
 def plugins(config_path: str | None) -> None:
     """List installed plugins and whether the config enables them."""
-    config, _ = _config_or_exit(config_path)
+    config, _ = config_or_exit(config_path)
     from .loader import available
 
     enabled = set(config.plugins.enabled)

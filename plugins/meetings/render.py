@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
-from .engine import SAID, Item, Line, Meeting
+from .engine import REDACTED, Item, Line, Meeting
 
 MEETBOT_URL = "http://wiki.debian.org/MeetBot"
 KIND_PREFIX = {"INFO": "", "TOPIC": ""}
@@ -42,13 +43,20 @@ class Context:
         self.url_prefix = url_prefix.rstrip("/")
         self.tz = tz
         self.file = base.rsplit("/", 1)[-1]
+        self._clock: dict[datetime, str] = {}
+        self._utc = tz.utcoffset(None) == timedelta(0)
 
     def url(self, extension: str) -> str:
         prefix = f"{self.url_prefix}/" if self.url_prefix else ""
         return f"{prefix}{self.base}{extension}"
 
     def time(self, ts: datetime) -> str:
-        return ts.astimezone(self.tz).strftime("%H:%M:%S")
+        """``HH:MM:SS`` in the display time zone (cached: a log repeats its seconds)."""
+        found = self._clock.get(ts)
+        if found is None:
+            local = ts if self._utc else ts.astimezone(self.tz)
+            found = self._clock[ts] = f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+        return found
 
     @property
     def zone(self) -> str:
@@ -266,19 +274,38 @@ def minutes_html(ctx: Context) -> str:
     )
 
 
+_ROW = '<pre id="l-{seq}" class="{kind}"><a class="time" href="#l-{seq}">{time}</a> <b>{who}</b> {text}{edited}</pre>'
+
+
+def log_row(ctx: Context, line: Line) -> str | None:
+    """One line of the HTML log. Only the nick and the text come from people, and both go
+    through markupsafe's ``escape`` (the template engine's own escaper) before anything else."""
+    text = ctx.meeting.text_of(line)
+    edited = " <i>(edited)</i>" if text not in (line.text, REDACTED) else ""
+    if line.kind == "message":
+        kind, who = ("cmd" if text.startswith("#") else "said"), f"<{line.nick}>"
+    elif line.kind == "action":
+        kind, who = "act", f"* {line.nick}"
+    elif line.kind == "notice":
+        kind, who = "said", f"-{line.nick}-"
+    else:
+        event = log_line_txt(ctx, line)
+        if event is None:
+            return None
+        kind, who, text, edited = "event", "", event.split(" ", 1)[1], ""
+    return _ROW.format(
+        seq=line.seq,
+        kind=kind,
+        time=ctx.time(line.ts),
+        who=escape(who),
+        text=escape(text),
+        edited=edited,
+    )
+
+
 def log_html(ctx: Context) -> str:
-    meeting = ctx.meeting
-    rows = [
-        (
-            line,
-            ctx.time(line.ts),
-            meeting.text_of(line),
-            line.msg_id in meeting.texts and meeting.texts[line.msg_id] != line.text,
-        )
-        for line in meeting.lines
-        if line.kind not in ("edit", "redaction")
-    ]
-    return _templates().get_template("log.html").render(ctx=ctx, rows=rows, said=SAID)
+    rows = (row for line in ctx.meeting.lines if (row := log_row(ctx, line)) is not None)
+    return _templates().get_template("log.html").render(ctx=ctx, rows=Markup("\n".join(rows)))
 
 
 def record_json(ctx: Context) -> str:

@@ -158,6 +158,12 @@ class MeetingStore:
             await session.flush()
             return row.id
 
+    async def insert_lines(self, meeting_id: int, lines: Sequence[Line]) -> None:
+        """Store a whole log at once (imports)."""
+        if lines:
+            async with self.storage.engine.begin() as conn:
+                await conn.execute(insert(LineRow), [line_row(meeting_id, line) for line in lines])
+
     async def open_meetings(self) -> list[tuple[MeetingRow, list[Line]]]:
         """Meetings that never ended (the bot stopped or crashed), with their logs."""
         async with self.storage.session() as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .engine import Line
@@ -106,8 +106,11 @@ def _timestamp(day_text: str | None, clock: str, day: date) -> datetime | None:
     try:
         if day_text:
             day = date.fromisoformat(day_text)
-        hour, minute, *second = (int(p) for p in clock.split(":"))
-        return datetime.combine(day, time(hour, minute, second[0] if second else 0), tzinfo=UTC)
+        hour, _, rest = clock.partition(":")
+        minute, _, second = rest.partition(":")
+        return datetime(
+            day.year, day.month, day.day, int(hour), int(minute), int(second or 0), tzinfo=UTC
+        )
     except ValueError:
         return None
 

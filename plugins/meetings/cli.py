@@ -1,0 +1,302 @@
+"""``opsbot meetings ...`` and ``opsbot minutes ...``: replay, import, regenerate and pull minutes.
+
+``replay`` needs no database and no config: it runs a transcript through the same engine the
+live bot uses and writes every output. The others read the config for the database and the
+meetings plugin's settings.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from opsbot.cli import config_or_exit, run_async
+
+from .engine import Settings, replay
+from .paths import DEFAULT_PATTERN
+
+if TYPE_CHECKING:
+    from opsbot.storage import Storage
+
+    from .plugin import Meetings
+    from .store import MeetingStore
+
+config_option = click.option(
+    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
+)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.group()
+def meetings() -> None:
+    """Replay transcripts, import MeetBot archives, regenerate outputs."""
+
+
+@meetings.command("replay")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the outputs.",
+)
+@click.option(
+    "--channel", default="#meeting", show_default=True, help="Channel the meeting was held in."
+)
+@click.option("--network", default="irc", show_default=True)
+@click.option(
+    "--date",
+    "day",
+    help="Date of the transcript's times (default: from the file name, else today).",
+)
+@click.option("--url-prefix", default="", help="Public URL of --out, for links inside the outputs.")
+@click.option(
+    "--pattern", default=DEFAULT_PATTERN, show_default=True, help="Layout of the output files."
+)
+def replay_command(
+    log: Path, out: Path, channel: str, network: str, day: str | None, url_prefix: str, pattern: str
+) -> None:
+    """Run a MeetBot-style transcript LOG (HH:MM:SS <nick> text) through the meeting engine and
+    write every output. Lines of the bot that ran the meeting count like anyone's; a transcript
+    without #endmeeting is written as #save would write it."""
+    from .files import write_outputs
+    from .transcript import read
+
+    transcript = read(log, _day(day))
+    for number, text in transcript.problems:
+        click.echo(f"{log}:{number}: not a transcript line, skipped: {text[:120]}", err=True)
+    meeting = replay(transcript.lines, network, channel, Settings(pattern=pattern))
+    if not meeting.started:
+        click.echo(f"{log}: no #startmeeting in this transcript; nothing written.", err=True)
+        sys.exit(2)
+    base, _ = write_outputs(meeting, out, pattern=pattern, url_prefix=url_prefix)
+    state = "ended" if meeting.ended else "not ended (written as #save would)"
+    click.echo(
+        f"{meeting.name}: {len(meeting.lines)} lines, {len(meeting.items)} items, {state}; wrote {out / base}.*"
+    )
+
+
+async def _open(config_path: str | None) -> tuple[Storage, MeetingStore, Meetings]:
+    """The database (migrated) and a meetings plugin configured as the bot would be."""
+    from opsbot.bot import Bot
+    from opsbot.loader import build_configs
+
+    from .plugin import Meetings
+    from .store import MeetingStore
+
+    config, _ = config_or_exit(config_path)
+    bot = Bot(config, transports=[])
+    plugin_config = build_configs({"meetings": Meetings}, config.plugins)["meetings"]
+    await bot.storage.connect()
+    await bot.storage.migrate([("meetings", Meetings.migrations_dir())])
+    return bot.storage, MeetingStore(bot.storage), Meetings(bot, "meetings", plugin_config)
+
+
+def _settings(plugin: Meetings, network: str, room: str) -> Settings:
+    from opsbot.events import Room
+
+    return plugin.settings(Room(network, room))
+
+
+@meetings.command("import")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--channel", default="#meeting", show_default=True)
+@click.option("--network", default="irc", show_default=True)
+@config_option
+def import_command(
+    paths: Sequence[Path], channel: str, network: str, config_path: str | None
+) -> None:
+    """Load existing MeetBot archives (.log.txt or .log.html) into the database, so history,
+    action items and records include past meetings. A file already imported is skipped."""
+
+    async def go() -> list[str]:
+        from sqlalchemy import select
+
+        from .files import write_outputs
+        from .models import MeetingRow
+        from .transcript import read
+
+        storage, store, plugin = await _open(config_path)
+        report = []
+        try:
+            for path in paths:
+                source = str(path.resolve())
+                async with storage.session() as session:
+                    known = await session.scalar(
+                        select(MeetingRow.id).where(MeetingRow.source == source)
+                    )
+                if known is not None:
+                    report.append(f"{path}: already imported as meeting {known}, skipped")
+                    continue
+                transcript = read(path)
+                meeting = replay(
+                    transcript.lines, network, channel, _settings(plugin, network, channel)
+                )
+                if not meeting.started or meeting.owner is None or meeting.started_at is None:
+                    report.append(f"{path}: no #startmeeting, skipped")
+                    continue
+                meeting_id = await store.create(
+                    network,
+                    channel,
+                    channel,
+                    meeting.name,
+                    meeting.started_at,
+                    meeting.owner.nick,
+                    source=source,
+                )
+                await store.insert_lines(meeting_id, meeting.lines)
+                config = plugin.config
+                base, summary = write_outputs(
+                    meeting,
+                    config.output_dir,
+                    pattern=config.filename_pattern,
+                    url_prefix=config.url_prefix,
+                )
+                await store.finish(meeting_id, meeting, base, summary, ended=True)
+                bad = (
+                    f", {len(transcript.problems)} unreadable lines skipped"
+                    if transcript.problems
+                    else ""
+                )
+                report.append(
+                    f"{path}: meeting {meeting_id} '{meeting.name}' {meeting.started_at:%Y-%m-%d %H:%M}, {len(meeting.lines)} lines, {len(meeting.actions())} actions{bad}"
+                )
+        finally:
+            await storage.close()
+        return report
+
+    for line in run_async(go):
+        click.echo(line)
+
+
+@meetings.command("regenerate")
+@click.argument("meeting_id", type=int)
+@config_option
+def regenerate(meeting_id: int, config_path: str | None) -> None:
+    """Write a stored meeting's outputs again from its log."""
+
+    async def go() -> str:
+        from .files import write_outputs
+
+        storage, store, plugin = await _open(config_path)
+        try:
+            row = await store.meeting(meeting_id)
+            if row is None:
+                click.echo(f"There is no meeting {meeting_id}.", err=True)
+                sys.exit(2)
+            meeting = replay(
+                await store.lines(meeting_id),
+                row.network,
+                row.channel,
+                _settings(plugin, row.network, row.room),
+            )
+            config = plugin.config
+            base, summary = write_outputs(
+                meeting,
+                config.output_dir,
+                pattern=config.filename_pattern,
+                url_prefix=config.url_prefix,
+            )
+            await store.finish(
+                meeting_id, meeting, base, summary, ended=meeting.ended or row.ended_at is not None
+            )
+            return f"{meeting.name}: wrote {config.output_dir / base}.*"
+        finally:
+            await storage.close()
+
+    click.echo(run_async(go))
+
+
+@click.group()
+def minutes() -> None:
+    """List meetings and show their minutes."""
+
+
+@minutes.command("list")
+@click.option("--name", help="Only meetings of this name.")
+@click.option("--since", help="Only meetings on or after this date (YYYY-MM-DD).")
+@config_option
+def list_command(name: str | None, since: str | None, config_path: str | None) -> None:
+    """Meetings that ended, newest first."""
+    since_day = _day(since)
+
+    async def go() -> list[str]:
+        storage, store, _ = await _open(config_path)
+        try:
+            start = (
+                datetime.combine(since_day, datetime.min.time(), tzinfo=UTC) if since_day else None
+            )
+            rows = await store.meetings(name=name.lower() if name else None, since=start)
+        finally:
+            await storage.close()
+        return [
+            f"{row.id:>5}  {row.started_at:%Y-%m-%d %H:%M}  {row.name:<30} {row.network}:{row.channel}"
+            + ("  (restricted)" if row.restricted else "")
+            for row in rows
+        ]
+
+    found = run_async(go)
+    for line in found:
+        click.echo(line)
+    if not found:
+        click.echo("No meetings.", err=True)
+
+
+@minutes.command("show")
+@click.argument("name")
+@click.option("--date", "day", help="The meeting on this date (YYYY-MM-DD).")
+@click.option("--last", is_flag=True, help="The latest meeting of that name (the default).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["txt", "md", "json"]), default="txt", show_default=True
+)
+@config_option
+def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | None) -> None:
+    """Print a meeting's minutes, regenerated from its log."""
+    on_day = _day(day)
+
+    async def go() -> str:
+        from .render import Context, minutes_md, minutes_txt, record_json
+
+        storage, store, plugin = await _open(config_path)
+        try:
+            rows = [
+                r
+                for r in await store.meetings(name=name.lower())
+                if on_day is None or r.started_at.date() == on_day
+            ]
+            if not rows:
+                click.echo(
+                    f"No meeting '{name}'" + (f" on {on_day}" if on_day else "") + ".", err=True
+                )
+                sys.exit(2)
+            row = rows[0]
+            meeting = replay(
+                await store.lines(row.id),
+                row.network,
+                row.channel,
+                _settings(plugin, row.network, row.room),
+            )
+            config = plugin.config
+            ctx = Context(meeting, row.base or "", config.url_prefix, plugin.timezone)
+            renderer: Any = {"txt": minutes_txt, "md": minutes_md, "json": record_json}[fmt]
+            return str(renderer(ctx))
+        finally:
+            await storage.close()
+
+    click.echo(run_async(go), nl=False)
