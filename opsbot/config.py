@@ -145,7 +145,7 @@ class PluginsConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    enabled: list[str] = ["core"]
+    enabled: list[str] = ["core", "meetings"]
 
     def section(self, name: str) -> dict[str, Any]:
         extra = self.model_extra or {}

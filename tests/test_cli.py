@@ -119,7 +119,8 @@ def test_init_writes_a_valid_starter_config_and_never_overwrites(tmp_path: Path)
     checked = opsbot("check-config", "-c", "site/config.yaml", cwd=tmp_path)
     assert checked.returncode == 0
     assert (
-        checked.stdout == "site/config.yaml: valid. Networks: console (console). Plugins: core.\n"
+        checked.stdout
+        == "site/config.yaml: valid. Networks: console (console). Plugins: core, meetings.\n"
     )
 
 
@@ -135,10 +136,12 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
 
 def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
     done = opsbot("db", "upgrade", "-c", str(EXAMPLE), cwd=tmp_path)
-    assert done.returncode == 0 and done.stdout == "core: at core_0001\n", done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "core: at core_0001\nmeetings: at meetings_0001\n"
     listed = opsbot("plugins", "-c", str(EXAMPLE), cwd=tmp_path)
     assert listed.returncode == 0
-    assert listed.stdout.startswith("core         enabled   Help, ping, version")
+    assert listed.stdout.splitlines()[0].startswith("core         enabled   Help, ping, version")
+    assert listed.stdout.splitlines()[1].startswith("meetings     enabled   MeetBot-compatible")
 
 
 @pytest.mark.parametrize(

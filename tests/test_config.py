@@ -21,7 +21,7 @@ def test_the_example_config_runs_unedited_on_the_console_and_sqlite() -> None:
     config = load_config(EXAMPLE, env={})
     assert [type(n) for n in config.networks] == [ConsoleNetwork]
     assert config.database.url.startswith("sqlite+aiosqlite:///")
-    assert config.plugins.enabled == ["core"]
+    assert config.plugins.enabled == ["core", "meetings"]
 
 
 def test_an_empty_file_means_the_defaults(tmp_path: Path) -> None:

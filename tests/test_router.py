@@ -332,7 +332,7 @@ class Claimer(Plugin):
 
 
 async def test_a_claimed_line_is_not_also_an_unknown_command(bot_factory: BotFactory) -> None:
-    bot = await bot_factory(extra={"claimer": Claimer})
+    bot = await bot_factory(plugins=["core"], extra={"claimer": Claimer})
     assert await bot.irc.say("alice", "!startmeeting ops") == ["Meeting started"]
     assert await bot.irc.say("alice", "!endmeeting") == [
         "Unknown command !endmeeting. Try !help for the list."

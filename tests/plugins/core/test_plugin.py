@@ -24,7 +24,9 @@ async def test_ping_by_address_and_in_private(bot: TestBot) -> None:
 
 async def test_help_lists_commands_from_their_specs(bot: TestBot) -> None:
     [answer] = await bot.irc.say("alice", "!help")
-    assert answer.startswith("Commands: help, join*, part*, ping, plugins, version")
+    assert answer.startswith(
+        "Commands: actions, done, help, join*, minutes, part*, ping, plugins, version"
+    )
     assert "!help COMMAND" in answer
 
 
