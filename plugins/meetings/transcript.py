@@ -25,12 +25,12 @@ _PATTERNS = [
 _EVENTS = [
     ("join", re.compile(r"^has joined\b.*$")),
     ("quit", re.compile(r"^has quit(?: \((?P<reason>.*)\))?$")),
-    ("part", re.compile(r"^has left(?: \S+)?(?: \((?P<reason>.*)\))?$")),
+    ("part", re.compile(r"^has left(?: [#&!+]\S*)?(?: \((?P<reason>.*)\))?$")),
     ("nick", re.compile(r"^is now known as (?P<new>\S+)$")),
 ]
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(\d{2})\.(\d{2})")
 _TAG = re.compile(r"<[^>]*>")
-_EDITED = re.compile(r'<span class="edited">.*?</span>')
+_EDITED = re.compile(r"<i>\(edited\)</i>")
 
 
 @dataclass
