@@ -22,7 +22,7 @@ URL = "https://meetings.example.org"
 
 
 def minutes_json(tmp_path: Path) -> dict[str, Any]:
-    found = [p for p in (tmp_path / "meetings").rglob("*.json")]
+    found = list((tmp_path / "meetings").rglob("*.json"))
     assert len(found) == 1, found
     data: dict[str, Any] = json.loads(found[0].read_text())
     return data
