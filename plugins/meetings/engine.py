@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .paths import DEFAULT_PATTERN, basename
 
@@ -179,7 +179,19 @@ class Ended:
     """The meeting is over: write every output and close it."""
 
 
-Effect = Reply | SetTopic | Save | Ended
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A minute item was recorded (for other plugins: the pad, records)."""
+
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    item: Item
+
+
+Effect = Reply | SetTopic | Save | Ended | Recorded | Undone
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +238,14 @@ class Meeting:
         """msg_id to the latest text of that line (edits applied)."""
         self.redacted: set[str] = set()
         self.item_of: dict[int, Item] = {}
+        self.render_cache: dict[object, Any] = {}
+        """Renderers keep derived text here (rows of the log), so the end need not redo it."""
+        self._owner_key: object = None
+        self._owner_pattern: re.Pattern[str] | None = None
+        self._owner_names: dict[str, str] = {}
+        self.seqs_of: dict[str, list[int]] = {}
+        """msg_id to the log lines that carry it (edits and redactions find them here)."""
+        self._noted: list[Effect] = []
 
     # the fold
 
@@ -245,6 +265,9 @@ class Meeting:
         """Add ``line`` to the log and apply it; returns what should happen because of it."""
         line.seq = len(self.lines)
         self.lines.append(line)
+        self._noted = []
+        if line.msg_id is not None:
+            self.seqs_of.setdefault(line.msg_id, []).append(line.seq)
         if line.kind == "nick":
             self._rename(line.nick, line.text, line.account)
             return []
@@ -262,7 +285,7 @@ class Meeting:
             self.texts[line.msg_id] = line.text
         if line.is_bot or line.kind != "message":
             return []
-        effects = self._apply(line)
+        effects = self._noted + self._apply(line)
         if self.lurking:
             effects = [e for e in effects if not isinstance(e, Reply)]
         return effects
@@ -361,6 +384,7 @@ class Meeting:
         item = Item(kind, line.nick, text, line.ts, line.seq, command)
         self.items.append(item)
         self.item_of[line.seq] = item
+        self._noted.append(Recorded(item))
         return item
 
     def _edit(self, line: Line) -> list[Effect]:
@@ -368,10 +392,10 @@ class Meeting:
         if target is None or target in self.redacted:
             return []
         self.texts[target] = line.text
-        for source in self.lines:
-            if source.msg_id != target or source.seq not in self.item_of:
+        for seq in self.seqs_of.get(target, ()):
+            item = self.item_of.get(seq)
+            if item is None:
                 continue
-            item = self.item_of[source.seq]
             parsed = self.parse(line.text)
             if parsed is not None:
                 item.text = parsed[1] or item.text
@@ -384,9 +408,9 @@ class Meeting:
         if target is None:
             return
         self.redacted.add(target)
-        for source in self.lines:
-            if source.msg_id == target and source.seq in self.item_of:
-                self.item_of[source.seq].text = REDACTED
+        for seq in self.seqs_of.get(target, ()):
+            if seq in self.item_of:
+                self.item_of[seq].text = REDACTED
 
     def text_of(self, line: Line) -> str:
         """What a log line says now: its latest edit, or the redaction marker."""
@@ -535,7 +559,8 @@ class Meeting:
         if not self.items:
             return [Reply("There is nothing to undo.")]
         item = self.items.pop()
-        self.item_of = {seq: i for seq, i in self.item_of.items() if i is not item}
+        self.item_of.pop(item.seq, None)
+        self._noted.append(Undone(item))
         if item.kind == "TOPIC":
             topics = [i.text for i in self.items if i.kind == "TOPIC"]
             self.current_topic = topics[-1] if topics else ""
@@ -634,13 +659,27 @@ class Meeting:
         return sorted(counts, key=lambda p: (-p[1], fold(p[0])))
 
     def owners(self, item: Item) -> list[str]:
-        """Attendees whose nick, alias, display name or localpart is a whole word of the text."""
-        found = []
-        for nick in self.people():
-            names = [nick, *self.aliases.get(fold(nick), [])]
-            if any(_whole_word(name, item.text) for name in names):
-                found.append(nick)
-        return found
+        """Attendees whose nick, alias, display name or localpart is a whole word of the text,
+        in attendee order."""
+        people = self.people()
+        key = tuple(people), tuple((k, tuple(v)) for k, v in self.aliases.items() if v)
+        if self._owner_key != key:
+            names = {
+                fold(name): nick
+                for nick in people
+                for name in (nick, *self.aliases.get(fold(nick), []))
+            }
+            alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            self._owner_pattern = (
+                re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if names else None
+            )
+            self._owner_names, self._owner_key = names, key
+        if self._owner_pattern is None:
+            return []
+        found = {
+            self._owner_names[fold(m.group(0))] for m in self._owner_pattern.finditer(item.text)
+        }
+        return [nick for nick in people if nick in found]
 
     def actions(self) -> list[Item]:
         return [item for item in self.items if item.kind == "ACTION"]
@@ -672,10 +711,6 @@ def _localpart(account: str | None) -> str | None:
     if account and account.startswith("@") and ":" in account:
         return account[1:].split(":", 1)[0]
     return None
-
-
-def _whole_word(name: str, text: str) -> bool:
-    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, re.IGNORECASE) is not None
 
 
 def replay(

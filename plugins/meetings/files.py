@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .engine import Meeting
 from .paths import DEFAULT_PATTERN, EXTENSIONS, basename
-from .render import Context, record, render_all
+from .render import Context, render_all, summary
 
 
 def links(base: str, url_prefix: str) -> dict[str, str]:
@@ -39,7 +39,8 @@ def write_outputs(
     url_prefix: str = "",
     tz: tzinfo = UTC,
 ) -> tuple[str, dict[str, object]]:
-    """Render and write every output; returns the files' base path and the JSON record."""
+    """Render and write every output; returns the files' base path and a short summary (for the
+    database and chat answers; the full record is the .json file)."""
     assert meeting.started_at is not None
     base = basename(meeting.name, meeting.started_at, pattern)
     root = output_dir.resolve()
@@ -51,4 +52,4 @@ def write_outputs(
         write_atomically(
             target.with_name(target.name + extension), text, private=meeting.restricted
         )
-    return base, record(ctx)
+    return base, summary(ctx)

@@ -30,20 +30,24 @@ from opsbot.plugin import Context, Plugin, PluginConfig, command, on
 from opsbot.transports import TransportError
 
 from .engine import (
+    Effect,
     Ended,
-    Item,
     Line,
     LineKind,
     Meeting,
+    Recorded,
     Reply,
     Save,
     Settings,
     SetTopic,
+    Undone,
     sanitise_name,
 )
 from .files import links, write_outputs
 from .models import Base
 from .paths import DEFAULT_PATTERN, basename
+from .render import Context as RenderContext
+from .render import cache_row, warm_up
 from .store import MeetingStore, line_row
 
 RESERVED = frozenset({"help", "actions", "commands"})
@@ -56,6 +60,8 @@ class Live:
     id: int
     meeting: Meeting
     room: Room
+    rows: RenderContext
+    """Renders log rows as lines arrive, so #endmeeting only joins them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,14 +93,22 @@ class Meetings(Plugin):
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
         self.store.writer.start()
+        await asyncio.to_thread(warm_up)
         self.live: dict[str, Live] = {}
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
             meeting = Meeting(row.network, row.channel, self.settings(room))
             for line in lines:
-                meeting.feed(line)
+                try:
+                    meeting.feed(line)
+                except Exception:
+                    self.log.exception(
+                        "meeting %d: line %d could not be replayed", row.id, line.seq
+                    )
             if meeting.started and not meeting.ended:
-                self.live[room.key] = Live(row.id, meeting, room)
+                self.live[room.key] = Live(
+                    row.id, meeting, room, RenderContext(meeting, "", tz=self.timezone)
+                )
                 self.log.info(
                     "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
                 )
@@ -157,7 +171,7 @@ class Meetings(Plugin):
         meeting_id = await self.store.create(
             room.network, room.id, str(room), name, line.ts, line.nick
         )
-        live = Live(meeting_id, meeting, room)
+        live = Live(meeting_id, meeting, room, RenderContext(meeting, "", tz=self.timezone))
         self.live[room.key] = live
         return live
 
@@ -224,11 +238,12 @@ class Meetings(Plugin):
         await self._feed(ctx, live, line)
 
     async def _feed(self, ctx: Context, live: Live, line: Line) -> None:
-        meeting = live.meeting
-        before = list(meeting.items)
-        effects = meeting.feed(line)
-        self.store.writer.add(line_row(live.id, line))
-        await self._announce(live, line, before)
+        try:
+            effects = live.meeting.feed(line)
+        finally:  # whatever the engine makes of it, the line itself is never lost
+            self.store.writer.add(line_row(live.id, line))
+        cache_row(live.rows, line)
+        await self._announce(live, line, effects)
         for effect in effects:
             if isinstance(effect, Reply):
                 await self.bot.send(live.room, effect.text)
@@ -242,10 +257,10 @@ class Meetings(Plugin):
                     final=isinstance(effect, Ended),
                 )
                 await self.bot.bus.publish(finish, wait=False, urgent=True)
-        if meeting.started and line.seq == 0:
+        if live.meeting.started and line.seq == 0:
             await self._started(live)
 
-    async def _announce(self, live: Live, line: Line, before: list[Item]) -> None:
+    async def _announce(self, live: Live, line: Line, effects: list[Effect]) -> None:
         """Tell other plugins what this line did."""
         meeting = live.meeting
         common: dict[str, Any] = {
@@ -264,31 +279,25 @@ class Meetings(Plugin):
                 text=line.text,
             )
         )
-        added = [item for item in meeting.items if all(item is not old for old in before)]
-        removed = [item for item in before if all(item is not new for new in meeting.items)]
-        for item in removed:
-            await self.emit(ItemUndone(**common, seq=item.seq, kind=item.kind, text=item.text))
-        for item in added:
-            if item.kind == "ACTION":
-                owners = tuple(meeting.owners(item))
-                await self.emit(
-                    ActionItemRecorded(
-                        **common,
-                        seq=item.seq,
-                        kind=item.kind,
-                        nick=item.nick,
-                        text=item.text,
-                        owners=owners,
-                    )
-                )
-            else:
-                await self.emit(
-                    ItemRecorded(
-                        **common, seq=item.seq, kind=item.kind, nick=item.nick, text=item.text
-                    )
-                )
-            if item.kind == "TOPIC":
-                await self.emit(TopicChanged(**common, topic=item.text, nick=item.nick))
+        for effect in effects:
+            if isinstance(effect, Undone):
+                item = effect.item
+                await self.emit(ItemUndone(**common, seq=item.seq, kind=item.kind, text=item.text))
+            elif isinstance(effect, Recorded):
+                item = effect.item
+                about = {
+                    **common,
+                    "seq": item.seq,
+                    "kind": item.kind,
+                    "nick": item.nick,
+                    "text": item.text,
+                }
+                if item.kind == "ACTION":
+                    await self.emit(ActionItemRecorded(**about, owners=tuple(meeting.owners(item))))
+                else:
+                    await self.emit(ItemRecorded(**about))
+                if item.kind == "TOPIC":
+                    await self.emit(TopicChanged(**common, topic=item.text, nick=item.nick))
 
     async def _started(self, live: Live) -> None:
         meeting = live.meeting

@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .engine import REDACTED, Item, Line, Meeting
+from .engine import REDACTED, SAID, Item, Line, Meeting
 
 MEETBOT_URL = "http://wiki.debian.org/MeetBot"
 KIND_PREFIX = {"INFO": "", "TOPIC": ""}
@@ -132,6 +132,8 @@ def minutes_txt(ctx: Context) -> str:
 
 def _wrap(text: str, indent: str) -> list[str]:
     """Wrap at 80 columns as MeetBot does; words longer than a line (URLs) stay whole."""
+    if len(text) <= 80 and "\n" not in text:
+        return [text]
     return textwrap.wrap(
         text, width=80, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
     ) or [text]
@@ -166,10 +168,14 @@ def log_txt(ctx: Context) -> str:
     return "\n".join(rows) + "\n"
 
 
+_MD_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_{}[]()#+!|~"}}
+)
+
+
 def _md(text: str) -> str:
     """Markdown that shows ``text`` literally: HTML escaped, Markdown punctuation backslashed."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + c if c in "\\`*_{}[]()#+!|~" else c for c in escaped)
+    return text.translate(_MD_ESCAPES)
 
 
 def minutes_md(ctx: Context) -> str:
@@ -254,6 +260,24 @@ def record(ctx: Context) -> dict[str, Any]:
     }
 
 
+def summary(ctx: Context) -> dict[str, Any]:
+    """What chat answers and listings need, without the items (the .json file has them)."""
+    meeting = ctx.meeting
+    return {
+        "topics": meeting.topics(),
+        "actions": [{"text": a.text, "owners": meeting.owners(a)} for a in meeting.actions()],
+        "people_present": dict(meeting.people_present()),
+        "items": len(meeting.items),
+        "lines": len(meeting.lines),
+    }
+
+
+def warm_up() -> None:
+    """Compile the templates now (the first meeting's end should not pay for it)."""
+    for name in ("minutes.html", "log.html"):
+        _templates().get_template(name)
+
+
 def minutes_html(ctx: Context) -> str:
     meeting = ctx.meeting
     by_person, unassigned = meeting.actions_by_person()
@@ -274,37 +298,47 @@ def minutes_html(ctx: Context) -> str:
     )
 
 
-_ROW = '<pre id="l-{seq}" class="{kind}"><a class="time" href="#l-{seq}">{time}</a> <b>{who}</b> {text}{edited}</pre>'
-
-
 def log_row(ctx: Context, line: Line) -> str | None:
     """One line of the HTML log. Only the nick and the text come from people, and both go
     through markupsafe's ``escape`` (the template engine's own escaper) before anything else."""
     text = ctx.meeting.text_of(line)
-    edited = " <i>(edited)</i>" if text not in (line.text, REDACTED) else ""
-    if line.kind == "message":
-        kind, who = ("cmd" if text.startswith("#") else "said"), f"<{line.nick}>"
-    elif line.kind == "action":
-        kind, who = "act", f"* {line.nick}"
-    elif line.kind == "notice":
-        kind, who = "said", f"-{line.nick}-"
+    kind = line.kind
+    if kind == "message":
+        css, who = ("cmd" if text.startswith("#") else "said"), f"<{line.nick}>"
+    elif kind == "action":
+        css, who = "act", f"* {line.nick}"
+    elif kind == "notice":
+        css, who = "said", f"-{line.nick}-"
     else:
         event = log_line_txt(ctx, line)
         if event is None:
             return None
-        kind, who, text, edited = "event", "", event.split(" ", 1)[1], ""
-    return _ROW.format(
-        seq=line.seq,
-        kind=kind,
-        time=ctx.time(line.ts),
-        who=escape(who),
-        text=escape(text),
-        edited=edited,
+        css, who, text = "event", "", event.split(" ", 1)[1]
+    edited = " <i>(edited)</i>" if kind in SAID and text not in (line.text, REDACTED) else ""
+    seq = line.seq
+    return (
+        f'<pre id="l-{seq}" class="{css}"><a class="time" href="#l-{seq}">{ctx.time(line.ts)}</a> '
+        f"<b>{escape(who)}</b> {escape(text)}{edited}</pre>"
     )
 
 
+def _rows(ctx: Context) -> dict[tuple[int, str], str | None]:
+    return ctx.meeting.render_cache.setdefault(("log.html", str(ctx.tz)), {})  # type: ignore[no-any-return]
+
+
+def cache_row(ctx: Context, line: Line) -> None:
+    """Render one log row ahead of time (the live bot calls this as each line arrives)."""
+    _rows(ctx)[(line.seq, ctx.meeting.text_of(line))] = log_row(ctx, line)
+
+
 def log_html(ctx: Context) -> str:
-    rows = (row for line in ctx.meeting.lines if (row := log_row(ctx, line)) is not None)
+    cache = _rows(ctx)
+    rows = []
+    for line in ctx.meeting.lines:
+        key = (line.seq, ctx.meeting.text_of(line))
+        row = cache[key] if key in cache else cache.setdefault(key, log_row(ctx, line))
+        if row is not None:
+            rows.append(row)
     return _templates().get_template("log.html").render(ctx=ctx, rows=Markup("\n".join(rows)))
 
 

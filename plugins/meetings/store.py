@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from opsbot.storage import Storage
 
@@ -193,34 +193,43 @@ class MeetingStore:
             values["ended_at"] = meeting.ended_at or (
                 meeting.lines[-1].ts if meeting.lines else None
             )
-        async with self.storage.session() as session, session.begin():
-            await session.execute(
+        current = {item.seq: (item, meeting.owners(item)) for item in meeting.actions()}
+        async with self.storage.engine.begin() as conn:
+            await conn.execute(
                 update(MeetingRow).where(MeetingRow.id == meeting_id).values(**values)
             )
             existing = {
                 row.seq: row
-                for row in await session.scalars(
-                    select(ActionRow).where(ActionRow.meeting_id == meeting_id)
+                for row in await conn.execute(
+                    select(ActionRow.id, ActionRow.seq, ActionRow.text, ActionRow.owners).where(
+                        ActionRow.meeting_id == meeting_id
+                    )
                 )
             }
-            current = {item.seq: item for item in meeting.actions()}
-            for seq, row in existing.items():
-                if seq not in current:
-                    await session.delete(row)
-            for seq, item in current.items():
-                owners = meeting.owners(item)
-                if seq in existing:
-                    existing[seq].text, existing[seq].owners = item.text, owners
-                else:
-                    session.add(
-                        ActionRow(
-                            meeting_id=meeting_id,
-                            seq=seq,
-                            text=item.text,
-                            owners=owners,
-                            state="open",
-                            created_at=item.ts,
-                        )
+            gone = [row.id for seq, row in existing.items() if seq not in current]
+            if gone:
+                await conn.execute(delete(ActionRow).where(ActionRow.id.in_(gone)))
+            new = [
+                {
+                    "meeting_id": meeting_id,
+                    "seq": seq,
+                    "text": item.text,
+                    "owners": owners,
+                    "state": "open",
+                    "created_at": item.ts,
+                }
+                for seq, (item, owners) in current.items()
+                if seq not in existing
+            ]
+            if new:
+                await conn.execute(insert(ActionRow), new)
+            for seq, (item, owners) in current.items():
+                row = existing.get(seq)
+                if row is not None and (row.text, list(row.owners)) != (item.text, owners):
+                    await conn.execute(
+                        update(ActionRow)
+                        .where(ActionRow.id == row.id)
+                        .values(text=item.text, owners=owners)
                     )
 
     async def open_actions(

@@ -33,7 +33,9 @@ def test_kill_9_mid_meeting_loses_nothing_older_than_50_ms(tmp_path: Path) -> No
     bot = start_bot(tmp_path)
     assert bot.stdin is not None and bot.stdout is not None
     bot.stdin.write("#startmeeting crash test\n")
-    assert bot.stdout.readline().startswith("<opsbot> Meeting started")  # the bot is up and chairing
+    assert bot.stdout.readline().startswith(
+        "<opsbot> Meeting started"
+    )  # the bot is up and chairing
     sent: list[tuple[float, str]] = []
     deadline = time.monotonic() + 1.5
     i = 0

@@ -227,3 +227,39 @@ async def test_domain_events_for_other_plugins(bot_factory: BotFactory) -> None:
     assert ended.links[".html"].startswith(f"{URL}/ops/")
     logged = [e for e in listener.events if isinstance(e, LineLogged)]
     assert logged[0].text == "#startmeeting ops" and logged[-1].nick == "opsbot"
+
+
+async def test_a_line_the_engine_chokes_on_is_still_logged(
+    bot: TestBot, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from opsbot_plugins.meetings.engine import Meeting
+
+    await bot.irc.say("alice", "#startmeeting")
+    original = Meeting._apply
+
+    def choke(self: Meeting, line: Any) -> Any:
+        if "boom" in line.text:
+            raise RuntimeError("engine bug")
+        return original(self, line)
+
+    monkeypatch.setattr(Meeting, "_apply", choke)
+    [apology] = await bot.irc.say("bob", "#info boom")
+    assert apology.startswith("Sorry, meetings.message failed (logged as error ")
+    await bot.irc.say("alice", "#endmeeting")
+    log = next((tmp_path / "meetings").rglob("*.log.txt")).read_text()
+    assert "<bob> #info boom" in log
+
+
+async def test_restricted_meetings_are_private_files_and_not_listed(
+    bot: TestBot, tmp_path: Path
+) -> None:
+    await bot.irc.say("alice", "#startmeeting secret")
+    assert await bot.irc.say("alice", "#restrictlogs") == [
+        "The logs of this meeting will not be published."
+    ]
+    await bot.irc.say("alice", "#action alice to rotate the keys")
+    await bot.irc.say("alice", "#endmeeting")
+    files = [p for p in (tmp_path / "meetings").rglob("*") if p.is_file()]
+    assert len(files) == 6 and all(p.stat().st_mode & 0o777 == 0o600 for p in files)
+    assert await bot.irc.say("bob", "!minutes secret") == ["No minutes for 'secret'."]
+    assert await bot.irc.say("bob", "!actions alice") == ["No open action items for alice."]

@@ -1,0 +1,131 @@
+"""Benchmark of meetings: durable ingest through the router, #endmeeting to files, replay.
+
+1. A generated meeting (chatter plus #topic/#info/#action every few lines, 20 people) goes
+   through the real bot over the memory transport with SQLite storage. Lines per second are
+   counted until the last line is committed (every line durable), at 5,000, 10,000 and 20,000
+   lines, so the rate can be compared across sizes.
+2. The time from #endmeeting until every output file is written, for each size.
+3. ``opsbot meetings replay`` of a 10,000-line transcript as a whole process (median of runs).
+
+Run: ``make bench`` or ``python bench/meetings.py [--quick]``. Results also go to
+bench/results/meetings.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from opsbot.bot import Bot
+from opsbot.events import Message
+from opsbot.testing import memory_config
+from opsbot.transports.memory import MemoryTransport
+
+TARGETS = {"lines_per_s": 10_000, "endmeeting_ms_10k": 100, "replay_s": 0.3}
+PEOPLE = [f"operator{i}" for i in range(20)]
+
+
+def script(count: int) -> list[tuple[str, str]]:
+    """``(nick, text)`` of a meeting of ``count`` lines, #startmeeting first, #endmeeting not included."""
+    lines = [("chair", "#startmeeting bench meeting")]
+    for i in range(1, count - 1):
+        who = PEOPLE[i % len(PEOPLE)]
+        if i % 97 == 0:
+            lines.append(("chair", f"#topic topic number {i}"))
+        elif i % 31 == 0:
+            lines.append(("chair", f"#action {who} to follow up on item {i}"))
+        elif i % 17 == 0:
+            lines.append((who, f"#info the upgrade of cell {i} went fine <b>really</b>"))
+        else:
+            lines.append((who, f"line {i}: nova-compute restarted cleanly after the upgrade on host {i % 40}"))
+    return lines
+
+
+async def ingest(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        bot = Bot(memory_config(Path(folder) / "bench.db"))
+        await bot.start()
+        transport = bot.transports["irc"]
+        assert isinstance(transport, MemoryTransport)
+        room = transport.room(transport.default_room_id)
+        start_ts = datetime.now(UTC)
+        messages = [
+            Message(network="irc", room=room, sender=transport.identity(nick), text=text, ts=start_ts + timedelta(milliseconds=i))
+            for i, (nick, text) in enumerate(script(count))
+        ]
+        meetings = bot.plugins["meetings"]
+        started = time.perf_counter()
+        for msg in messages:
+            await transport.deliver(msg)
+        await bot.bus.drain()
+        await meetings.store.writer.flush()  # type: ignore[attr-defined]
+        ingest_s = time.perf_counter() - started
+        end = Message(network="irc", room=room, sender=transport.identity("chair"), text="#endmeeting")
+        started = time.perf_counter()
+        await transport.deliver(end)
+        await bot.bus.drain()
+        end_ms = (time.perf_counter() - started) * 1000
+        files = list((Path(folder) / "meetings").rglob("*.*"))
+        assert len(files) == 6, files
+        logged = (Path(folder) / "meetings").rglob("*.log.txt")
+        assert sum(1 for _ in next(logged).open()) >= count, "every line must be in the log"
+        await bot.stop()
+        return {"lines_per_s": len(messages) / ingest_s, "endmeeting_ms": end_ms}
+
+
+def replay_process(runs: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "bench.2026-11-24-14.00.log.txt"
+        t0 = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+        rows = [f"{(t0 + timedelta(seconds=i)):%H:%M:%S} <{nick}> {text}" for i, (nick, text) in enumerate(script(10_000))]
+        rows.append(f"{(t0 + timedelta(seconds=10_000)):%H:%M:%S} <chair> #endmeeting")
+        log.write_text("\n".join(rows) + "\n")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "opsbot", "meetings", "replay", str(log), "--out", f"{folder}/out"],
+                capture_output=True, text=True, check=True,
+            )
+            times.append(time.perf_counter() - started)
+            assert "10000 lines" in done.stdout, done.stdout
+        return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
+    args = parser.parse_args()
+    sizes = (1_000, 2_000, 4_000) if args.quick else (5_000, 10_000, 20_000)
+    results = {size: asyncio.run(ingest(size)) for size in sizes}
+    replay_s = replay_process(3 if args.quick else 7)
+    small, middle, large = sizes
+    ratio = results[large]["lines_per_s"] / results[small]["lines_per_s"]
+    print("opsbot meetings benchmark (memory transport, SQLite, every line committed)")
+    for size in sizes:
+        r = results[size]
+        print(f"  {size:>6,} lines: {r['lines_per_s']:>9,.0f} lines/s durable; #endmeeting to 6 files written: {r['endmeeting_ms']:6.0f} ms")
+    print(f"  rate at {large:,} lines vs {small:,}: {ratio:.2f}x (target: no slower, >= 1.0x within noise)")
+    print(f"  opsbot meetings replay, 10,000-line transcript, whole process: {replay_s:.3f} s (median; target < {TARGETS['replay_s']} s)")
+    met = {
+        "ingest": all(r["lines_per_s"] >= TARGETS["lines_per_s"] for r in results.values()),
+        "no_slowdown": ratio >= 0.9,
+        "endmeeting": results[middle]["endmeeting_ms"] < TARGETS["endmeeting_ms_10k"],
+        "replay": replay_s < TARGETS["replay_s"],
+    }
+    print("  targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in met.items()))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "meetings.json").write_text(json.dumps({"sizes": results, "replay_s": replay_s, "met": met}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
