@@ -45,7 +45,12 @@ def script(count: int) -> list[tuple[str, str]]:
         elif i % 17 == 0:
             lines.append((who, f"#info the upgrade of cell {i} went fine <b>really</b>"))
         else:
-            lines.append((who, f"line {i}: nova-compute restarted cleanly after the upgrade on host {i % 40}"))
+            lines.append(
+                (
+                    who,
+                    f"line {i}: nova-compute restarted cleanly after the upgrade on host {i % 40}",
+                )
+            )
     return lines
 
 
@@ -58,7 +63,13 @@ async def ingest(count: int) -> dict[str, float]:
         room = transport.room(transport.default_room_id)
         start_ts = datetime.now(UTC)
         messages = [
-            Message(network="irc", room=room, sender=transport.identity(nick), text=text, ts=start_ts + timedelta(milliseconds=i))
+            Message(
+                network="irc",
+                room=room,
+                sender=transport.identity(nick),
+                text=text,
+                ts=start_ts + timedelta(milliseconds=i),
+            )
             for i, (nick, text) in enumerate(script(count))
         ]
         meetings = bot.plugins["meetings"]
@@ -68,7 +79,9 @@ async def ingest(count: int) -> dict[str, float]:
         await bot.bus.drain()
         await meetings.store.writer.flush()  # type: ignore[attr-defined]
         ingest_s = time.perf_counter() - started
-        end = Message(network="irc", room=room, sender=transport.identity("chair"), text="#endmeeting")
+        end = Message(
+            network="irc", room=room, sender=transport.identity("chair"), text="#endmeeting"
+        )
         started = time.perf_counter()
         await transport.deliver(end)
         await bot.bus.drain()
@@ -85,15 +98,29 @@ def replay_process(runs: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "bench.2026-11-24-14.00.log.txt"
         t0 = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
-        rows = [f"{(t0 + timedelta(seconds=i)):%H:%M:%S} <{nick}> {text}" for i, (nick, text) in enumerate(script(10_000))]
+        rows = [
+            f"{(t0 + timedelta(seconds=i)):%H:%M:%S} <{nick}> {text}"
+            for i, (nick, text) in enumerate(script(10_000))
+        ]
         rows.append(f"{(t0 + timedelta(seconds=10_000)):%H:%M:%S} <chair> #endmeeting")
         log.write_text("\n".join(rows) + "\n")
         times = []
         for _ in range(runs):
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "opsbot", "meetings", "replay", str(log), "--out", f"{folder}/out"],
-                capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "opsbot",
+                    "meetings",
+                    "replay",
+                    str(log),
+                    "--out",
+                    f"{folder}/out",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             times.append(time.perf_counter() - started)
             assert "10000 lines" in done.stdout, done.stdout
@@ -112,9 +139,15 @@ def main() -> None:
     print("opsbot meetings benchmark (memory transport, SQLite, every line committed)")
     for size in sizes:
         r = results[size]
-        print(f"  {size:>6,} lines: {r['lines_per_s']:>9,.0f} lines/s durable; #endmeeting to 6 files written: {r['endmeeting_ms']:6.0f} ms")
-    print(f"  rate at {large:,} lines vs {small:,}: {ratio:.2f}x (target: no slower, >= 1.0x within noise)")
-    print(f"  opsbot meetings replay, 10,000-line transcript, whole process: {replay_s:.3f} s (median; target < {TARGETS['replay_s']} s)")
+        print(
+            f"  {size:>6,} lines: {r['lines_per_s']:>9,.0f} lines/s durable; #endmeeting to 6 files written: {r['endmeeting_ms']:6.0f} ms"
+        )
+    print(
+        f"  rate at {large:,} lines vs {small:,}: {ratio:.2f}x (target: no slower, >= 1.0x within noise)"
+    )
+    print(
+        f"  opsbot meetings replay, 10,000-line transcript, whole process: {replay_s:.3f} s (median; target < {TARGETS['replay_s']} s)"
+    )
     met = {
         "ingest": all(r["lines_per_s"] >= TARGETS["lines_per_s"] for r in results.values()),
         "no_slowdown": ratio >= 0.9,
@@ -124,7 +157,9 @@ def main() -> None:
     print("  targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in met.items()))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "meetings.json").write_text(json.dumps({"sizes": results, "replay_s": replay_s, "met": met}, indent=2))
+    (out / "meetings.json").write_text(
+        json.dumps({"sizes": results, "replay_s": replay_s, "met": met}, indent=2)
+    )
 
 
 if __name__ == "__main__":
