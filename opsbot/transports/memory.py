@@ -62,6 +62,7 @@ class MemoryTransport(Transport):
         self._me = self.identity(nick)
         self.sent: list[Sent] = []
         self.reactions: list[tuple[Room, str, str]] = []
+        self.topics: dict[str, str] = {}
         self._sink: EventSink | None = None
         self._rooms: dict[str, Room] = {}
         self._members: dict[str, dict[str, Identity]] = {}
@@ -184,6 +185,9 @@ class MemoryTransport(Transport):
         if not self.capabilities.reactions:
             await super().react(room, target_id, key)
         self.reactions.append((room, target_id, key))
+
+    async def set_topic(self, room: Room, topic: str) -> None:
+        self.topics[room.id] = topic
 
     async def role(self, room: Room, who: Identity) -> Role:
         return self._roles.get((room.id, who.nick.casefold()), Role.NONE)

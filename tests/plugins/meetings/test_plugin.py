@@ -263,3 +263,19 @@ async def test_restricted_meetings_are_private_files_and_not_listed(
     assert len(files) == 6 and all(p.stat().st_mode & 0o777 == 0o600 for p in files)
     assert await bot.irc.say("bob", "!minutes secret") == ["No minutes for 'secret'."]
     assert await bot.irc.say("bob", "!actions alice") == ["No open action items for alice."]
+
+
+async def test_the_channel_topic_follows_the_meeting_when_configured(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    quiet = await bot_factory(database=tmp_path / "quiet.db")
+    await quiet.irc.say("alice", "#startmeeting ops")
+    await quiet.irc.say("alice", "#topic Roll call")
+    assert quiet.irc.transport.topics == {}
+
+    bot = await bot_factory(
+        config={"plugins": {"meetings": {"set_topic": True}}}, database=tmp_path / "topic.db"
+    )
+    await bot.irc.say("alice", "#startmeeting Ops Meetup")
+    await bot.irc.say("alice", "#topic Roll call")
+    assert bot.irc.transport.topics == {"#test": "Ops Meetup (Meeting topic: Roll call)"}
