@@ -17,7 +17,7 @@ import click
 
 from opsbot.cli import config_or_exit, run_async
 
-from .engine import Settings, replay
+from .engine import Meeting, Settings, replay
 from .paths import DEFAULT_PATTERN
 
 if TYPE_CHECKING:
@@ -106,6 +106,24 @@ async def _open(config_path: str | None) -> tuple[Storage, MeetingStore, Meeting
     return bot.storage, MeetingStore(bot.storage), Meetings(bot, "meetings", plugin_config)
 
 
+async def _save(
+    store: MeetingStore, plugin: Meetings, meeting_id: int, meeting: Meeting, ended: bool
+) -> Path:
+    """Write a meeting's outputs with the plugin's settings and store what it became."""
+    from .files import write_outputs
+
+    config = plugin.config
+    base, summary = write_outputs(
+        meeting,
+        config.output_dir,
+        pattern=config.filename_pattern,
+        url_prefix=config.url_prefix,
+        tz=plugin.timezone,
+    )
+    await store.finish(meeting_id, meeting, base, summary, ended=ended)
+    return config.output_dir / base
+
+
 def _settings(plugin: Meetings, network: str, room: str) -> Settings:
     from opsbot.events import Room
 
@@ -128,7 +146,6 @@ def import_command(
     async def go() -> list[str]:
         from sqlalchemy import select
 
-        from .files import write_outputs
         from .models import MeetingRow
         from .transcript import read
 
@@ -161,14 +178,7 @@ def import_command(
                     source=source,
                 )
                 await store.insert_lines(meeting_id, meeting.lines)
-                config = plugin.config
-                base, summary = write_outputs(
-                    meeting,
-                    config.output_dir,
-                    pattern=config.filename_pattern,
-                    url_prefix=config.url_prefix,
-                )
-                await store.finish(meeting_id, meeting, base, summary, ended=True)
+                await _save(store, plugin, meeting_id, meeting, ended=True)
                 bad = (
                     f", {len(transcript.problems)} unreadable lines skipped"
                     if transcript.problems
@@ -192,8 +202,6 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
     """Write a stored meeting's outputs again from its log."""
 
     async def go() -> str:
-        from .files import write_outputs
-
         storage, store, plugin = await _open(config_path)
         try:
             row = await store.meeting(meeting_id)
@@ -206,17 +214,10 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 row.channel,
                 _settings(plugin, row.network, row.room),
             )
-            config = plugin.config
-            base, summary = write_outputs(
-                meeting,
-                config.output_dir,
-                pattern=config.filename_pattern,
-                url_prefix=config.url_prefix,
+            path = await _save(
+                store, plugin, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )
-            await store.finish(
-                meeting_id, meeting, base, summary, ended=meeting.ended or row.ended_at is not None
-            )
-            return f"{meeting.name}: wrote {config.output_dir / base}.*"
+            return f"{meeting.name}: wrote {path}.*"
         finally:
             await storage.close()
 

@@ -33,7 +33,6 @@ from .engine import (
     Effect,
     Ended,
     Line,
-    LineKind,
     Meeting,
     Recorded,
     Reply,
@@ -44,6 +43,7 @@ from .engine import (
     sanitise_name,
 )
 from .files import links, write_outputs
+from .lines import lines_of
 from .models import Base
 from .paths import DEFAULT_PATTERN, basename
 from .render import Context as RenderContext
@@ -137,25 +137,13 @@ class Meetings(Plugin):
         msg = ctx.msg
         live = self.live.get(msg.room.key)
         own = ctx.transport.is_me(msg.sender)
-        kind: LineKind = "action" if msg.is_action else "notice" if msg.is_notice else "message"
-        texts = msg.text.split("\n") if msg.text else [""]
-        for i, text in enumerate(texts):
-            line = Line(
-                ts=msg.ts,
-                nick=msg.sender.nick,
-                text=text,
-                kind=kind,
-                account=msg.sender.account,
-                display=msg.sender.display,
-                is_bot=own,
-                msg_id=msg.id if i == 0 or msg.id is None else f"{msg.id}#{i}",
-            )
+        for line in lines_of(msg, own=own):
             if live is None:
                 live = await self._maybe_start(ctx, line)
                 if live is None:
                     continue
                 ctx.claim()
-            elif not own and kind == "message" and live.meeting.parse(text) is not None:
+            elif not own and line.kind == "message" and live.meeting.parse(line.text) is not None:
                 ctx.claim()
             await self._feed(ctx, live, line)
 
@@ -175,23 +163,16 @@ class Meetings(Plugin):
         self.live[room.key] = live
         return live
 
-    @on(Join, Part)
-    async def presence(self, ctx: Context) -> None:
-        event = ctx.event
-        assert isinstance(event, Join | Part)
-        live = self.live.get(event.room.key)
-        if live is None:
-            return
-        kind: LineKind = "join" if isinstance(event, Join) else "quit" if event.is_quit else "part"
-        text = "" if isinstance(event, Join) else event.reason or ""
-        await self._feed(
-            ctx,
-            live,
-            Line(ts=event.ts, nick=event.who.nick, text=text, kind=kind, account=event.who.account),
-        )
+    @on(Join, Part, Edit, Redaction)
+    async def room_event(self, ctx: Context) -> None:
+        live = self.live.get(ctx.room.key)
+        if live is not None:
+            for line in lines_of(ctx.event):
+                await self._feed(ctx, live, line)
 
     @on(NickChange)
     async def nick(self, ctx: Context) -> None:
+        """A nick change is network-wide: log it in every meeting where that nick was seen."""
         event = ctx.event
         assert isinstance(event, NickChange)
         for live in list(self.live.values()):
@@ -199,43 +180,8 @@ class Meetings(Plugin):
                 live.room.network == event.network
                 and event.old.nick.casefold() in live.meeting.spelling
             ):
-                line = Line(
-                    ts=event.ts,
-                    nick=event.old.nick,
-                    text=event.new.nick,
-                    kind="nick",
-                    account=event.new.account,
-                )
-                await self._feed(ctx, live, line)
-
-    @on(Edit, Redaction)
-    async def correction(self, ctx: Context) -> None:
-        event = ctx.event
-        assert isinstance(event, Edit | Redaction)
-        live = self.live.get(event.room.key)
-        if live is None:
-            return
-        if isinstance(event, Edit):
-            line = Line(
-                ts=event.ts,
-                nick=event.sender.nick,
-                text=event.text,
-                kind="edit",
-                account=event.sender.account,
-                msg_id=event.id,
-                target_id=event.target_id,
-            )
-        else:
-            line = Line(
-                ts=event.ts,
-                nick=event.sender.nick,
-                text=event.reason or "",
-                kind="redaction",
-                account=event.sender.account,
-                msg_id=event.id,
-                target_id=event.target_id,
-            )
-        await self._feed(ctx, live, line)
+                for line in lines_of(event):
+                    await self._feed(ctx, live, line)
 
     async def _feed(self, ctx: Context, live: Live, line: Line) -> None:
         try:

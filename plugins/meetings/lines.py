@@ -1,0 +1,65 @@
+"""Chat events as meeting log lines: the one place that knows how each event is logged."""
+
+from __future__ import annotations
+
+from opsbot.events import Edit, Event, Join, Message, NickChange, Part, Redaction
+
+from .engine import Line, LineKind
+
+
+def lines_of(event: Event, *, own: bool = False) -> list[Line]:
+    """The log lines an event becomes; a multi-line message is one line per line (Matrix)."""
+    if isinstance(event, Message):
+        kind: LineKind = "action" if event.is_action else "notice" if event.is_notice else "message"
+        texts = event.text.split("\n") if event.text else [""]
+        return [
+            Line(
+                ts=event.ts,
+                nick=event.sender.nick,
+                text=text,
+                kind=kind,
+                account=event.sender.account,
+                display=event.sender.display,
+                is_bot=own,
+                msg_id=event.id if i == 0 or event.id is None else f"{event.id}#{i}",
+            )
+            for i, text in enumerate(texts)
+        ]
+    if isinstance(event, Join):
+        return [Line(ts=event.ts, nick=event.who.nick, kind="join", account=event.who.account)]
+    if isinstance(event, Part):
+        kind = "quit" if event.is_quit else "part"
+        return [
+            Line(
+                ts=event.ts,
+                nick=event.who.nick,
+                text=event.reason or "",
+                kind=kind,
+                account=event.who.account,
+            )
+        ]
+    if isinstance(event, NickChange):
+        return [
+            Line(
+                ts=event.ts,
+                nick=event.old.nick,
+                text=event.new.nick,
+                kind="nick",
+                account=event.new.account,
+            )
+        ]
+    if isinstance(event, Edit | Redaction):
+        text = event.text if isinstance(event, Edit) else event.reason or ""
+        kind = "edit" if isinstance(event, Edit) else "redaction"
+        return [
+            Line(
+                ts=event.ts,
+                nick=event.sender.nick,
+                text=text,
+                kind=kind,
+                account=event.sender.account,
+                msg_id=event.id,
+                target_id=event.target_id,
+            )
+        ]
+    return []
