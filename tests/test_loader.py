@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from opsbot_plugins.core.plugin import Core
 
 from opsbot.config import ConfigError, PluginsConfig
 from opsbot.loader import available, build_configs, load_classes
 from opsbot.plugin import Plugin, PluginConfig
+from opsbot_plugins.core.plugin import Core
 
 
 class Tuned(Plugin):

@@ -9,10 +9,10 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
-from opsbot_plugins.core.plugin import Core
 from sqlalchemy import inspect, text
 
 from opsbot.storage import Storage, StorageUnavailable, declared_head
+from opsbot_plugins.core.plugin import Core
 
 
 def free_port() -> int:

@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from opsbot_plugins.core.models import JoinedRoom
-from opsbot_plugins.core.plugin import Core
 from sqlalchemy import select
 
 from opsbot.storage import Storage
 from opsbot.testing import BotFactory
+from opsbot_plugins.core.models import JoinedRoom
+from opsbot_plugins.core.plugin import Core
 
 from ..test_storage import check_migrations
 from .conftest import PostgresServer

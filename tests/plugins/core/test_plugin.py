@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsbot_plugins.core.models import JoinedRoom
 from sqlalchemy import select
 
 from opsbot.testing import BotFactory, TestBot
+from opsbot_plugins.core.models import JoinedRoom
 
 
 async def test_ping_answers_pong_threaded_to_the_command(bot: TestBot) -> None:

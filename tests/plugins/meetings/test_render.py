@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from opsbot_plugins.meetings.engine import Settings, replay
 from opsbot_plugins.meetings.files import write_outputs
 from opsbot_plugins.meetings.paths import basename
