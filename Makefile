@@ -24,11 +24,13 @@ run: $(VENV)/.installed
 	$(BIN)/opsbot run -c $(CONFIG)
 
 # Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
+DEBIAN_SERVERS := postgresql inspircd atheme-services
 servers:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "Installing PostgreSQL from Debian for the integration tests"; \
+	@missing=""; for p in $(DEBIAN_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian for the integration tests:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 lint: $(VENV)/.dev-installed

@@ -105,18 +105,42 @@ class SaslConfig(Model):
     password: str | None = None
 
 
+class FloodConfig(Model):
+    """Outgoing flood control: a token bucket. The defaults stay under fakelag on the big
+    networks (a burst of 4 lines, then one a second)."""
+
+    burst: int = Field(default=4, ge=1)
+    per_second: float = Field(default=1.0, gt=0)
+
+
+class ReconnectConfig(Model):
+    min_delay: float = Field(default=2.0, gt=0)
+    max_delay: float = Field(default=300.0, gt=0)
+    ping_timeout: float = Field(default=240.0, gt=0)
+    """Seconds without a word from the server before the link counts as dead."""
+
+
 class IrcNetwork(NetworkBase):
     type: Literal["irc"]
     host: str
     port: int = Field(default=6697, ge=1, le=65535)
     tls: bool = True
     tls_verify: bool = True
-    nick: str = "opsbot"
+    client_cert: Path | None = None
+    """PEM file with certificate and key, for SASL EXTERNAL (CertFP)."""
+    nick: str | None = None
+    """Defaults to bot.nick."""
     alt_nicks: list[str] = []
+    username: str = "opsbot"
+    realname: str = "opsbot, a bot for cloud operators"
     sasl: SaslConfig | None = None
     nickserv_password: str | None = None
     channels: list[str] = []
     """Channels to join; ``"#chan key"`` for a keyed channel."""
+    notice_replies: bool = False
+    """Answer with NOTICE instead of PRIVMSG."""
+    flood: FloodConfig = FloodConfig()
+    reconnect: ReconnectConfig = ReconnectConfig()
 
 
 class MatrixNetwork(NetworkBase):

@@ -79,11 +79,16 @@ async def test_an_unreachable_database_stops_start_up_before_any_network(tmp_pat
 
 
 def test_networks_not_available_yet_are_config_errors() -> None:
-    config = parse_config(
-        {"networks": [{"type": "irc", "name": "oftc", "host": "irc.oftc.net"}]}, env={}
-    )
+    net = {
+        "type": "matrix",
+        "name": "mx",
+        "homeserver": "https://m.example",
+        "user_id": "@b:m.example",
+        "password": "x",
+    }
+    config = parse_config({"networks": [net]}, env={})
     with pytest.raises(
-        ConfigError, match=r"networks\[0\].type: the irc transport is not available"
+        ConfigError, match=r"networks\[0\].type: the matrix transport is not available"
     ):
         Bot(config)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import BotConfig, ConfigError, ConsoleNetwork, MemoryNetwork, NetworkBase
+from ..config import BotConfig, ConfigError, ConsoleNetwork, IrcNetwork, MemoryNetwork, NetworkBase
 from .base import Capabilities, EventSink, Transport, TransportError
 
 __all__ = ["Capabilities", "EventSink", "Transport", "TransportError", "build_transport"]
@@ -31,6 +31,10 @@ def build_transport(index: int, network: NetworkBase, bot: BotConfig) -> Transpo
             rooms=network.rooms or None,
             prefix=network.prefix,
         )
+    if isinstance(network, IrcNetwork):
+        from .irc import IrcTransport
+
+        return IrcTransport(network, bot.nick)
     kind = getattr(network, "type", "?")
     raise ConfigError(
         [(f"networks[{index}].type", f"the {kind} transport is not available in this version yet")]

@@ -1,0 +1,316 @@
+"""The IRC transport on a real network: InspIRCd + Atheme started for this test session."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsbot.bot import Bot
+from opsbot.config import IrcNetwork as IrcConfig
+from opsbot.config import parse_config
+from opsbot.plugin import Context, Plugin, Rest, command
+from opsbot.transports.irc import IrcTransport, split_utf8, strip_formatting
+
+from ..transports.conftest import RecordingSink
+from .ircserver import IrcNetwork, Person
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def network() -> Iterator[IrcNetwork]:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-irc-"))
+    net = IrcNetwork(folder)
+    net.start()
+
+    async def accounts() -> None:
+        for nick in ("opsbot", "alice"):
+            person = await Person.connect(net.port, nick)
+            await person.register(PASSWORD)
+            await person.quit()
+
+    asyncio.run(accounts())
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+class Say(Plugin):
+    """Repeats text, for long replies."""
+
+    @command("say")
+    async def say(self, ctx: Context, times: int, text: Rest) -> None:
+        await ctx.reply(" ".join([text] * times))
+
+    @command("lines")
+    async def lines(self, ctx: Context, times: int, text: Rest) -> None:
+        await ctx.reply("\n".join([text] * times))
+
+
+def bot_config(network: IrcNetwork, folder: Path, **irc: Any) -> dict[str, Any]:
+    net = {
+        "type": "irc",
+        "name": "testnet",
+        "host": "127.0.0.1",
+        "port": network.port,
+        "tls": False,
+        "nick": "opsbot",
+        "sasl": {"account": "opsbot", "password": PASSWORD},
+        "channels": ["#ops"],
+        "flood": {"burst": 1000, "per_second": 1000},
+        "reconnect": {"min_delay": 0.2, "max_delay": 2},
+        **irc,
+    }
+    return {
+        "bot": {"nick": "opsbot"},
+        "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
+        "networks": [net],
+        "plugins": {
+            "enabled": ["core", "meetings", "say"],
+            "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
+        },
+    }
+
+
+@pytest.fixture
+async def bot(network: IrcNetwork, tmp_path: Path) -> AsyncIterator[Bot]:
+    instance = Bot(parse_config(bot_config(network, tmp_path), env={}), extra_plugins={"say": Say})
+    await instance.start()
+    transport = instance.transports["testnet"]
+    assert isinstance(transport, IrcTransport)
+    await asyncio.wait_for(transport.registered.wait(), 15)
+    for _ in range(100):
+        if transport.rooms():
+            break
+        await asyncio.sleep(0.05)
+    yield instance
+    await instance.stop()
+
+
+def transport_of(bot: Bot) -> IrcTransport:
+    transport = bot.transports["testnet"]
+    assert isinstance(transport, IrcTransport)
+    return transport
+
+
+async def written(folder: Path) -> dict[str, Any]:
+    """The meeting's JSON record, once the bot has written it (people see the closing links a
+    moment before the files, which include those very lines)."""
+    for _ in range(200):
+        found = list((folder / "meetings").rglob("*.json"))
+        if found:
+            data: dict[str, Any] = json.loads(found[0].read_text())
+            return data
+        await asyncio.sleep(0.05)
+    raise AssertionError("the meeting's files were never written")
+
+
+async def joined(person: Person, channel: str = "#ops") -> None:
+    mark = len(person.lines)
+    await person.send(f"JOIN {channel}")
+    await person.wait_for(lambda line: " 366 " in line, since=mark)
+
+
+def test_helpers() -> None:
+    assert strip_formatting("\x02bold\x02 \x0304,01red\x03 \x1ditalic\x1d\x0f") == "bold red italic"
+    pieces = split_utf8("é" * 300, 101)
+    assert all(len(p.encode()) <= 101 for p in pieces) and "".join(pieces) == "é" * 300
+    assert split_utf8("word " * 10, 12) == [
+        "word word",
+        "word word",
+        "word word",
+        "word word",
+        "word word ",
+    ]
+
+
+async def test_sasl_login_and_a_wrong_password(network: IrcNetwork) -> None:
+    config = IrcConfig.model_validate(
+        {**bot_config(network, Path())["networks"][0], "name": "good"}
+    )
+    good = IrcTransport(config, "opsbot")
+    await good.start(RecordingSink())
+    await asyncio.wait_for(good.registered.wait(), 15)
+    assert good.sasl_result == "ok" and good.me.account == "opsbot"
+    assert {"sasl", "account-tag", "extended-join", "account-notify"} <= good.caps
+    await good.stop()
+
+    wrong = IrcConfig.model_validate(
+        {**config.model_dump(), "name": "bad", "sasl": {"account": "opsbot", "password": "nope"}}
+    )
+    bad = IrcTransport(wrong, "opsbot")
+    await bad.start(RecordingSink())
+    await asyncio.wait_for(bad.registered.wait(), 15)
+    assert bad.sasl_result is not None and bad.sasl_result != "ok"
+    assert "SASL authentication failed" in bad.sasl_result or "failed" in bad.sasl_result.lower()
+    assert bad.me.account is None
+    await bad.stop()
+
+
+async def test_a_meeting_over_irc_with_two_people(
+    bot: Bot, network: IrcNetwork, tmp_path: Path
+) -> None:
+    alice = await Person.connect(network.port, "alice", caps="account-tag")
+    await alice.identify(PASSWORD)
+    bob = await Person.connect(network.port, "bob")
+    await joined(alice)
+    await joined(bob)
+    await alice.say("#ops", "#startmeeting Ops Meetup")
+    await bob.wait_for(lambda line: "The meeting name has been set to 'ops_meetup'" in line)
+    await alice.say("#ops", "#topic Berlin")
+    await bob.say("#ops", "#topic mine")
+    await bob.wait_for(lambda line: "Only the chairs (alice) can use #topic." in line)
+    await bob.say("#ops", "I can host the hands-on session")
+    await alice.say("#ops", "#action bob to book the room")
+    await alice.say("#ops", "#endmeeting")
+    await bob.wait_for(lambda line: "Log:            https://m.example/ops_meetup/" in line)
+    record = await written(tmp_path)
+    assert record["network"] == "testnet" and record["channel"] == "#ops"
+    assert record["topics"] == ["Berlin"]
+    assert record["actions"][0]["owners"] == ["bob"]
+    assert record["people_present"]["bob"] == 2 and record["people_present"]["opsbot"] >= 4
+    await alice.quit()
+    await bob.quit()
+
+
+async def test_taking_the_chairs_nick_does_not_make_a_chair(bot: Bot, network: IrcNetwork) -> None:
+    alice = await Person.connect(network.port, "alice")
+    await alice.identify(PASSWORD)
+    await joined(alice)
+    await alice.say("#ops", "#startmeeting")
+    await alice.wait_for(lambda line: "The chair is alice" in line)
+    await alice.send("NICK alice_away")
+    mallory = await Person.connect(network.port, "alice")  # the nick, not the account
+    await joined(mallory)
+    mark = len(mallory.lines)
+    await mallory.say("#ops", "#endmeeting")
+    await mallory.wait_for(
+        lambda line: "Only the chairs (alice) can use #endmeeting." in line, since=mark
+    )
+    await alice.say("#ops", "#endmeeting")  # the real alice, now alice_away, still chairs
+    await alice.wait_for(lambda line: "Meeting ended" in line)
+    await alice.quit()
+    await mallory.quit()
+
+
+async def test_a_500_line_burst_is_logged_whole_and_in_order(
+    bot: Bot, network: IrcNetwork, tmp_path: Path
+) -> None:
+    carol = await Person.connect(network.port, "carol")
+    await joined(carol)
+    await carol.say("#ops", "#startmeeting burst")
+    await carol.wait_for(lambda line: "The meeting name has been set to 'burst'" in line)
+    assert carol._writer is not None
+    carol._writer.write(b"".join(f"PRIVMSG #ops :burst line {i}\r\n".encode() for i in range(500)))
+    await carol._writer.drain()
+    await carol.say("#ops", "#endmeeting")
+    await carol.wait_for(lambda line: "Log:" in line, within=20)
+    await written(tmp_path)
+    log = next((tmp_path / "meetings").rglob("*.log.txt")).read_text().splitlines()
+    said = [line.split("<carol> ", 1)[1] for line in log if "<carol> burst line" in line]
+    assert said == [f"burst line {i}" for i in range(500)]
+    await carol.quit()
+
+
+async def test_a_long_reply_is_split_by_bytes_with_multibyte_text_intact(
+    bot: Bot, network: IrcNetwork
+) -> None:
+    dave = await Person.connect(network.port, "dave")
+    await joined(dave)
+    text = "Zürich-東京 ☃"
+    mark = len(dave.lines)
+    await dave.say("#ops", f"!say 60 {text}")
+    expected = " ".join([text] * 60)
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        got = dave.said_by("opsbot", "#ops", since=mark)
+        if len(" ".join(got)) >= len(expected):
+            break
+        await asyncio.sleep(0.05)
+    assert len(got) > 1
+    assert " ".join(got) == expected
+    raw = [
+        line for line in dave.lines[mark:] if line.startswith(":opsbot!") and "PRIVMSG #ops" in line
+    ]
+    assert all(len(line.encode()) + 2 <= 512 for line in raw)
+    await dave.quit()
+
+
+@pytest.fixture
+def own_network(tmp_path: Path) -> Iterator[IrcNetwork]:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-irc-own-"))
+    net = IrcNetwork(folder)
+    net.start()
+    yield net
+    net.stop()
+
+
+async def test_the_server_restarts_mid_meeting_and_the_meeting_goes_on(
+    own_network: IrcNetwork, tmp_path: Path
+) -> None:
+    config = bot_config(own_network, tmp_path, sasl=None)
+    bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say})
+    await bot.start()
+    transport = transport_of(bot)
+    await asyncio.wait_for(transport.registered.wait(), 15)
+    eve = await Person.connect(own_network.port, "eve")
+    await joined(eve)
+    await eve.say("#ops", "#startmeeting restart")
+    await eve.wait_for(lambda line: "The meeting name has been set to 'restart'" in line)
+    await eve.say("#ops", "#topic before the restart")
+    await asyncio.sleep(0.3)
+
+    own_network.restart()
+    await asyncio.wait_for(_until(lambda: not transport.registered.is_set()), 10)
+    await asyncio.wait_for(transport.registered.wait(), 30)
+    await asyncio.wait_for(_until(lambda: bool(transport.rooms())), 15)
+    eve = await Person.connect(own_network.port, "eve")
+    await joined(eve)
+    await eve.say("#ops", "#topic after the restart")
+    await eve.say("#ops", "#endmeeting")
+    await eve.wait_for(lambda line: "Log:" in line, within=15)
+    record = await written(tmp_path)
+    assert record["topics"] == ["before the restart", "after the restart"]
+    await eve.quit()
+    await bot.stop()
+
+
+async def _until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.05)
+
+
+async def test_a_50_line_reply_on_strict_flood_settings_keeps_the_bot_connected(
+    tmp_path: Path,
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-irc-strict-"))
+    net = IrcNetwork(folder, strict=True)
+    net.start()
+    try:
+        config = bot_config(net, tmp_path, sasl=None, flood={"burst": 4, "per_second": 1.0})
+        bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say})
+        await bot.start()
+        transport = transport_of(bot)
+        await asyncio.wait_for(transport.registered.wait(), 15)
+        await asyncio.wait_for(_until(lambda: bool(transport.rooms())), 15)
+        frank = await Person.connect(net.port, "frank")
+        await joined(frank)
+        mark = len(frank.lines)
+        line = "x" * 380
+        await frank.say("#ops", f"!lines 50 {line}")
+        await frank.wait_for(
+            lambda _: len(frank.said_by("opsbot", "#ops", since=mark)) >= 50, within=90
+        )
+        assert not any(" QUIT " in raw and raw.startswith(":opsbot!") for raw in frank.lines[mark:])
+        assert transport.registered.is_set()
+        await frank.quit()
+        await bot.stop()
+    finally:
+        net.stop()
