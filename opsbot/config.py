@@ -131,6 +131,8 @@ class IrcNetwork(NetworkBase):
     nick: str | None = None
     """Defaults to bot.nick."""
     alt_nicks: list[str] = []
+    regain_interval: float = Field(default=30.0, gt=0)
+    """Seconds between checks whether the nick is free again, while on an alternate."""
     username: str = "opsbot"
     realname: str = "opsbot, a bot for cloud operators"
     sasl: SaslConfig | None = None

@@ -520,7 +520,7 @@ class IrcTransport(Transport):
         if self.config.nickserv_password and self.account is None:
             self._raw(f"PRIVMSG NickServ :IDENTIFY {self.nicks[0]} {self.config.nickserv_password}")
         if self.nick.casefold() != self.nicks[0].casefold():
-            asyncio.get_running_loop().call_later(30, self._regain)
+            self._spawn(self._regain_loop())
         await self._publish(Connected(network=self.name, me=self.me))
         wanted = [channel.partition(" ") for channel in self.config.channels]
         wanted += [(room.id, "", "") for room in self._rooms.values()]  # joined at runtime
@@ -541,6 +541,17 @@ class IrcTransport(Transport):
             await self.join(channel, key)
         except TransportError as why:
             log.error("%s: cannot join %s: %s", self.name, channel, why)
+
+    async def _regain_loop(self) -> None:
+        """While on an alternate nick, ask every so often whether the real one is free."""
+        while self.registered.is_set() and self.nick.casefold() != self.nicks[0].casefold():
+            self._raw(f"ISON {self.nicks[0]}")
+            await asyncio.sleep(self.config.regain_interval)
+
+    async def _on_ison(self, event: irc.client.Event) -> None:
+        online = {nick.casefold() for nick in " ".join(event.arguments).split()}
+        if self.nicks[0].casefold() not in online:
+            self._regain()
 
     def _regain(self) -> None:
         if self.registered.is_set() and self.nick.casefold() != self.nicks[0].casefold():

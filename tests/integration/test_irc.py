@@ -57,7 +57,7 @@ class Say(Plugin):
 def bot_config(network: IrcNetwork, folder: Path, **irc: Any) -> dict[str, Any]:
     net = {
         "type": "irc",
-        "name": "testnet",
+        "name": irc.pop("name", "testnet"),
         "host": "127.0.0.1",
         "port": network.port,
         "tls": False,
@@ -314,3 +314,59 @@ async def test_a_50_line_reply_on_strict_flood_settings_keeps_the_bot_connected(
         await bot.stop()
     finally:
         net.stop()
+
+
+async def test_a_taken_nick_falls_back_and_is_regained(network: IrcNetwork, tmp_path: Path) -> None:
+    holder = await Person.connect(network.port, "meetbot")
+    config = bot_config(
+        network,
+        tmp_path,
+        name="altnet",
+        nick="meetbot",
+        alt_nicks=["meetbot_"],
+        sasl=None,
+        regain_interval=0.2,
+        channels=[],
+    )
+    bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say})
+    await bot.start()
+    transport = bot.transports["altnet"]
+    assert isinstance(transport, IrcTransport)
+    await asyncio.wait_for(transport.registered.wait(), 15)
+    assert transport.nick == "meetbot_"
+    await holder.quit()
+    await asyncio.wait_for(_until(lambda: transport.nick == "meetbot"), 10)
+    await bot.stop()
+
+
+async def test_ctcp_and_formatting(bot: Bot, network: IrcNetwork) -> None:
+    gina = await Person.connect(network.port, "gina")
+    await joined(gina)
+    mark = len(gina.lines)
+    await gina.send("PRIVMSG opsbot :\x01VERSION\x01")
+    await gina.wait_for(lambda line: "NOTICE gina :\x01VERSION opsbot" in line, since=mark)
+    await gina.send("PRIVMSG opsbot :\x01PING 12345\x01")
+    await gina.wait_for(lambda line: "NOTICE gina :\x01PING 12345\x01" in line, since=mark)
+    await gina.say("#ops", "\x02\x0304!ping\x03\x02")
+    await gina.wait_for(lambda line: "PRIVMSG #ops :pong" in line, since=mark)
+    await gina.send("PRIVMSG opsbot :version")  # a private message needs no prefix
+    await gina.wait_for(lambda line: "PRIVMSG gina :opsbot 0.1.0 on Python" in line, since=mark)
+    await gina.quit()
+
+
+async def test_nickserv_identify_without_sasl_and_two_networks_at_once(
+    network: IrcNetwork, tmp_path: Path
+) -> None:
+    first = bot_config(network, tmp_path, sasl=None, nickserv_password=PASSWORD)["networks"][0]
+    second = {**first, "name": "second", "nick": "opsbot2", "nickserv_password": None}
+    config = bot_config(network, tmp_path)
+    config["networks"] = [first, second]
+    bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say})
+    await bot.start()
+    one, two = bot.transports["testnet"], bot.transports["second"]
+    assert isinstance(one, IrcTransport) and isinstance(two, IrcTransport)
+    await asyncio.wait_for(asyncio.gather(one.registered.wait(), two.registered.wait()), 15)
+    await asyncio.wait_for(_until(lambda: one.account == "opsbot"), 10)  # NickServ IDENTIFY worked
+    assert two.account is None and two.nick == "opsbot2"
+    await asyncio.wait_for(_until(lambda: bool(one.rooms()) and bool(two.rooms())), 15)
+    await bot.stop()
