@@ -94,6 +94,16 @@ class TokenBucket:
         self.tokens = float(burst)
         self.stamp = time.monotonic()
 
+    def try_take(self) -> bool:
+        """Take a token if one is there now."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
     async def take(self) -> None:
         while True:
             now = time.monotonic()
@@ -176,6 +186,7 @@ class IrcTransport(Transport):
         self._stopping = False
         self._closed = asyncio.Event()
         self._host_estimate = 63
+        self._in_flight = False
         self._background: set[asyncio.Task[None]] = set()
 
     # identity
@@ -319,12 +330,30 @@ class IrcTransport(Transport):
     async def _send_loop(self) -> None:
         while True:
             line = await self._outbox.get()
-            await self.registered.wait()
-            await self._bucket.take()
+            self._in_flight = True
             try:
+                await self.registered.wait()
+                await self._bucket.take()
                 self._raw(line)
             except irc.client.ServerNotConnectedError:
                 log.warning("%s: not connected; dropped %r", self.name, line[:80])
+            finally:
+                self._in_flight = False
+
+    def _enqueue(self, line: str) -> None:
+        """Send now when nothing waits before this line and the bucket allows; else queue it."""
+        if (
+            not self._in_flight
+            and self._outbox.empty()
+            and self.registered.is_set()
+            and self._bucket.try_take()
+        ):
+            try:
+                self._raw(line)
+                return
+            except irc.client.ServerNotConnectedError:
+                pass
+        self._outbox.put_nowait(line)
 
     def _budget(self, command: str, target: str) -> int:
         prefix = (
@@ -335,7 +364,7 @@ class IrcTransport(Transport):
     def _queue_text(self, command: str, target: str, text: str) -> None:
         for line in text.replace("\r", "").split("\n"):
             for piece in split_utf8(line, self._budget(command, target)) if line else [" "]:
-                self._outbox.put_nowait(f"{command} {target} :{piece}")
+                self._enqueue(f"{command} {target} :{piece}")
 
     async def send(
         self,

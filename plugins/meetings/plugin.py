@@ -137,6 +137,8 @@ class Meetings(Plugin):
         msg = ctx.msg
         live = self.live.get(msg.room.key)
         own = ctx.transport.is_me(msg.sender)
+        if live is None and (own or "startmeeting" not in msg.text.lower()):
+            return  # the common case: chatter outside meetings
         for line in lines_of(msg, own=own):
             if live is None:
                 live = await self._maybe_start(ctx, line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -27,11 +28,14 @@ def free_port() -> int:
 class IrcNetwork:
     """InspIRCd + Atheme in a folder of their own; ``restart()`` keeps accounts and ports."""
 
-    def __init__(self, folder: Path, strict: bool = False) -> None:
+    def __init__(self, folder: Path, strict: bool = False, bench: str | None = None) -> None:
+        """``bench``: path of a TCP_NODELAY preload library; the server is then tuned for
+        latency and throughput measurements (RECIPES.md): big network buffer, no echo-message."""
         self.folder = folder
         self.port = free_port()
         self.link_port = free_port()
         self.strict = strict
+        self.bench = bench
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def _write_configs(self) -> None:
@@ -46,6 +50,9 @@ class IrcNetwork:
                 + '<connect name="main" allow="*" timeout="20" pingfreq="120" resolvehostnames="no" useident="no" localmax="1000" globalmax="1000">'
                 + text[end + 1 :]
             )
+        if self.bench:
+            text = text.replace('netbuffersize="10240"', 'netbuffersize="65534"')
+            text = text.replace('<module name="ircv3_echomessage">', "")
         (self.folder / "inspircd.conf").write_text(text)
         atheme = (
             (HERE / "atheme.conf").read_text().replace("port = 7000;", f"port = {self.link_port};")
@@ -61,10 +68,12 @@ class IrcNetwork:
         self._write_configs()
         log = self.folder / "atheme.log"
         seen = log.read_text().count("finished synching") if log.exists() else 0
+        env = {**os.environ, "LD_PRELOAD": self.bench} if self.bench else None
         ircd = subprocess.Popen(
             ["inspircd", "--config", str(self.folder / "inspircd.conf"), "--nofork", "--runasroot"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         self._procs = [ircd]
         self._wait(lambda: self._accepts(), "InspIRCd to accept connections")
