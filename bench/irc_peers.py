@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
 import statistics
@@ -146,7 +147,7 @@ async def meeting(
         int(line.split("line ", 1)[1].split(" ", 1)[0]) for line in log if "<probe> line " in line
     ]
     lost = lines - len(set(got))
-    out_of_order = sum(1 for a, b in zip(got, got[1:], strict=False) if b < a)
+    out_of_order = sum(1 for a, b in itertools.pairwise(got) if b < a)
     return {
         "lines_per_s": lines / ingest,
         "lost": lost,
