@@ -1,14 +1,13 @@
-"""IRC benchmark on one InspIRCd + Atheme on loopback (flood limits off, TCP_NODELAY shim),
-side by side in one run: a bare asyncio echo client (the floor) and opsbot as a real process.
+"""IRC benchmark, side by side in one run on one InspIRCd + Atheme on loopback (flood limits
+off, TCP_NODELAY shim): a bare asyncio echo client (the floor), opsbot, and Limnoria with
+hcoop-meetbot (from PyPI, in its own venv under .servers/peers, its flood limits off).
 
-Figures: command round trip (median, p99); meeting ingest in lines/s at 5,000 and 20,000 lines
-with lost and out-of-order lines counted, and the bot's answer time to a command sent right
-after the burst; ``#endmeeting`` until every output file exists; bot RSS at rest, after the big
-meetings, and after 10 more meetings in a row.
+Figures per bot: command round trip (median, p99); meeting ingest in lines/s at 5,000 and
+20,000 lines with lost and out-of-order lines counted, and the answer time to a command sent
+right after the burst; ``#endmeeting`` until every output file exists; RSS at rest, after the
+big meetings, and after 10 more meetings in a row.
 
-The peers named in the issue (Limnoria + hcoop-meetbot, Sopel + sopel-meetbot) are not run yet;
-their figures from ../shared/RECIPES.md, measured the same way on this kind of machine, are
-printed beside ours for reference.
+Sopel + sopel-meetbot is not run yet; its figures from ../shared/RECIPES.md are printed.
 
 Run: ``python bench/irc_peers.py [--quick]`` (needs inspircd, atheme-services and gcc).
 """
@@ -26,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -35,63 +36,72 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration.ircserver import IrcNetwork, Person  # noqa: E402
 
-RECIPES = {
-    "floor": {"rtt_median_ms": 0.21},
-    "Limnoria + hcoop-meetbot": {
-        "rtt_median_ms": 1.14,
-        "ingest_5000": 3954,
-        "ingest_20000": 3931,
-        "end_5000_ms": 675,
-        "end_20000_ms": 4300,
-    },
-    "Sopel + sopel-meetbot": {"rtt_median_ms": 0.77, "ingest_5000": 2043, "out_of_order_5000": 263},
-}
+SOPEL_FROM_RECIPES = {"rtt_median_ms": 0.77, "lines_per_s_5000": 2043, "out_of_order_5000": 263}
 
 
 def shim() -> str:
     out = Path(tempfile.gettempdir()) / "opsbot-nodelay.so"
+    source = ROOT / "bench/support/nodelay.c"
     subprocess.run(
-        [
-            "gcc",
-            "-shared",
-            "-fPIC",
-            "-O2",
-            "-o",
-            str(out),
-            str(ROOT / "bench/support/nodelay.c"),
-            "-ldl",
-        ],
-        check=True,
+        ["gcc", "-shared", "-fPIC", "-O2", "-o", str(out), str(source), "-ldl"], check=True
     )
     return str(out)
 
 
-class EchoBot:
+@dataclass
+class Contender:
+    """A bot under measurement, as the probe sees it."""
+
+    name: str
+    nick: str
+    command: str
+    answer: str
+    """Text in the bot's answer to ``command``."""
+    started: str
+    """Text in the bot's answer to #startmeeting."""
+    outputs: Path
+    files_per_meeting: int
+    process: subprocess.Popen[bytes]
+
+    def answered(self, line: str) -> bool:
+        return line.startswith(f":{self.nick}!") and self.answer in line
+
+    def files(self) -> int:
+        return len(list(self.outputs.rglob("*.*"))) if self.outputs.exists() else 0
+
+    def logged(self) -> list[int]:
+        """Numbers of the probe's 'line N' lines in the newest meeting log, in logged order."""
+        logs = list(self.outputs.rglob("*.log.json")) or list(self.outputs.rglob("*.log.txt"))
+        newest = max(logs, key=lambda p: p.stat().st_mtime)
+        if newest.suffix == ".json":
+            messages = json.loads(newest.read_text())["messages"]
+            texts = [m["payload"] for m in messages if m["sender"] == "probe"]
+        else:
+            rows = newest.read_text().splitlines()
+            texts = [row.split("<probe> ", 1)[1] for row in rows if "<probe> " in row]
+        return [int(t.split()[1]) for t in texts if t.startswith("line ")]
+
+
+async def echo_floor(person: Person) -> None:
     """The floor: a bare asyncio client that answers '!ping' with 'pong'."""
-
-    def __init__(self, person: Person) -> None:
-        self.person = person
-        self.task = asyncio.create_task(self.run())
-
-    async def run(self) -> None:
-        seen = 0
-        while True:
-            await self.person.wait_for(
-                lambda line: " PRIVMSG #bench :!ping" in line, within=3600, since=seen
-            )
-            seen = len(self.person.lines)
-            await self.person.say("#bench", "pong")
+    seen = 0
+    while True:
+        await person.wait_for(
+            lambda line: " PRIVMSG #bench :!ping" in line, within=3600, since=seen
+        )
+        seen = len(person.lines)
+        await person.say("#bench", "pong")
 
 
 async def round_trips(
-    probe: Person, command: str, answer: str, samples: int
+    probe: Person, command: str, answered: Callable[[str], bool], samples: int
 ) -> tuple[float, float]:
     times = []
     for _ in range(samples):
         mark = len(probe.lines)
         start = time.perf_counter()
         await probe.say("#bench", command)
-        await probe.wait_for(lambda line: answer in line, since=mark)
+        await probe.wait_for(answered, since=mark)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
@@ -105,120 +115,209 @@ async def keepalive(person: Person, stop: asyncio.Event) -> None:
 
 
 async def meeting(
-    probe: Person, pinger: Person, folder: Path, name: str, lines: int
+    probe: Person, pinger: Person, bot: Contender, name: str, lines: int
 ) -> dict[str, float]:
+    before = bot.files()
     mark = len(probe.lines)
     await probe.say("#bench", f"#startmeeting {name}")
-    await probe.wait_for(
-        lambda line: f"The meeting name has been set to '{name}'" in line, since=mark
-    )
+    await probe.wait_for(lambda line: bot.started in line, since=mark)
     stop = asyncio.Event()
     pinging = asyncio.create_task(keepalive(pinger, stop))
     assert probe._writer is not None
     start = time.perf_counter()
-    chunk = 500
-    for first in range(0, lines, chunk):
-        probe._writer.write(
-            b"".join(
-                f"PRIVMSG #bench :line {i} of the meeting\r\n".encode()
-                for i in range(first, min(lines, first + chunk))
-            )
+    for first in range(0, lines, 500):
+        burst = (
+            f"PRIVMSG #bench :line {i} of the meeting\r\n"
+            for i in range(first, min(lines, first + 500))
         )
+        probe._writer.write("".join(burst).encode())
         await probe._writer.drain()
     mark = len(probe.lines)
-    await probe.say("#bench", "!version")
-    await probe.wait_for(lambda line: "PRIVMSG #bench :opsbot " in line, within=600, since=mark)
+    await probe.say("#bench", bot.command)
+    await probe.wait_for(bot.answered, within=900, since=mark)
     ingest = time.perf_counter() - start
-    answer_start = time.perf_counter()
     mark = len(probe.lines)
-    await probe.say("#bench", "!version")
-    await probe.wait_for(lambda line: "PRIVMSG #bench :opsbot " in line, since=mark)
-    answer_ms = (time.perf_counter() - answer_start) * 1000
+    asked = time.perf_counter()
+    await probe.say("#bench", bot.command)
+    await probe.wait_for(bot.answered, since=mark)
+    answer_ms = (time.perf_counter() - asked) * 1000
     stop.set()
     await pinging
-    end_start = time.perf_counter()
+    ended = time.perf_counter()
     await probe.say("#bench", "#endmeeting")
-    outputs = folder / "meetings" / name
-    while len(list(outputs.rglob("*.*"))) < 6:
+    while bot.files() < before + bot.files_per_meeting:
         await asyncio.sleep(0.002)
-    end_ms = (time.perf_counter() - end_start) * 1000
-    log = next(outputs.rglob("*.log.txt")).read_text().splitlines()
-    got = [
-        int(line.split("line ", 1)[1].split(" ", 1)[0]) for line in log if "<probe> line " in line
-    ]
-    lost = lines - len(set(got))
-    out_of_order = sum(1 for a, b in itertools.pairwise(got) if b < a)
+    end_ms = (time.perf_counter() - ended) * 1000
+    await asyncio.sleep(0.05)
+    got = bot.logged()
     return {
         "lines_per_s": lines / ingest,
-        "lost": lost,
-        "out_of_order": out_of_order,
+        "lost": lines - len(set(got)),
+        "out_of_order": sum(1 for a, b in itertools.pairwise(got) if b < a),
         "end_ms": end_ms,
         "answer_after_burst_ms": answer_ms,
     }
 
 
-async def run(quick: bool) -> dict[str, object]:
+async def measure(
+    bot: Contender, probe: Person, pinger: Person, samples: int, sizes: tuple[int, ...]
+) -> dict[str, float]:
+    process = psutil.Process(bot.process.pid)
+    figures: dict[str, float] = {"rss_start_mb": process.memory_info().rss / 2**20}
+    figures["rtt_median_ms"], figures["rtt_p99_ms"] = await round_trips(
+        probe, bot.command, bot.answered, samples
+    )
+    for size in sizes:
+        for key, value in (await meeting(probe, pinger, bot, f"big{size}", size)).items():
+            figures[f"{key}_{size}"] = value
+        await asyncio.sleep(1.1)  # hcoop-meetbot names its files to the second
+    figures["rss_after_big_mb"] = process.memory_info().rss / 2**20
+    for i in range(10):
+        await meeting(probe, pinger, bot, f"series{i}", 200)
+        await asyncio.sleep(1.1)
+    figures["rss_after_10_meetings_mb"] = process.memory_info().rss / 2**20
+    return figures
+
+
+async def joined(probe: Person, nick: str, mark: int) -> None:
+    await probe.wait_for(
+        lambda line: line.startswith(f":{nick}!") and " JOIN " in line, within=60, since=mark
+    )
+    await asyncio.sleep(0.5)
+
+
+async def start_opsbot(folder: Path, port: int, probe: Person) -> Contender:
+    folder.mkdir(parents=True)  # noqa: ASYNC240 - set-up before anything is timed
+    config = folder / "config.yaml"
+    config.write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{folder}/bot.db'}}\n"
+        f"log: {{file: {folder}/bot.log, level: WARNING}}\n"
+        "networks:\n"
+        f"  - {{type: irc, name: bench, host: 127.0.0.1, port: {port}, tls: false, nick: opsbot,\n"
+        "     channels: ['#bench'], flood: {burst: 100000, per_second: 100000}}\n"
+        f"plugins: {{enabled: [core, meetings], meetings: {{output_dir: {folder}/meetings}}}}\n"
+    )
+    mark = len(probe.lines)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "run", "-c", str(config)], cwd=folder
+    )
+    await joined(probe, "opsbot", mark)
+    return Contender(
+        "opsbot",
+        "opsbot",
+        "!version",
+        "PRIVMSG #bench :opsbot ",
+        "The meeting name has been set to",
+        folder / "meetings",
+        6,
+        process,
+    )
+
+
+def peer_venv(name: str, packages: list[str]) -> Path:
+    venv = ROOT / ".servers" / "peers" / name
+    if not (venv / ".installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", *packages], check=True)
+        (venv / ".installed").touch()
+    return venv
+
+
+async def start_limnoria(folder: Path, port: int, probe: Person) -> Contender:
+    venv = peer_venv("limnoria", ["limnoria", "hcoop-meetbot"])
+    for sub in ("conf", "data/tmp", "data/web", "logs", "backup", "meetings"):
+        (folder / sub).mkdir(parents=True)
+    settings = {
+        "supybot.nick": "limnoria",
+        "supybot.ident": "limnoria",
+        "supybot.user": "limnoria",
+        "supybot.networks": "bench",
+        "supybot.networks.bench.servers": f"127.0.0.1:{port}",
+        "supybot.networks.bench.channels": "#bench",
+        "supybot.networks.bench.ssl": "False",
+        "supybot.directories.conf": f"{folder}/conf",
+        "supybot.directories.data": f"{folder}/data",
+        "supybot.directories.data.tmp": f"{folder}/data/tmp",
+        "supybot.directories.data.web": f"{folder}/data/web",
+        "supybot.directories.log": f"{folder}/logs",
+        "supybot.directories.backup": f"{folder}/backup",
+        "supybot.directories.plugins": "",
+        "supybot.plugins": "Admin Misc Owner User HcoopMeetbot",
+        **{
+            f"supybot.plugins.{plugin}": "True"
+            for plugin in ("Admin", "Misc", "Owner", "User", "HcoopMeetbot")
+        },
+        "supybot.reply.whenAddressedBy.chars": "!",
+        "supybot.reply.whenNotCommand": "False",
+        "supybot.protocols.irc.throttleTime": "0.0",
+        "supybot.abuse.flood.command": "False",
+        "supybot.abuse.flood.command.invalid": "False",
+        "supybot.log.stdout": "False",
+    }
+    (folder / "bot.conf").write_text(
+        "".join(f"{key}: {value}\n" for key, value in settings.items())
+    )
+    (folder / "conf/HcoopMeetbot.conf").write_text(
+        f"[HcoopMeetbot]\nlogDir = {folder}/meetings\nurlPrefix = /\n"
+        "pattern = {name}/%Y/{name}.%Y%m%d.%H%M%S\ntimezone = UTC\n"
+    )
+    mark = len(probe.lines)
+    command = [str(venv / "bin/limnoria"), "--allow-root", "bot.conf"]
+    process = subprocess.Popen(
+        command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    await joined(probe, "limnoria", mark)
+    return Contender(
+        "Limnoria + hcoop-meetbot",
+        "limnoria",
+        "!ping",
+        "PRIVMSG #bench :pong",
+        "Meeting started at",
+        folder / "meetings",
+        3,
+        process,
+    )
+
+
+Starter = Callable[[Path, int, Person], Awaitable[Contender]]
+
+
+async def run(quick: bool) -> dict[str, dict[str, float]]:
     folder = Path(tempfile.mkdtemp(prefix="opsbot-bench-irc-"))
-    net = IrcNetwork(folder / "net", bench=shim())
     (folder / "net").mkdir()
+    net = IrcNetwork(folder / "net", bench=shim())
     net.start()
-    results: dict[str, object] = {}
+    results: dict[str, dict[str, float]] = {}
     samples = 50 if quick else 300
+    sizes = (1_000, 4_000) if quick else (5_000, 20_000)
     try:
         probe = await Person.connect(net.port, "probe")
         pinger = await Person.connect(net.port, "pinger")
-        await probe.send("JOIN #bench")
-        floor_person = await Person.connect(net.port, "floor")
-        await floor_person.send("JOIN #bench")
+        floor = await Person.connect(net.port, "floor")
+        for person in (probe, floor):
+            await person.send("JOIN #bench")
         await asyncio.sleep(0.3)
-        echo = EchoBot(floor_person)
-        results["floor"] = dict(
-            zip(
-                ("rtt_median_ms", "rtt_p99_ms"),
-                await round_trips(
-                    probe, "!ping", ":floor!floor@127.0.0.1 PRIVMSG #bench :pong", samples
-                ),
-                strict=True,
-            )
+        echo = asyncio.create_task(echo_floor(floor))
+        median, p99 = await round_trips(
+            probe, "!ping", lambda line: line.startswith(":floor!") and ":pong" in line, samples
         )
-        echo.task.cancel()
-        await floor_person.quit()
-
-        bot_dir = folder / "opsbot"
-        bot_dir.mkdir()
-        config = bot_dir / "config.yaml"
-        config.write_text(
-            f"database: {{url: 'sqlite+aiosqlite:///{bot_dir}/bot.db'}}\n"
-            f"log: {{file: {bot_dir}/bot.log, level: WARNING}}\n"
-            "networks:\n"
-            f"  - {{type: irc, name: bench, host: 127.0.0.1, port: {net.port}, tls: false, nick: opsbot,\n"
-            "     channels: ['#bench'], flood: {burst: 100000, per_second: 100000}}\n"
-            f"plugins: {{enabled: [core, meetings], meetings: {{output_dir: {bot_dir}/meetings}}}}\n"
-        )
-        mark = len(probe.lines)
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "opsbot", "run", "-c", str(config)], cwd=bot_dir
-        )
-        await probe.wait_for(
-            lambda line: line.startswith(":opsbot!") and " JOIN " in line, within=30, since=mark
-        )
-        await asyncio.sleep(0.5)
-        process = psutil.Process(bot.pid)
-        ours: dict[str, float] = {"rss_start_mb": process.memory_info().rss / 2**20}
-        ours["rtt_median_ms"], ours["rtt_p99_ms"] = await round_trips(
-            probe, "!version", ":opsbot!", samples
-        )
-        for size in (1_000, 4_000) if quick else (5_000, 20_000):
-            figures = await meeting(probe, pinger, bot_dir, f"bench{size}", size)
-            for key, value in figures.items():
-                ours[f"{key}_{size}"] = value
-        ours["rss_after_big_mb"] = process.memory_info().rss / 2**20
-        for i in range(10):
-            await meeting(probe, pinger, bot_dir, f"series{i}", 200)
-        ours["rss_after_10_meetings_mb"] = process.memory_info().rss / 2**20
-        results["opsbot"] = ours
-        bot.send_signal(signal.SIGTERM)
-        bot.wait(30)
+        results["floor (bare asyncio client)"] = {"rtt_median_ms": median, "rtt_p99_ms": p99}
+        echo.cancel()
+        await floor.quit()
+        starters: list[tuple[str, Starter]] = [
+            ("opsbot", start_opsbot),
+            ("limnoria", start_limnoria),
+        ]
+        for name, starter in starters:
+            bot = await starter(folder / name, net.port, probe)
+            try:
+                results[bot.name] = await measure(bot, probe, pinger, samples, sizes)
+            finally:
+                bot.process.send_signal(signal.SIGTERM)
+                try:
+                    bot.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    bot.process.kill()
         await probe.quit()
         await pinger.quit()
     finally:
@@ -226,32 +325,42 @@ async def run(quick: bool) -> dict[str, object]:
     return results
 
 
+def table(results: dict[str, dict[str, float]]) -> list[str]:
+    rows = [("figure", *results)]
+    keys = sorted(
+        {key for figures in results.values() for key in figures},
+        key=lambda k: (k.split("_")[-1].isdigit(), k),
+    )
+    for key in keys:
+        rows.append(
+            (
+                key,
+                *(
+                    f"{figures[key]:,.2f}" if key in figures else "-"
+                    for figures in results.values()
+                ),
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(run(args.quick))
-    floor, ours = results["floor"], results["opsbot"]
-    assert isinstance(floor, dict) and isinstance(ours, dict)
     print("IRC benchmark on InspIRCd + Atheme, loopback, flood limits off, one run")
-    print(
-        f"  command round trip, median / p99: floor {floor['rtt_median_ms']:.2f} / {floor['rtt_p99_ms']:.2f} ms; "
-        f"opsbot {ours['rtt_median_ms']:.2f} / {ours['rtt_p99_ms']:.2f} ms ({ours['rtt_median_ms'] / floor['rtt_median_ms']:.2f}x the floor)"
-    )
-    for size in sorted({int(k.rsplit("_", 1)[1]) for k in ours if k.startswith("lines_per_s_")}):
-        print(
-            f"  {size:>6,} lines: {ours[f'lines_per_s_{size}']:>8,.0f} lines/s, lost {ours[f'lost_{size}']:.0f}, "
-            f"out of order {ours[f'out_of_order_{size}']:.0f}; command answered {ours[f'answer_after_burst_ms_{size}']:.1f} ms after the burst; "
-            f"#endmeeting to 6 files {ours[f'end_ms_{size}']:.0f} ms"
-        )
-    print(
-        f"  RSS: {ours['rss_start_mb']:.1f} MiB at rest, {ours['rss_after_big_mb']:.1f} after the big meetings, "
-        f"{ours['rss_after_10_meetings_mb']:.1f} after 10 more"
-    )
-    print(
-        "  peers, from RECIPES.md (not run here): "
-        + "; ".join(f"{name}: {figures}" for name, figures in RECIPES.items() if name != "floor")
-    )
+    for line in table(results):
+        print("  " + line)
+    floor = results["floor (bare asyncio client)"]["rtt_median_ms"]
+    for name, figures in results.items():
+        if "rtt_median_ms" in figures and not name.startswith("floor"):
+            print(f"  {name}: round trip {figures['rtt_median_ms'] / floor:.2f}x the floor")
+    print(f"  Sopel + sopel-meetbot (not run here; RECIPES.md, same method): {SOPEL_FROM_RECIPES}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "irc_peers.json").write_text(json.dumps(results, indent=2))
