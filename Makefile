@@ -6,7 +6,7 @@ CONFIG ?= $(if $(wildcard config.yaml),config.yaml,config.example.yaml)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck pytest bench servers clean
+.PHONY: run test lint typecheck pytest bench bench-irc servers clean
 
 # The bot alone: enough for `make run`.
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +48,11 @@ test: lint typecheck pytest
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/meetings.py
+
+# opsbot beside Limnoria + hcoop-meetbot and Sopel + sopel-meetbot on a real InspIRCd (~8 min;
+# installs the peers from PyPI into .servers/peers, needs gcc for the TCP_NODELAY shim).
+bench-irc: $(VENV)/.dev-installed servers
+	$(BIN)/python bench/irc_peers.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
