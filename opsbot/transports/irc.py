@@ -363,7 +363,9 @@ class IrcTransport(Transport):
 
     def _queue_text(self, command: str, target: str, text: str) -> None:
         for line in text.replace("\r", "").split("\n"):
-            for piece in split_utf8(line, self._budget(command, target)) if line else [" "]:
+            if not line.strip():
+                continue  # IRC has no empty messages
+            for piece in split_utf8(line, self._budget(command, target)):
                 self._enqueue(f"{command} {target} :{piece}")
 
     async def send(
