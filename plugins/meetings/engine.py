@@ -240,6 +240,10 @@ class Meeting:
         self.item_of: dict[int, Item] = {}
         self.render_cache: dict[object, Any] = {}
         """Renderers keep derived text here (rows of the log), so the end need not redo it."""
+        self._alias_count = 0
+        self._people_key: object = None
+        self._people: list[str] = []
+        self._owners: dict[tuple[int, str], list[str]] = {}
         self._owner_key: object = None
         self._owner_pattern: re.Pattern[str] | None = None
         self._owner_names: dict[str, str] = {}
@@ -345,6 +349,7 @@ class Meeting:
         for extra in (line.display, _localpart(line.account)):
             if extra and fold(extra) != key and extra not in names:
                 names.append(extra)
+                self._alias_count += 1
 
     def _count(self, line: Line) -> None:
         key = fold(line.nick)
@@ -464,6 +469,7 @@ class Meeting:
         alias = args.split()[0] if args.split() else ""
         if alias and fold(alias) != key and alias not in self.aliases.setdefault(key, []):
             self.aliases[key].append(alias)
+            self._alias_count += 1
         return []
 
     def _cmd_vote(self, line: Line, args: str) -> list[Effect]:
@@ -643,12 +649,18 @@ class Meeting:
 
     # derived views for the outputs
 
+    def _version(self) -> tuple[int, int, int]:
+        """Changes whenever the attendees or their names do (all three only ever grow)."""
+        return len(self.said), len(self.extra_nicks), self._alias_count
+
     def people(self) -> list[str]:
         """Every attendee nick: people who said something, and those named with #nick/#here."""
-        seen = {fold(n): n for n in (self.spelling[k] for k in self.said)}
-        for nick in self.extra_nicks:
-            seen.setdefault(fold(nick), nick)
-        return list(seen.values())
+        if self._people_key != self._version():
+            seen = {fold(n): n for n in (self.spelling[k] for k in self.said)}
+            for nick in self.extra_nicks:
+                seen.setdefault(fold(nick), nick)
+            self._people, self._people_key = list(seen.values()), self._version()
+        return self._people
 
     def people_present(self) -> list[tuple[str, int]]:
         """``(nick, lines said)``, most lines first, as MeetBot lists them."""
@@ -662,8 +674,9 @@ class Meeting:
         """Attendees whose nick, alias, display name or localpart is a whole word of the text,
         in attendee order."""
         people = self.people()
-        key = tuple(people), tuple((k, tuple(v)) for k, v in self.aliases.items() if v)
+        key = self._version()
         if self._owner_key != key:
+            self._owners.clear()
             names = {
                 fold(name): nick
                 for nick in people
@@ -676,10 +689,15 @@ class Meeting:
             self._owner_names, self._owner_key = names, key
         if self._owner_pattern is None:
             return []
-        found = {
-            self._owner_names[fold(m.group(0))] for m in self._owner_pattern.finditer(item.text)
-        }
-        return [nick for nick in people if nick in found]
+        cached = self._owners.get((item.seq, item.text))
+        if cached is None:
+            found = {
+                self._owner_names[fold(m.group(0))] for m in self._owner_pattern.finditer(item.text)
+            }
+            cached = self._owners[(item.seq, item.text)] = [
+                nick for nick in people if nick in found
+            ]
+        return list(cached)
 
     def actions(self) -> list[Item]:
         return [item for item in self.items if item.kind == "ACTION"]

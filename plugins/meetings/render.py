@@ -160,11 +160,15 @@ def log_line_txt(ctx: Context, line: Line) -> str | None:
 
 
 def log_txt(ctx: Context) -> str:
+    cache: dict[tuple[int, str], str | None] = ctx.meeting.render_cache.setdefault(
+        ("log.txt", str(ctx.tz)), {}
+    )
     rows = []
     for line in ctx.meeting.lines:
-        for part in (log_line_txt(ctx, line),):
-            if part is not None:
-                rows.append(part)
+        key = (line.seq, ctx.meeting.text_of(line))
+        row = cache[key] if key in cache else cache.setdefault(key, log_line_txt(ctx, line))
+        if row is not None:
+            rows.append(row)
     return "\n".join(rows) + "\n"
 
 
@@ -327,8 +331,10 @@ def _rows(ctx: Context) -> dict[tuple[int, str], str | None]:
 
 
 def cache_row(ctx: Context, line: Line) -> None:
-    """Render one log row ahead of time (the live bot calls this as each line arrives)."""
-    _rows(ctx)[(line.seq, ctx.meeting.text_of(line))] = log_row(ctx, line)
+    """Render one line's log rows ahead of time (the live bot calls this as each line arrives)."""
+    key = (line.seq, ctx.meeting.text_of(line))
+    _rows(ctx)[key] = log_row(ctx, line)
+    ctx.meeting.render_cache.setdefault(("log.txt", str(ctx.tz)), {})[key] = log_line_txt(ctx, line)
 
 
 def log_html(ctx: Context) -> str:
@@ -343,7 +349,8 @@ def log_html(ctx: Context) -> str:
 
 
 def record_json(ctx: Context) -> str:
-    return json.dumps(record(ctx), indent=2, ensure_ascii=False) + "\n"
+    # No indent: with one, json falls back to its pure-Python encoder (several times slower).
+    return json.dumps(record(ctx), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 RENDERERS: dict[str, Callable[[Context], str]] = {
