@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import subprocess
@@ -58,6 +59,7 @@ async def ingest(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         bot = Bot(memory_config(Path(folder) / "bench.db"))
         await bot.start()
+        gc.freeze()  # as `opsbot run` does once started
         transport = bot.transports["irc"]
         assert isinstance(transport, MemoryTransport)
         room = transport.room(transport.default_room_id)

@@ -9,6 +9,7 @@ the bus handles what it holds, plugins tear down, and the database is closed las
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Mapping, Sequence
@@ -130,6 +131,10 @@ class Bot:
             loop.add_signal_handler(sig, stop.set)
         try:
             await self.start()
+            # What start-up loaded (modules, plugins, config) lives as long as the process: keep
+            # it out of the cyclic collector's full passes, which otherwise walk it every time
+            # (a 50 ms pause in the middle of #endmeeting on a long meeting, measured).
+            gc.freeze()
             waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
             waiters += [t.finished for t in self.transports.values() if t.finished is not None]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
