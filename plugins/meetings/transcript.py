@@ -79,7 +79,26 @@ def parse(rows: list[str], day: date) -> Transcript:
     return result
 
 
+def _fast_row(row: str, day: date) -> Line | None:
+    """The common shape, ``HH:MM:SS <nick> text``, without regular expressions."""
+    if len(row) < 12 or row[2] != ":" or row[5] != ":" or row[8] != " " or row[9] != "<":
+        return None
+    end = row.find("> ", 10)
+    if end < 11 or " " in row[10:end]:
+        return None
+    try:
+        ts = datetime(
+            day.year, day.month, day.day, int(row[0:2]), int(row[3:5]), int(row[6:8]), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    return Line(ts=ts, nick=row[10:end].lstrip("@+%~&"), text=row[end + 2 :].rstrip("\r\n"))
+
+
 def _parse_row(row: str, day: date) -> Line | None:
+    fast = _fast_row(row, day)
+    if fast is not None:
+        return fast
     for kind, pattern in _PATTERNS:
         found = pattern.match(row.rstrip("\r\n"))
         if found is None:
