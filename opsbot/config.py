@@ -126,6 +126,8 @@ class IrcNetwork(NetworkBase):
     port: int = Field(default=6697, ge=1, le=65535)
     tls: bool = True
     tls_verify: bool = True
+    tls_ca: Path | None = None
+    """PEM file of the certificate authority to trust (a private network); default: the system's."""
     client_cert: Path | None = None
     """PEM file with certificate and key, for SASL EXTERNAL (CertFP)."""
     nick: str | None = None

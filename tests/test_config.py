@@ -100,3 +100,22 @@ def test_file_level_errors(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config(listing)
+
+
+def test_the_commented_irc_example_is_valid() -> None:
+    import re
+
+    import yaml
+
+    text = EXAMPLE.read_text()
+    block = re.search(r"  # - type: irc\n(.*?)  #\n", text, re.S)
+    assert block is not None
+    lines = [
+        row.replace("  # ", "  ", 1)
+        for row in block.group(0).splitlines()
+        if row.startswith("  # ")
+    ]
+    data = yaml.safe_load("networks:\n" + "\n".join(lines))
+    config = parse_config(data, env={"OPSBOT_IRC_PASSWORD": "x", "OPSBOT_NICKSERV_PASSWORD": "y"})
+    [irc] = config.networks
+    assert irc.type == "irc" and irc.name == "oftc" and irc.tls and irc.tls_verify

@@ -276,7 +276,9 @@ class IrcTransport(Transport):
         self.nick = self.nicks[0]
         kwargs: dict[str, Any] = {}
         if self.config.tls:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(
+                cafile=str(self.config.tls_ca) if self.config.tls_ca else None
+            )
             if not self.config.tls_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE

@@ -28,7 +28,9 @@ def free_port() -> int:
 class IrcNetwork:
     """InspIRCd + Atheme in a folder of their own; ``restart()`` keeps accounts and ports."""
 
-    def __init__(self, folder: Path, strict: bool = False, bench: str | None = None) -> None:
+    def __init__(
+        self, folder: Path, strict: bool = False, bench: str | None = None, tls: bool = False
+    ) -> None:
         """``bench``: path of a TCP_NODELAY preload library; the server is then tuned for
         latency and throughput measurements (RECIPES.md): big network buffer, no echo-message."""
         self.folder = folder
@@ -36,6 +38,9 @@ class IrcNetwork:
         self.link_port = free_port()
         self.strict = strict
         self.bench = bench
+        self.tls_port = free_port() if tls else None
+        self.certificate = folder / "cert.pem"
+        """Self-signed for 127.0.0.1 and localhost: also the CA to trust it."""
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def _write_configs(self) -> None:
@@ -49,6 +54,35 @@ class IrcNetwork:
                 text[:start]
                 + '<connect name="main" allow="*" timeout="20" pingfreq="120" resolvehostnames="no" useident="no" localmax="1000" globalmax="1000">'
                 + text[end + 1 :]
+            )
+        if self.tls_port is not None:
+            if not self.certificate.exists():
+                subprocess.run(
+                    [
+                        "openssl",
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "rsa:2048",
+                        "-nodes",
+                        "-days",
+                        "2",
+                        "-keyout",
+                        str(self.folder / "key.pem"),
+                        "-out",
+                        str(self.certificate),
+                        "-subj",
+                        "/CN=localhost",
+                        "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+            text += (
+                '\n<module name="ssl_gnutls">\n'
+                f'<sslprofile name="test" provider="gnutls" certfile="{self.certificate}" keyfile="{self.folder / "key.pem"}" hash="sha256">\n'
+                f'<bind address="127.0.0.1" port="{self.tls_port}" type="clients" sslprofile="test">\n'
             )
         if self.bench:
             text = text.replace('netbuffersize="10240"', 'netbuffersize="65534"')

@@ -370,3 +370,47 @@ async def test_nickserv_identify_without_sasl_and_two_networks_at_once(
     assert two.account is None and two.nick == "opsbot2"
     await asyncio.wait_for(_until(lambda: bool(one.rooms()) and bool(two.rooms())), 15)
     await bot.stop()
+
+
+async def test_tls_certificates_are_verified_by_default(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-irc-tls-"))
+    net = IrcNetwork(folder, tls=True)
+    net.start()
+    try:
+        assert net.tls_port is not None
+        base = {
+            **bot_config(net, tmp_path)["networks"][0],
+            "port": net.tls_port,
+            "tls": True,
+            "sasl": None,
+            "channels": [],
+        }
+
+        strict = IrcTransport(IrcConfig.model_validate({**base, "name": "strict"}), "opsbot")
+        await strict.start(RecordingSink())
+        await asyncio.sleep(1.5)
+        assert not strict.registered.is_set()  # a self-signed certificate is refused
+        await strict.stop()
+        assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records)
+
+        trusting = IrcTransport(
+            IrcConfig.model_validate({**base, "name": "ca", "tls_ca": str(net.certificate)}),
+            "opsbot",
+        )
+        await trusting.start(RecordingSink())
+        await asyncio.wait_for(trusting.registered.wait(), 15)  # verified against the given CA
+        await trusting.stop()
+
+        lax = IrcTransport(
+            IrcConfig.model_validate(
+                {**base, "name": "lax", "nick": "opsbot_lax", "tls_verify": False}
+            ),
+            "opsbot",
+        )
+        await lax.start(RecordingSink())
+        await asyncio.wait_for(lax.registered.wait(), 15)
+        await lax.stop()
+    finally:
+        net.stop()
