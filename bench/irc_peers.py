@@ -66,6 +66,8 @@ class Contender:
     end_command: str = "#endmeeting"
     end_marker: str | None = None
     """For bots that create their files at the start: text the newest page has once ended."""
+    sets_topic: bool = False
+    """Answers #topic by changing the channel topic (what its round trip is timed by)."""
 
     def answered(self, line: str) -> bool:
         return line.startswith(f":{self.nick}!") and self.answer in line
@@ -176,6 +178,62 @@ async def meeting(
     }
 
 
+async def topic_round_trips(probe: Person, bot: Contender, samples: int) -> tuple[float, float]:
+    """#topic until the bot's TOPIC change arrives; one a second (Atheme allows no more)."""
+    times = []
+    for i in range(samples):
+        mark = len(probe.lines)
+        start = time.perf_counter()
+        await probe.say("#bench", f"#topic item {i} {start:.0f}")
+        wanted = " TOPIC #bench :"
+        marker = f"item {i} "
+        await probe.wait_for(
+            lambda line, marker=marker: (
+                line.startswith(f":{bot.nick}!") and wanted in line and marker in line
+            ),
+            since=mark,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        await asyncio.sleep(1.05)
+    return statistics.median(times), max(times)
+
+
+async def topic_figures(
+    probe: Person, pinger: Person, bot: Contender, samples: int
+) -> dict[str, float]:
+    """The #topic round trip in a fresh meeting, then again after 5,000 lines."""
+    mark = len(probe.lines)
+    await probe.say("#bench", bot.start_command.format(name="topics"))
+    await probe.wait_for(lambda line: bot.started in line, since=mark)
+    await asyncio.sleep(1.1)  # some bots set a topic at the start; one change a second
+    figures: dict[str, float] = {}
+    (
+        figures["topic_rtt_fresh_median_ms"],
+        figures["topic_rtt_fresh_max_ms"],
+    ) = await topic_round_trips(probe, bot, samples)
+    assert probe._writer is not None
+    for first in range(0, 5_000, 500):
+        probe._writer.write(
+            "".join(
+                f"PRIVMSG #bench :line {i} of the meeting\r\n" for i in range(first, first + 500)
+            ).encode()
+        )
+        await probe._writer.drain()
+    mark = len(probe.lines)
+    await probe.say("#bench", bot.command)
+    await probe.wait_for(bot.answered, within=900, since=mark)
+    (
+        figures["topic_rtt_after_5000_median_ms"],
+        figures["topic_rtt_after_5000_max_ms"],
+    ) = await topic_round_trips(probe, bot, samples)
+    before = bot.files()
+    await probe.say("#bench", bot.end_command)
+    while not bot.ended(before):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(1.1)
+    return figures
+
+
 async def measure(
     bot: Contender, probe: Person, pinger: Person, samples: int, sizes: tuple[int, ...]
 ) -> dict[str, float]:
@@ -189,6 +247,10 @@ async def measure(
     figures["rtt_median_ms"], figures["rtt_p99_ms"] = await round_trips(
         probe, bot.command, bot.answered, samples
     )
+    if bot.sets_topic:
+        await probe.send(f"MODE #bench +o {bot.nick}")  # topics are op-only (+t)
+        await asyncio.sleep(0.3)
+        figures.update(await topic_figures(probe, pinger, bot, 5 if samples < 100 else 10))
     for size in sizes:
         for key, value in (await meeting(probe, pinger, bot, f"big{size}", size)).items():
             figures[f"{key}_{size}"] = value
@@ -217,7 +279,7 @@ async def start_opsbot(folder: Path, port: int, probe: Person) -> Contender:
         "networks:\n"
         f"  - {{type: irc, name: bench, host: 127.0.0.1, port: {port}, tls: false, nick: opsbot,\n"
         "     channels: ['#bench'], flood: {burst: 100000, per_second: 100000}}\n"
-        f"plugins: {{enabled: [core, meetings], meetings: {{output_dir: {folder}/meetings}}}}\n"
+        f"plugins: {{enabled: [core, meetings], meetings: {{output_dir: {folder}/meetings, set_topic: true}}}}\n"
     )
     mark = len(probe.lines)
     process = subprocess.Popen(
@@ -233,6 +295,7 @@ async def start_opsbot(folder: Path, port: int, probe: Person) -> Contender:
         folder / "meetings",
         6,
         process,
+        sets_topic=True,
     )
 
 
@@ -281,7 +344,7 @@ async def start_limnoria(folder: Path, port: int, probe: Person) -> Contender:
     )
     (folder / "conf/HcoopMeetbot.conf").write_text(
         f"[HcoopMeetbot]\nlogDir = {folder}/meetings\nurlPrefix = /\n"
-        "pattern = {name}/%Y/{name}.%Y%m%d.%H%M%S\ntimezone = UTC\n"
+        "pattern = {name}/%Y/{name}.%Y%m%d.%H%M%S\ntimezone = UTC\nuseChannelTopic = True\n"
     )
     mark = len(probe.lines)
     command = [str(venv / "bin/limnoria"), "--allow-root", "bot.conf"]
@@ -298,6 +361,7 @@ async def start_limnoria(folder: Path, port: int, probe: Person) -> Contender:
         folder / "meetings",
         3,
         process,
+        sets_topic=True,
     )
 
 
