@@ -185,11 +185,10 @@ async def topic_round_trips(probe: Person, bot: Contender, samples: int) -> tupl
         mark = len(probe.lines)
         start = time.perf_counter()
         await probe.say("#bench", f"#topic item {i} {start:.0f}")
-        wanted = " TOPIC #bench :"
         marker = f"item {i} "
         await probe.wait_for(
             lambda line, marker=marker: (
-                line.startswith(f":{bot.nick}!") and wanted in line and marker in line
+                line.startswith(f":{bot.nick}!") and " TOPIC #bench :" in line and marker in line
             ),
             since=mark,
         )

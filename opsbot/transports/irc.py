@@ -387,7 +387,7 @@ class IrcTransport(Transport):
         self._queue_text("NOTICE" if self.config.notice_replies else "PRIVMSG", who.nick, text)
 
     async def set_topic(self, room: Room, topic: str) -> None:
-        self._outbox.put_nowait(f"TOPIC {room.id} :{topic[:300]}")
+        self._enqueue(f"TOPIC {room.id} :{topic[:300]}")
 
     # rooms and people
 
