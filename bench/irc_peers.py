@@ -298,10 +298,11 @@ async def start_opsbot(folder: Path, port: int, probe: Person) -> Contender:
     )
 
 
-def peer_venv(name: str, packages: list[str]) -> Path:
+def peer_venv(name: str, packages: list[str], python: str = sys.executable) -> Path:
+    """A peer's own venv under .servers/peers, installed once from PyPI."""
     venv = ROOT / ".servers" / "peers" / name
     if not (venv / ".installed").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin/pip"), "install", "-q", *packages], check=True)
         (venv / ".installed").touch()
     return venv
@@ -366,13 +367,8 @@ async def start_limnoria(folder: Path, port: int, probe: Person) -> Contender:
 
 async def start_sopel(folder: Path, port: int, probe: Person) -> Contender:
     """Sopel refuses root: it runs as a throwaway system user, from a venv of Debian's Python."""
-    venv = ROOT / ".servers" / "peers" / "sopel"
-    if not (venv / ".installed").exists():
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin/pip"), "install", "-q", "sopel", "sopel-meetbot"], check=True
-        )
-        (venv / ".installed").touch()
+    # Debian's Python: the pyenv one in root's home is unreadable to the throwaway user.
+    venv = peer_venv("sopel", ["sopel", "sopel-meetbot"], python="/usr/bin/python3")
     if subprocess.run(["id", "sopelbench"], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-r", "-M", "-s", "/usr/sbin/nologin", "sopelbench"], check=True)
     (folder / "meetings").mkdir(parents=True)
