@@ -80,7 +80,7 @@ class IrcNetwork:
                     capture_output=True,
                 )
             text += (
-                '\n<module name="ssl_gnutls">\n'
+                '\n<module name="ssl_gnutls">\n<module name="sslinfo">\n'
                 f'<sslprofile name="test" provider="gnutls" certfile="{self.certificate}" keyfile="{self.folder / "key.pem"}" hash="sha256">\n'
                 f'<bind address="127.0.0.1" port="{self.tls_port}" type="clients" sslprofile="test">\n'
             )
@@ -253,6 +253,14 @@ class Person:
         mark = len(self.lines)
         await self.send(f"PRIVMSG NickServ :IDENTIFY {password}")
         await self.wait_for(lambda line: " 900 " in line, within=15, since=mark)
+
+    async def add_certificate(self, fingerprint: str) -> None:
+        """Let this (identified) account log in with a client certificate (SASL EXTERNAL)."""
+        mark = len(self.lines)
+        await self.send(f"PRIVMSG NickServ :CERT ADD {fingerprint}")
+        await self.wait_for(
+            lambda line: "NickServ" in line and fingerprint in line, within=15, since=mark
+        )
 
     async def quit(self) -> None:
         if self._writer is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -412,5 +413,74 @@ async def test_tls_certificates_are_verified_by_default(
         await lax.start(RecordingSink())
         await asyncio.wait_for(lax.registered.wait(), 15)
         await lax.stop()
+    finally:
+        net.stop()
+
+
+def client_certificate(folder: Path) -> tuple[Path, str]:
+    """A self-signed client certificate (key and certificate in one PEM) and its SHA-256
+    fingerprint as services show it."""
+    key, cert = folder / "client.pem", folder / "client-cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=certbot",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.write_text(key.read_text() + cert.read_text())
+    digest = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return key, digest.split("=", 1)[1].strip().replace(":", "").lower()
+
+
+async def test_sasl_external_with_a_client_certificate(tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-irc-external-"))
+    net = IrcNetwork(folder, tls=True)
+    net.start()
+    try:
+        assert net.tls_port is not None
+        pem, fingerprint = client_certificate(tmp_path)
+        owner = await Person.connect(net.port, "certbot")
+        await owner.register(PASSWORD)
+        await owner.add_certificate(fingerprint)
+        await owner.quit()
+
+        base = {
+            **bot_config(net, tmp_path)["networks"][0],
+            "port": net.tls_port,
+            "tls": True,
+            "channels": [],
+        }
+        config = {
+            **base,
+            "name": "external",
+            "nick": "certbot",
+            "tls_ca": str(net.certificate),
+            "client_cert": str(pem),
+            "sasl": {"mechanism": "EXTERNAL"},
+        }
+        bot = IrcTransport(IrcConfig.model_validate(config), "certbot")
+        await bot.start(RecordingSink())
+        await asyncio.wait_for(bot.registered.wait(), 15)
+        assert bot.sasl_result == "ok" and bot.me.account == "certbot"
+        await bot.stop()
     finally:
         net.stop()
