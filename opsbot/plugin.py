@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from .events import DomainEvent, Event, Identity, Message, Role, Room, RoomEvent
 
 if TYPE_CHECKING:
-    from sqlalchemy import MetaData
-
     from .bot import Bot
     from .storage import Storage
     from .transports.base import Transport
@@ -222,8 +220,6 @@ class Plugin:
     ``config: Config`` annotation for type checkers) and decorated handler methods."""
 
     Config: ClassVar[type[PluginConfig]] = PluginConfig
-    metadata: ClassVar[MetaData | None] = None
-    """The plugin's SQLAlchemy MetaData, for tests that create tables without migrations."""
 
     config: PluginConfig
 

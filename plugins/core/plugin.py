@@ -13,7 +13,7 @@ from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
 from opsbot.router import BoundHandler
 from opsbot.transports import TransportError
 
-from .models import Base, JoinedRoom
+from .models import JoinedRoom
 
 
 @functools.cache
@@ -26,8 +26,6 @@ def opsbot_version() -> str:
 
 class Core(Plugin):
     """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
-
-    metadata = Base.metadata
 
     def _prefix(self, ctx: Context) -> str:
         return ctx.transport.prefix or self.bot.config.bot.prefix

@@ -44,7 +44,6 @@ from .engine import (
 )
 from .files import links, write_outputs
 from .lines import lines_of
-from .models import Base
 from .paths import DEFAULT_PATTERN, basename
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
@@ -88,7 +87,6 @@ class Meetings(Plugin):
         """At #startmeeting, list the open action items of the last meeting of that name."""
 
     config: Config
-    metadata = Base.metadata
 
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)

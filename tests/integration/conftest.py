@@ -6,7 +6,6 @@ A server that cannot start fails the tests that need it, loudly; nothing is skip
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -15,11 +14,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .ircserver import free_port
 
 
 def _postgres_bin() -> Path:

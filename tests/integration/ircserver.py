@@ -25,6 +25,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def self_signed(key: Path, cert: Path, name: str, alt_names: str | None = None) -> str:
+    """Make a self-signed certificate (2 days); returns its SHA-256 fingerprint as services
+    show it (lower-case hex, no colons)."""
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}"]
+    if alt_names:
+        command += ["-addext", f"subjectAltName={alt_names}"]
+    subprocess.run(command, check=True, capture_output=True)
+    digest = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return digest.split("=", 1)[1].strip().replace(":", "").lower()
+
+
 class IrcNetwork:
     """InspIRCd + Atheme in a folder of their own; ``restart()`` keeps accounts and ports."""
 
@@ -57,27 +74,11 @@ class IrcNetwork:
             )
         if self.tls_port is not None:
             if not self.certificate.exists():
-                subprocess.run(
-                    [
-                        "openssl",
-                        "req",
-                        "-x509",
-                        "-newkey",
-                        "rsa:2048",
-                        "-nodes",
-                        "-days",
-                        "2",
-                        "-keyout",
-                        str(self.folder / "key.pem"),
-                        "-out",
-                        str(self.certificate),
-                        "-subj",
-                        "/CN=localhost",
-                        "-addext",
-                        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    ],
-                    check=True,
-                    capture_output=True,
+                self_signed(
+                    self.folder / "key.pem",
+                    self.certificate,
+                    "localhost",
+                    "IP:127.0.0.1,DNS:localhost",
                 )
             text += (
                 '\n<module name="ssl_gnutls">\n<module name="sslinfo">\n'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from opsbot.plugin import Context, Plugin, Rest, command
 from opsbot.transports.irc import IrcTransport, split_utf8, strip_formatting
 
 from ..transports.conftest import RecordingSink
-from .ircserver import IrcNetwork, Person
+from .ircserver import IrcNetwork, Person, self_signed
 
 PASSWORD = "correct-horse-battery"
 
@@ -418,37 +417,11 @@ async def test_tls_certificates_are_verified_by_default(
 
 
 def client_certificate(folder: Path) -> tuple[Path, str]:
-    """A self-signed client certificate (key and certificate in one PEM) and its SHA-256
-    fingerprint as services show it."""
+    """A self-signed client certificate (key and certificate in one PEM) and its fingerprint."""
     key, cert = folder / "client.pem", folder / "client-cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            "/CN=certbot",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    fingerprint = self_signed(key, cert, "certbot")
     key.write_text(key.read_text() + cert.read_text())
-    digest = subprocess.run(
-        ["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return key, digest.split("=", 1)[1].strip().replace(":", "").lower()
+    return key, fingerprint
 
 
 async def test_sasl_external_with_a_client_certificate(tmp_path: Path) -> None:
