@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -23,6 +24,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _no_core_dumps() -> None:
+    """InspIRCd may dump core while stopping (its TLS module); never into the working tree."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def self_signed(key: Path, cert: Path, name: str, alt_names: str | None = None) -> str:
@@ -109,6 +115,8 @@ class IrcNetwork:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
+            cwd=self.folder,
+            preexec_fn=_no_core_dumps,
         )
         self._procs = [ircd]
         self._wait(lambda: self._accepts(), "InspIRCd to accept connections")
@@ -127,6 +135,8 @@ class IrcNetwork:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            cwd=self.folder,
+            preexec_fn=_no_core_dumps,
         )
         self._procs.append(services)
         self._wait(
