@@ -53,14 +53,18 @@ class Bus:
         """Chat events queued or being handled."""
         return self._pending
 
-    async def publish(self, event: Event, *, wait: bool = True, urgent: bool = False) -> None:
-        """Queue a chat event in its lane. With ``wait`` (transports), wait while the lane is
-        full; without (the bot's own lines, queued from inside a handler), never wait.
-        ``urgent`` events (what the bot just said) are handled right after the event being
-        handled, before anything queued behind it: a log shows an answer after its command."""
-        if self._closed and (wait or not self._lanes):
-            log.warning("bus closed, dropping %r", event)
-            return
+    def offer(self, event: Event) -> bool:
+        """Queue an event without waiting, if its lane has room; False if the caller must
+        :meth:`publish` it instead (bus closed or lane full)."""
+        if self._closed:
+            return False
+        lane = self._lanes.get(event.lane)
+        if lane is not None and len(lane.events) >= self._lane_limit:
+            return False
+        self._queue(event, urgent=False)
+        return True
+
+    def _queue(self, event: Event, *, urgent: bool) -> _Lane:
         lane = self._lanes.get(event.lane)
         if lane is None:
             lane = self._lanes[event.lane] = _Lane()
@@ -69,6 +73,17 @@ class Bus:
         lane.ready.set()
         self._pending += 1
         self._idle.clear()
+        return lane
+
+    async def publish(self, event: Event, *, wait: bool = True, urgent: bool = False) -> None:
+        """Queue a chat event in its lane. With ``wait`` (transports), wait while the lane is
+        full; without (the bot's own lines, queued from inside a handler), never wait.
+        ``urgent`` events (what the bot just said) are handled right after the event being
+        handled, before anything queued behind it: a log shows an answer after its command."""
+        if self._closed and (wait or not self._lanes):
+            log.warning("bus closed, dropping %r", event)
+            return
+        lane = self._queue(event, urgent=urgent)
         if wait and len(lane.events) >= self._lane_limit:
             lane.space.clear()
             await lane.space.wait()

@@ -154,3 +154,25 @@ async def test_urgent_events_go_before_what_is_queued() -> None:
         await bus.publish(line("#a", text))
     await bus.drain()
     assert seen == ["!cmd", "answer 1", "answer 2", "next", "after"]
+
+
+async def test_offer_queues_in_order_and_refuses_when_the_lane_is_full_or_closed() -> None:
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def handle(event: Event) -> None:
+        await release.wait()
+        assert isinstance(event, Message)
+        seen.append(event.text)
+
+    bus = Bus(handle, lane_limit=2)
+    await bus.publish(line("#a", "0"))
+    assert bus.offer(line("#a", "1"))
+    await asyncio.sleep(0)  # the lane takes "0" and waits on it; "1" is queued
+    assert bus.offer(line("#a", "2"))
+    assert not bus.offer(line("#a", "3")), "the lane holds its limit"
+    release.set()
+    await bus.drain()
+    assert seen == ["0", "1", "2"]
+    await bus.close()
+    assert not bus.offer(line("#a", "4"))

@@ -20,6 +20,9 @@ class EventSink(Protocol):
     async def publish(self, event: Event, *, wait: bool = True) -> None:
         """Queue an event; waits while the bot is behind (back-pressure)."""
 
+    def offer(self, event: Event) -> bool:
+        """Queue an event at once if that needs no waiting; False if it must be published."""
+
     async def drain(self) -> None:
         """Wait until every event published so far has been handled."""
 

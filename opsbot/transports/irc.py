@@ -187,6 +187,8 @@ class IrcTransport(Transport):
         self._closed = asyncio.Event()
         self._host_estimate = 63
         self._in_flight = False
+        self._busy = False
+        """The inbox task is handling an event (a line arriving now must queue behind it)."""
         self._background: set[asyncio.Task[None]] = set()
 
     # identity
@@ -239,6 +241,18 @@ class IrcTransport(Transport):
 
     def _on_event(self, connection: Any, event: irc.client.Event) -> None:
         self._last_seen = time.monotonic()
+        if event.type == "all_raw_messages":  # the library's copy of every line, parsed again
+            return
+        if (
+            event.type in ("pubmsg", "privmsg")
+            and not self._busy
+            and self._inbox.empty()
+            and self._sink is not None
+        ):
+            # The common case, a chat line with nothing before it, skips the inbox task.
+            message = self._to_message(event)
+            if message is None or self._sink.offer(message):
+                return
         self._inbox.put_nowait(event)
 
     async def _run(self) -> None:
@@ -437,10 +451,13 @@ class IrcTransport(Transport):
             event = await self._inbox.get()
             if event is None:
                 continue
+            self._busy = True
             try:
                 await self._handle(event)
             except Exception:
                 log.exception("%s: could not handle %s %r", self.name, event.type, event.arguments)
+            finally:
+                self._busy = self._inbox.qsize() > 0
 
     async def _publish(self, event: Any) -> None:
         if self._sink is not None:
@@ -735,30 +752,35 @@ class IrcTransport(Transport):
                     return datetime.fromisoformat(str(tag["value"]).replace("Z", "+00:00"))
         return datetime.now(UTC)
 
-    async def _message(
+    def _to_message(
         self, event: irc.client.Event, *, action: bool = False, notice: bool = False
-    ) -> None:
+    ) -> Message | None:
         nick = event.source.nick if event.source else ""
         if not nick or ("." in nick and "!" not in str(event.source)):
-            return  # server notices
+            return None  # server notices
         raw = event.arguments[0] if event.arguments else ""
         target = event.target
         if target and target[0] in "#&!+":
             room = self._room(target)
         else:
             room = Room(self.name, nick, is_direct=True)
-        await self._publish(
-            Message(
-                network=self.name,
-                room=room,
-                sender=self._identity(nick, event.tags),
-                text=strip_formatting(raw),
-                ts=self._timestamp(event),
-                is_action=action,
-                is_notice=notice,
-                raw=raw,
-            )
+        return Message(
+            network=self.name,
+            room=room,
+            sender=self._identity(nick, event.tags),
+            text=strip_formatting(raw),
+            ts=self._timestamp(event),
+            is_action=action,
+            is_notice=notice,
+            raw=raw,
         )
+
+    async def _message(
+        self, event: irc.client.Event, *, action: bool = False, notice: bool = False
+    ) -> None:
+        message = self._to_message(event, action=action, notice=notice)
+        if message is not None:
+            await self._publish(message)
 
     async def _on_pubmsg(self, event: irc.client.Event) -> None:
         await self._message(event)
