@@ -55,6 +55,9 @@ def row_line(row: LineRow) -> Line:
     )
 
 
+BATCH_ROWS = 500
+
+
 class LineWriter:
     """Group commit of log lines: one transaction for whatever arrived during the last one."""
 
@@ -86,7 +89,9 @@ class LineWriter:
             await self._wake.wait()
             self._wake.clear()
             while self._rows:
-                batch, self._rows = self._rows, []
+                # Bounded batches: binding a batch's parameters holds the event loop, and a
+                # burst of ten thousand lines must not keep the bot from answering meanwhile.
+                batch, self._rows = self._rows[:BATCH_ROWS], self._rows[BATCH_ROWS:]
                 try:
                     async with self.storage.engine.begin() as conn:
                         await conn.execute(insert(LineRow), batch)
