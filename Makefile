@@ -25,13 +25,20 @@ run: $(VENV)/.installed
 
 # Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
 DEBIAN_SERVERS := postgresql inspircd atheme-services
-servers:
+SYNAPSE := .servers/synapse
+servers: $(SYNAPSE)/.installed
 	@missing=""; for p in $(DEBIAN_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian for the integration tests:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Synapse from PyPI in a venv of its own, so its pins stay away from ours.
+$(SYNAPSE)/.installed:
+	$(PYTHON) -m venv $(SYNAPSE)
+	$(SYNAPSE)/bin/pip install --quiet --disable-pip-version-check 'matrix-synapse>=1.100'
+	touch $@
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check opsbot plugins tests bench

@@ -24,6 +24,8 @@ from .loader import build_configs, load_classes
 from .plugin import Plugin, handlers_of
 from .router import Router
 from .scheduler import Scheduler
+from .state import MIGRATIONS as STATE_MIGRATIONS
+from .state import State
 from .storage import Storage
 from .transports import Transport, build_transport
 
@@ -72,7 +74,8 @@ class Bot:
         await self.storage.connect()
         try:
             await self.storage.migrate(
-                (name, cls.migrations_dir()) for name, cls in classes.items()
+                [("opsbot", STATE_MIGRATIONS)]
+                + [(name, cls.migrations_dir()) for name, cls in classes.items()]
             )
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])
@@ -90,6 +93,7 @@ class Bot:
                     self._wants_own_messages |= rules.own_messages
             self.scheduler.start()
             for transport in self.transports.values():
+                transport.state = State(self.storage, f"network:{transport.name}")
                 await transport.start(self.bus)
                 self._started.append(transport)
         except BaseException:
@@ -164,11 +168,15 @@ class Bot:
         html: str | None = None,
         reply_to: Message | None = None,
         notice: bool = False,
+        mentions: Sequence[Identity] = (),
     ) -> str | None:
         """Say something in a room; the bot's own line is then delivered to handlers that asked
-        for own messages (``@on(Message, own=True)``), in the room's order."""
+        for own messages (``@on(Message, own=True)``), in the room's order. ``mentions`` are the
+        people the text names, for networks that link or notify them (Matrix pills)."""
         transport = self.transports[room.network]
-        msg_id = await transport.send(room, text, html=html, reply_to=reply_to, notice=notice)
+        msg_id = await transport.send(
+            room, text, html=html, reply_to=reply_to, notice=notice, mentions=mentions
+        )
         if self._wants_own_messages and not transport.capabilities.echoes_own:
             own = Message(
                 network=room.network,

@@ -199,6 +199,7 @@ def upgrade(config_path: str | None) -> None:
     """Run every enabled plugin's migrations up to the newest revision."""
     config, _ = config_or_exit(config_path)
     from .loader import load_classes
+    from .state import MIGRATIONS as STATE_MIGRATIONS
     from .storage import Storage
 
     async def go() -> dict[str, str | None]:
@@ -206,7 +207,10 @@ def upgrade(config_path: str | None) -> None:
         storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
         await storage.connect()
         try:
-            return await storage.migrate((n, c.migrations_dir()) for n, c in classes.items())
+            return await storage.migrate(
+                [("opsbot", STATE_MIGRATIONS)]
+                + [(n, c.migrations_dir()) for n, c in classes.items()]
+            )
         finally:
             await storage.close()
 

@@ -147,13 +147,42 @@ class IrcNetwork(NetworkBase):
     reconnect: ReconnectConfig = ReconnectConfig()
 
 
+class InviteRules(Model):
+    """Whose invitations the bot accepts; every other invitation is declined."""
+
+    users: list[str] = []
+    """Matrix user IDs, e.g. ``@alice:example.org``."""
+    servers: list[str] = []
+    """Homeservers whose users may invite the bot, e.g. ``example.org``."""
+
+
+class MatrixRetry(Model):
+    rate_limit_retries: int = Field(default=5, ge=0)
+    """Requests refused with M_LIMIT_EXCEEDED are retried this often, after the wait the
+    homeserver asks for; then the request fails."""
+    min_delay: float = Field(default=1.0, gt=0)
+    max_delay: float = Field(default=120.0, gt=0)
+    """Backoff bounds while the homeserver cannot be reached."""
+    send_attempts: int = Field(default=4, ge=1)
+    """Tries of one message while the homeserver is unreachable (same transaction ID: the
+    homeserver never posts it twice)."""
+
+
 class MatrixNetwork(NetworkBase):
     type: Literal["matrix"]
     homeserver: str
     user_id: str = Field(pattern=r"^@[^:]+:.+$")
     password: str | None = None
     access_token: str | None = None
+    device_name: str = "opsbot"
     rooms: list[str] = []
+    """Rooms to be in, by ID (``!abc:example.org``) or alias (``#ops:example.org``)."""
+    invites: InviteRules = InviteRules()
+    notice_replies: bool = True
+    """Answer with m.notice (what bots should send) rather than m.text."""
+    sync_timeout: float = Field(default=30.0, gt=0)
+    """Seconds the homeserver may hold a sync open waiting for news."""
+    retry: MatrixRetry = MatrixRetry()
 
     @model_validator(mode="after")
     def _has_credentials(self) -> MatrixNetwork:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, NewType, Protocol, TypeVar, cast
@@ -336,10 +336,12 @@ class Context:
     def config(self) -> PluginConfig:
         return self.plugin.config_for(self.room)
 
-    async def reply(self, text: str, *, html: str | None = None) -> None:
+    async def reply(
+        self, text: str, *, html: str | None = None, mentions: Sequence[Identity] = ()
+    ) -> None:
         """Answer in the room the message came from, threaded to it where the network can."""
         msg = self.msg
-        await self.bot.send(msg.room, text, html=html, reply_to=msg)
+        await self.bot.send(msg.room, text, html=html, reply_to=msg, mentions=mentions)
 
     async def reply_private(self, text: str) -> None:
         """Answer the sender alone."""

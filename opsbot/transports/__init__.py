@@ -1,8 +1,16 @@
-"""Transports: one per configured network. IRC and Matrix arrive with their own modules."""
+"""Transports: one per configured network, each type in its own module, imported when used."""
 
 from __future__ import annotations
 
-from ..config import BotConfig, ConfigError, ConsoleNetwork, IrcNetwork, MemoryNetwork, NetworkBase
+from ..config import (
+    BotConfig,
+    ConfigError,
+    ConsoleNetwork,
+    IrcNetwork,
+    MatrixNetwork,
+    MemoryNetwork,
+    NetworkBase,
+)
 from .base import Capabilities, EventSink, Transport, TransportError
 
 __all__ = ["Capabilities", "EventSink", "Transport", "TransportError", "build_transport"]
@@ -35,6 +43,10 @@ def build_transport(index: int, network: NetworkBase, bot: BotConfig) -> Transpo
         from .irc import IrcTransport
 
         return IrcTransport(network, bot.nick)
+    if isinstance(network, MatrixNetwork):
+        from .matrix import MatrixTransport
+
+        return MatrixTransport(network)
     kind = getattr(network, "type", "?")
     raise ConfigError(
         [(f"networks[{index}].type", f"the {kind} transport is not available in this version yet")]

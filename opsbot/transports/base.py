@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from ..events import Event, Identity, Message, Role, Room
+
+if TYPE_CHECKING:
+    from ..state import State
 
 
 class EventSink(Protocol):
@@ -53,6 +57,8 @@ class Transport(ABC):
 
     type: ClassVar[str]
     capabilities: Capabilities = Capabilities()
+    state: State | None = None
+    """Durable key/value state of this network (sync tokens and the like), set by the bot."""
 
     def __init__(self, name: str, *, prefix: str | None = None) -> None:
         self.name = name
@@ -82,6 +88,7 @@ class Transport(ABC):
         html: str | None = None,
         reply_to: Message | None = None,
         notice: bool = False,
+        mentions: Sequence[Identity] = (),
     ) -> str | None:
         """Say ``text`` (may hold newlines) in ``room``; returns the network's message id if any."""
 

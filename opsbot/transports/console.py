@@ -15,6 +15,7 @@ import contextlib
 import re
 import sys
 import threading
+from collections.abc import Sequence
 from typing import TextIO
 
 from ..events import Connected, Identity, Message, NickChange, Role, Room
@@ -163,6 +164,7 @@ class ConsoleTransport(Transport):
         html: str | None = None,
         reply_to: Message | None = None,
         notice: bool = False,
+        mentions: Sequence[Identity] = (),
     ) -> str | None:
         frame = "-{}-" if notice else "<{}>"
         for line in text.splitlines() or [""]:

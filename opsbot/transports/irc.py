@@ -17,7 +17,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -392,6 +392,7 @@ class IrcTransport(Transport):
         html: str | None = None,
         reply_to: Message | None = None,
         notice: bool = False,
+        mentions: Sequence[Identity] = (),
     ) -> str | None:
         command = "NOTICE" if notice or self.config.notice_replies else "PRIVMSG"
         self._queue_text(command, room.id, text)

@@ -8,6 +8,7 @@ be missing, nick-based lookups); ``style="matrix"`` like a homeserver (``!id:ser
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +38,7 @@ class Sent:
     reply_to: Message | None = None
     notice: bool = False
     id: str | None = None
+    mentions: tuple[Identity, ...] = ()
 
 
 class MemoryTransport(Transport):
@@ -171,10 +173,19 @@ class MemoryTransport(Transport):
         html: str | None = None,
         reply_to: Message | None = None,
         notice: bool = False,
+        mentions: Sequence[Identity] = (),
     ) -> str | None:
         msg_id = f"$bot{next(self._ids)}"
         self.sent.append(
-            Sent(text, room=room, html=html, reply_to=reply_to, notice=notice, id=msg_id)
+            Sent(
+                text,
+                room=room,
+                html=html,
+                reply_to=reply_to,
+                notice=notice,
+                id=msg_id,
+                mentions=tuple(mentions),
+            )
         )
         return msg_id
 

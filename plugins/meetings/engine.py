@@ -162,6 +162,8 @@ class Vote:
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str
+    mentions: tuple[str, ...] = ()
+    """Nicks the text names (action owners), for networks that link people (Matrix pills)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,7 +503,8 @@ class Meeting:
         if not actions:
             return [Reply("No action items yet.")]
         listed = "; ".join(f"({i}) {a.text}" for i, a in enumerate(actions, 1))
-        return [Reply(f"Action items so far: {listed}")]
+        owners = dict.fromkeys(nick for a in actions for nick in self.owners(a))
+        return [Reply(f"Action items so far: {listed}", tuple(owners))]
 
     # chair commands
 

@@ -192,7 +192,10 @@ class Meetings(Plugin):
         await self._announce(live, line, effects)
         for effect in effects:
             if isinstance(effect, Reply):
-                await self.bot.send(live.room, effect.text)
+                mentioned = (ctx.transport.member(live.room, nick) for nick in effect.mentions)
+                await self.bot.send(
+                    live.room, effect.text, mentions=[who for who in mentioned if who is not None]
+                )
             elif isinstance(effect, SetTopic):
                 await self._set_topic(ctx, live, effect.text)
             elif isinstance(effect, Save | Ended):

@@ -1,0 +1,563 @@
+"""Matrix transport over matrix-nio: one account on one homeserver.
+
+It syncs in a loop of its own and hands every room event to the bus in order. The device ID, the
+sync token and the IDs of the latest events are stored in the bot's database after each sync, so
+a restart resumes where it stopped: it never replays history and never runs a command twice. The
+first sync ever only learns the rooms' state; history before it is skipped. A sync that comes
+back ``limited`` (more happened than it carries) is completed by paging back to the last token.
+Every request that fails is retried with backoff; the homeserver's rate limit is obeyed as it
+asks, a bounded number of times. Replies are m.notice with Markdown rendered to HTML, threaded
+to the command they answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import nio
+
+from ..config import MatrixNetwork
+from ..events import (
+    Connected,
+    Disconnected,
+    Edit,
+    Event,
+    Identity,
+    Join,
+    Message,
+    Part,
+    Reaction,
+    Redaction,
+    Role,
+    Room,
+)
+from .base import Capabilities, EventSink, Transport, TransportError
+from .matrix_format import render, sanitise, strip_reply_fallback
+
+log = logging.getLogger(__name__)
+
+TIMELINE_LIMIT = 100
+KEPT_IDS = 1000
+"""Event IDs remembered (and stored) to drop an event the homeserver sends twice."""
+GAP_PAGES = 100
+"""At most this many pages of TIMELINE_LIMIT events are fetched to fill one sync's gap."""
+NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+
+
+def _sync_filter(timeline: int) -> dict[str, Any]:
+    return {
+        "presence": {"types": []},
+        "account_data": {"types": []},
+        "room": {
+            "timeline": {"limit": timeline},
+            "ephemeral": {"types": []},
+            "account_data": {"types": []},
+        },
+    }
+
+
+class _Retry(Exception):
+    """The homeserver cannot be used now; try again after a while."""
+
+
+class RecentIds:
+    """The last ``size`` event IDs seen, for dropping duplicates."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque(maxlen=size)
+        self._set: set[str] = set()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._set
+
+    def add(self, event_id: str) -> None:
+        if event_id in self._set:
+            return
+        if len(self._order) == self._order.maxlen:
+            self._set.discard(self._order[0])
+        self._order.append(event_id)
+        self._set.add(event_id)
+
+    def dump(self) -> list[str]:
+        return list(self._order)
+
+
+def localpart(user_id: str) -> str:
+    return user_id[1:].split(":", 1)[0] if user_id.startswith("@") else user_id
+
+
+def _server_of(user_id: str) -> str:
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+
+class MatrixTransport(Transport):
+    type = "matrix"
+
+    def __init__(self, config: MatrixNetwork) -> None:
+        super().__init__(config.name, prefix=config.prefix)
+        self.config = config
+        self.capabilities = Capabilities(
+            accounts=True, html=True, reactions=True, edits=True, threads=True, topic=True
+        )
+        self.user_id = config.user_id
+        self.client: nio.AsyncClient | None = None
+        self.ready = asyncio.Event()
+        """Set after each first successful sync of a connection (tests wait on it)."""
+        self.login_error: str | None = None
+        """Why the homeserver refused the login, while it does (for the log and the tests)."""
+        self.syncs = 0
+        self._sink: EventSink | None = None
+        self._token: str | None = None
+        self._seen = RecentIds(KEPT_IDS)
+        self._direct: dict[str, str] = {}
+        self._device_id: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._online = False
+
+    @property
+    def me(self) -> Identity:
+        return Identity(self.name, self.user_id, localpart(self.user_id))
+
+    # lifecycle
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        if self.state is not None:
+            stored = await self.state.load()
+            self._token = stored.get("sync_token")
+            self._device_id = stored.get("device_id")
+            for event_id in json.loads(stored.get("recent_ids", "[]")):
+                self._seen.add(event_id)
+            self._direct = json.loads(stored.get("direct_rooms", "{}"))
+        self.client = nio.AsyncClient(
+            self.config.homeserver,
+            self.user_id,
+            device_id=self._device_id,
+            config=nio.AsyncClientConfig(
+                max_limit_exceeded=self.config.retry.rate_limit_retries,
+                max_timeouts=0,
+                request_timeout=30,
+                store_sync_tokens=False,
+                encryption_enabled=False,
+            ),
+        )
+        self._task = asyncio.create_task(self._run(), name=f"matrix {self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        self._sink = None
+
+    async def _run(self) -> None:
+        """Log in and sync; after any failure wait (exponential backoff, jitter) and resume."""
+        retry = self.config.retry
+        delay = retry.min_delay
+        while not self._stopping:
+            try:
+                await self._session()
+            except (_Retry, *NETWORK_ERRORS) as error:
+                why = str(error) or type(error).__name__
+                log.warning("%s: homeserver %s: %s", self.name, self.config.homeserver, why)
+            if self._online:
+                self._online = False
+                self.ready.clear()
+                await self._publish(
+                    Disconnected(network=self.name, reason="homeserver unreachable")
+                )
+                delay = retry.min_delay
+            wait = min(delay, retry.max_delay) * random.uniform(0.75, 1.25)
+            log.info("%s: trying the homeserver again in %.1f s", self.name, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, retry.max_delay)
+
+    async def _session(self) -> None:
+        client = self.client
+        assert client is not None
+        if not client.access_token:
+            await self._login(client)
+        while not self._stopping:
+            first_ever = self._token is None
+            response = await client.sync(
+                timeout=int(self.config.sync_timeout * 1000),
+                sync_filter=_sync_filter(1 if first_ever else TIMELINE_LIMIT),
+                since=self._token,
+            )
+            if isinstance(response, nio.SyncError):
+                if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                    client.access_token = ""
+                raise _Retry(f"sync refused: {response.status_code} {response.message}")
+            await self._handle_sync(response, history=not first_ever)
+            self._token = response.next_batch
+            self.syncs += 1
+            await self._save()
+            if not self._online:
+                self._online = True
+                await self._publish(Connected(network=self.name, me=self.me))
+                await self._join_configured()
+                self.ready.set()
+
+    async def _login(self, client: nio.AsyncClient) -> None:
+        if self.config.access_token:
+            device_id = self._device_id
+            if device_id is None:
+                client.access_token = self.config.access_token
+                who = await client.whoami()
+                if isinstance(who, nio.WhoamiError):
+                    client.access_token = ""
+                    self._refused(f"{who.status_code}: {who.message}")
+                device_id = who.device_id
+            client.restore_login(self.user_id, device_id or "", self.config.access_token)
+        else:
+            response = await client.login(
+                password=self.config.password, device_name=self.config.device_name
+            )
+            if isinstance(response, nio.LoginError):
+                self._refused(f"{response.status_code}: {response.message}")
+            device_id = response.device_id
+        self.login_error = None
+        if device_id != self._device_id:
+            self._device_id = device_id
+            await self._save()
+        log.info("%s: logged in as %s (device %s)", self.name, self.user_id, device_id)
+
+    def _refused(self, why: str) -> None:
+        self.login_error = why
+        log.error("%s: the homeserver refused to log in %s: %s", self.name, self.user_id, why)
+        raise _Retry(f"login refused ({why})")
+
+    async def _save(self) -> None:
+        if self.state is None:
+            return
+        values = {
+            "recent_ids": json.dumps(self._seen.dump()),
+            "direct_rooms": json.dumps(self._direct),
+        }
+        if self._token is not None:
+            values["sync_token"] = self._token
+        if self._device_id is not None:
+            values["device_id"] = self._device_id
+        await self.state.save(values)
+
+    async def _join_configured(self) -> None:
+        assert self.client is not None
+        joined = set(self.client.rooms)
+        for room in self.config.rooms:
+            if room in joined or any(r.canonical_alias == room for r in self.client.rooms.values()):
+                continue
+            try:
+                await self.join(room)
+            except TransportError as why:
+                log.error("%s: %s", self.name, why)
+
+    # incoming
+
+    async def _publish(self, event: Event) -> None:
+        if self._sink is not None:
+            await self._sink.publish(event)
+
+    async def _handle_sync(self, response: nio.SyncResponse, *, history: bool) -> None:
+        for room_id, invite in response.rooms.invite.items():
+            await self._invited(room_id, invite)
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            if not history:
+                for event in events:
+                    self._seen.add(event.event_id)
+                continue
+            if info.timeline.limited and info.timeline.prev_batch:
+                events = await self._gap(room_id, info.timeline.prev_batch) + events
+            room = self._room_of(room_id)
+            for event in events:
+                await self._deliver(room, event)
+
+    async def _gap(self, room_id: str, prev_batch: str) -> list[Any]:
+        """The events a limited sync left out: from its start back to the previous token."""
+        assert self.client is not None
+        found: list[Any] = []
+        start = prev_batch
+        for _ in range(GAP_PAGES):
+            page = await self.client.room_messages(
+                room_id, start=start, end=self._token, limit=TIMELINE_LIMIT
+            )
+            if isinstance(page, nio.RoomMessagesError):
+                raise _Retry(f"cannot page back in {room_id}: {page.message}")
+            found.extend(page.chunk)
+            if not page.chunk or not page.end or page.end == start:
+                break
+            start = page.end
+        else:
+            log.warning("%s: gap in %s longer than %d events", self.name, room_id, len(found))
+        found.reverse()
+        log.info("%s: fetched %d events a limited sync left out", self.name, len(found))
+        return found
+
+    async def _deliver(self, room: Room, event: Any) -> None:
+        event_id = getattr(event, "event_id", None)
+        if event_id is None or event_id in self._seen:
+            return
+        self._seen.add(event_id)
+        source = getattr(event, "source", {}) or {}
+        if event.sender == self.user_id and (source.get("unsigned") or {}).get("transaction_id"):
+            return  # sent by this very device: the bot logged it when it said it
+        converted = self._convert(room, event, source)
+        if converted is not None:
+            await self._publish(converted)
+
+    def _identity(self, room_id: str, user_id: str) -> Identity:
+        display = None
+        if self.client is not None and (room := self.client.rooms.get(room_id)) is not None:
+            user = room.users.get(user_id)
+            display = user.display_name if user is not None else None
+        return Identity(self.name, user_id, localpart(user_id), display)
+
+    def _convert(self, room: Room, event: Any, source: dict[str, Any]) -> Event | None:
+        ts = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
+        sender = self._identity(room.id, event.sender)
+        common: dict[str, Any] = {"network": self.name, "room": room, "ts": ts}
+        if isinstance(event, nio.RedactionEvent):
+            return Redaction(
+                **common, sender=sender, target_id=event.redacts, reason=event.reason,
+                id=event.event_id,
+            )  # fmt: skip
+        if isinstance(event, nio.ReactionEvent):
+            return Reaction(
+                **common, sender=sender, target_id=event.reacts_to, key=event.key,
+                id=event.event_id,
+            )  # fmt: skip
+        if isinstance(event, nio.RoomMemberEvent):
+            who = self._identity(room.id, event.state_key)
+            if event.membership == "join" and event.prev_membership != "join":
+                return Join(**common, who=who)
+            if event.membership in ("leave", "ban") and event.prev_membership == "join":
+                return Part(**common, who=who, reason=event.content.get("reason"))
+            return None
+        if not isinstance(event, nio.RoomMessage):
+            return None
+        content = source.get("content") or {}
+        relates = content.get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace" and isinstance(relates.get("event_id"), str):
+            new = content.get("m.new_content") or {}
+            return Edit(
+                **common, sender=sender, target_id=relates["event_id"],
+                text=_text(new.get("body")), html=_html(new), id=event.event_id,
+            )  # fmt: skip
+        body, formatted = _text(content.get("body")), _html(content)
+        reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
+        if reply_to is not None:
+            body, formatted = strip_reply_fallback(body, formatted)
+        msgtype = content.get("msgtype")
+        return Message(
+            **common,
+            sender=sender,
+            text=body,
+            html=formatted,
+            id=event.event_id,
+            reply_to=reply_to if isinstance(reply_to, str) else None,
+            is_action=msgtype == "m.emote",
+            is_notice=msgtype == "m.notice",
+            raw=source,
+        )
+
+    async def _invited(self, room_id: str, invite: Any) -> None:
+        assert self.client is not None
+        inviter = next(
+            (
+                e.sender
+                for e in invite.invite_state
+                if isinstance(e, nio.InviteMemberEvent)
+                and e.state_key == self.user_id
+                and e.membership == "invite"
+            ),
+            None,
+        )
+        rules = self.config.invites
+        if inviter is not None and (inviter in rules.users or _server_of(inviter) in rules.servers):
+            log.info("%s: invited to %s by %s; joining", self.name, room_id, inviter)
+            response: Any = await self.client.join(room_id)
+        else:
+            log.info("%s: declined the invitation to %s from %s", self.name, room_id, inviter)
+            response = await self.client.room_leave(room_id)
+        if isinstance(response, nio.ErrorResponse):
+            log.warning("%s: answering the invitation to %s: %s", self.name, room_id, response)
+
+    # sending
+
+    async def _request(self, what: str, call: Any) -> Any:
+        """Run one homeserver request, again while the homeserver cannot be reached; an error
+        answer becomes a TransportError a person can read."""
+        attempts = self.config.retry.send_attempts
+        for attempt in range(attempts):
+            try:
+                response = await call()
+            except NETWORK_ERRORS as error:
+                why = str(error) or type(error).__name__
+                if attempt + 1 == attempts:
+                    raise TransportError(f"cannot reach the homeserver to {what}: {why}") from None
+                await asyncio.sleep(self.config.retry.min_delay * 2**attempt)
+                continue
+            if isinstance(response, nio.ErrorResponse):
+                if response.status_code == "M_LIMIT_EXCEEDED":
+                    raise TransportError(f"the homeserver keeps rate-limiting; could not {what}")
+                raise TransportError(f"could not {what}: {response.message}")
+            return response
+        raise AssertionError("unreachable")
+
+    async def _room_send(self, room_id: str, kind: str, content: dict[str, Any]) -> str:
+        assert self.client is not None
+        client = self.client
+        tx_id = f"opsbot-{uuid.uuid4().hex}"  # the same on every retry: never posted twice
+        response = await self._request(
+            f"send to {room_id}",
+            lambda: client.room_send(
+                room_id, kind, content, tx_id=tx_id, ignore_unverified_devices=True
+            ),
+        )
+        event_id: str = response.event_id
+        self._seen.add(event_id)
+        return event_id
+
+    async def send(
+        self,
+        room: Room,
+        text: str,
+        *,
+        html: str | None = None,
+        reply_to: Message | None = None,
+        notice: bool = False,
+        mentions: Sequence[Identity] = (),
+    ) -> str | None:
+        content: dict[str, Any] = {
+            "msgtype": "m.notice" if notice or self.config.notice_replies else "m.text",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": sanitise(html) if html is not None else render(text, mentions),
+            "m.mentions": {"user_ids": sorted({m.account for m in mentions if m.account})},
+        }
+        if reply_to is not None and reply_to.id is not None and reply_to.room == room:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to.id}}
+        return await self._room_send(room.id, "m.room.message", content)
+
+    async def send_private(self, who: Identity, text: str) -> None:
+        if who.account is None:
+            raise TransportError(f"{who.nick} has no Matrix ID")
+        room_id = self._direct.get(who.account)
+        if room_id is None or self.client is None or room_id not in self.client.rooms:
+            assert self.client is not None
+            client = self.client
+            account = who.account
+            created = await self._request(
+                f"open a direct chat with {who.account}",
+                lambda: client.room_create(
+                    is_direct=True,
+                    invite=[account],
+                    preset=nio.RoomPreset.trusted_private_chat,
+                ),
+            )
+            room_id = str(created.room_id)
+            self._direct[who.account] = room_id
+            await self._save()
+        await self.send(Room(self.name, room_id, is_direct=True), text)
+
+    async def react(self, room: Room, target_id: str, key: str) -> None:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target_id, "key": key}}
+        await self._room_send(room.id, "m.reaction", content)
+
+    async def set_topic(self, room: Room, topic: str) -> None:
+        assert self.client is not None
+        client = self.client
+        await self._request(
+            f"set the topic of {room.id}",
+            lambda: client.room_put_state(room.id, "m.room.topic", {"topic": topic}),
+        )
+
+    # rooms and people
+
+    async def role(self, room: Room, who: Identity) -> Role:
+        matrix_room = self.client.rooms.get(room.id) if self.client is not None else None
+        if matrix_room is None or who.account is None:
+            return Role.NONE
+        level = matrix_room.power_levels.get_user_level(who.account)
+        if level >= 100:
+            return Role.ADMIN
+        if level >= 50:
+            return Role.OP
+        return Role.VOICE if level > 0 else Role.NONE
+
+    async def join(self, room_id: str, key: str | None = None) -> Room:
+        if not room_id or room_id[0] not in "!#" or ":" not in room_id:
+            raise TransportError(
+                f"{room_id} is not a Matrix room ID (!id:server) or alias (#name:server)"
+            )
+        if self.client is None:
+            raise TransportError("not connected to the homeserver")
+        client = self.client
+        response = await self._request(f"join {room_id}", lambda: client.join(room_id))
+        return self._room_of(str(response.room_id))
+
+    async def part(self, room: Room, reason: str | None = None) -> None:
+        if self.client is None or room.id not in self.client.rooms:
+            raise TransportError(f"I am not in {room.id}")
+        client = self.client
+        await self._request(f"leave {room.id}", lambda: client.room_leave(room.id))
+
+    def rooms(self) -> list[Room]:
+        if self.client is None:
+            return []
+        return [self._room_of(room_id) for room_id in self.client.rooms]
+
+    def room(self, room_id: str) -> Room:
+        return self._room_of(room_id)
+
+    def _room_of(self, room_id: str) -> Room:
+        matrix_room = self.client.rooms.get(room_id) if self.client is not None else None
+        if matrix_room is None:
+            return Room(self.name, room_id)
+        # A direct chat: one the bot opened, or an unnamed room of the bot and one person.
+        direct = room_id in self._direct.values() or (
+            matrix_room.is_group and matrix_room.member_count <= 2
+        )
+        return Room(
+            self.name,
+            room_id,
+            name=matrix_room.canonical_alias or matrix_room.name,
+            is_direct=direct,
+        )
+
+    def member(self, room: Room, nick: str) -> Identity | None:
+        matrix_room = self.client.rooms.get(room.id) if self.client is not None else None
+        if matrix_room is None:
+            return None
+        wanted = nick.casefold()
+        for user_id, user in matrix_room.users.items():
+            if (
+                user_id == nick
+                or localpart(user_id).casefold() == wanted
+                or (user.display_name or "").casefold() == wanted
+            ):
+                return Identity(self.name, user_id, localpart(user_id), user.display_name)
+        return None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _html(content: dict[str, Any]) -> str | None:
+    if content.get("format") != "org.matrix.custom.html":
+        return None
+    value = content.get("formatted_body")
+    return value if isinstance(value, str) else None
