@@ -119,6 +119,8 @@ class MatrixTransport(Transport):
         self._token: str | None = None
         self._seen = RecentIds(KEPT_IDS)
         self._direct: dict[str, str] = {}
+        self._creators: dict[str, set[str]] = {}
+        """Room creators, who outrank everyone in room versions 12 and later."""
         self._device_id: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -273,6 +275,10 @@ class MatrixTransport(Transport):
         for room_id, invite in response.rooms.invite.items():
             await self._invited(room_id, invite)
         for room_id, info in response.rooms.join.items():
+            for event in (*info.state, *info.timeline.events):
+                if isinstance(event, nio.RoomCreateEvent):
+                    extra = (event.source.get("content") or {}).get("additional_creators")
+                    self._creators[room_id] = {event.sender, *(extra or ())}
             events = list(info.timeline.events)
             if not history:
                 for event in events:
@@ -490,7 +496,11 @@ class MatrixTransport(Transport):
         matrix_room = self.client.rooms.get(room.id) if self.client is not None else None
         if matrix_room is None or who.account is None:
             return Role.NONE
-        level = matrix_room.power_levels.get_user_level(who.account)
+        levels = matrix_room.power_levels
+        if who.account not in levels.users and who.account in self._creators.get(room.id, ()):
+            level = 100  # room version 12 on: creators outrank everyone, unlisted
+        else:
+            level = levels.get_user_level(who.account)
         if level >= 100:
             return Role.ADMIN
         if level >= 50:

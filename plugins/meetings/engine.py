@@ -112,6 +112,8 @@ class Line:
     msg_id: str | None = None
     target_id: str | None = None
     """The line an edit or redaction refers to (its ``msg_id``)."""
+    moderator: bool = False
+    """Said by a room moderator (op, Matrix power level 50+), who may use chair commands."""
     seq: int = 0
 
 
@@ -326,7 +328,9 @@ class Meeting:
                 self._record("LINK", line, line.text.strip(), "")
             return []
         name, args = parsed
-        if name in CHAIR_COMMANDS and not self.is_chair(line.nick, line.account):
+        if name in CHAIR_COMMANDS and not (
+            line.moderator or self.is_chair(line.nick, line.account)
+        ):
             if name == "endmeeting" and self._overdue(line.ts):
                 return self._end(line)
             return [Reply(self._refusal(name))]

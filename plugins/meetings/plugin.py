@@ -9,7 +9,7 @@ resumes them where they were.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,22 @@ from opsbot.domain import (
     MeetingStarted,
     TopicChanged,
 )
-from opsbot.events import Edit, Join, Message, NickChange, Part, Redaction, Room, RoomEvent
+from opsbot.events import (
+    Edit,
+    Join,
+    Message,
+    NickChange,
+    Part,
+    Redaction,
+    Role,
+    Room,
+    RoomEvent,
+)
 from opsbot.plugin import Context, Plugin, PluginConfig, command, on
 from opsbot.transports import TransportError
 
 from .engine import (
+    CHAIR_COMMANDS,
     Effect,
     Ended,
     Line,
@@ -145,7 +156,21 @@ class Meetings(Plugin):
                 ctx.claim()
             elif not own and line.kind == "message" and live.meeting.parse(line.text) is not None:
                 ctx.claim()
+                line = await self._with_moderation(ctx, live, line)
             await self._feed(ctx, live, line)
+
+    async def _with_moderation(self, ctx: Context, live: Live, line: Line) -> Line:
+        """A chair command from a room moderator who is not a chair carries that standing."""
+        parsed = live.meeting.parse(line.text)
+        if (
+            parsed is None
+            or parsed[0] not in CHAIR_COMMANDS
+            or live.meeting.is_chair(line.nick, line.account)
+        ):
+            return line
+        if await self.bot.role_of(ctx.room, ctx.sender) >= Role.OP:
+            return replace(line, moderator=True)
+        return line
 
     async def _maybe_start(self, ctx: Context, line: Line) -> Live | None:
         if line.is_bot or line.kind != "message":

@@ -38,6 +38,7 @@ def line_row(meeting_id: int, line: Line) -> dict[str, Any]:
         "is_bot": line.is_bot,
         "msg_id": line.msg_id,
         "target_id": line.target_id,
+        "moderator": line.moderator,
     }
 
 
@@ -52,6 +53,7 @@ def row_line(row: LineRow) -> Line:
         is_bot=row.is_bot,
         msg_id=row.msg_id,
         target_id=row.target_id,
+        moderator=row.moderator,
     )
 
 

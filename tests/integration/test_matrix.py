@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import nio
 import pytest
 
 from opsbot.bot import Bot
@@ -126,10 +127,24 @@ def body_of(event: Any) -> str:
     return str(getattr(event, "body", ""))
 
 
-async def answer(person: MatrixPerson, room_id: str, bot_id: str, text: str) -> Any:
+EXPECTED = {
+    "#startmeeting": "The meeting name has been set to",  # the last of three answers
+    "!ping": "pong",
+    "#endmeeting": "Meeting ended",
+}
+
+
+async def answer(
+    person: MatrixPerson, room_id: str, bot_id: str, text: str, expect: str | None = None
+) -> Any:
+    """The bot's message containing ``expect`` (by default what answers ``text``) after
+    ``person`` says ``text``; with ``expect=""``, the bot's next message."""
+    expect = EXPECTED.get(text.split()[0], "") if expect is None else expect
     mark = len(person.events)
     await person.say(room_id, text)
-    return await person.wait_for(lambda e: e.sender == bot_id, room_id, since=mark)
+    return await person.wait_for(
+        lambda e: e.sender == bot_id and expect in body_of(e), room_id, since=mark
+    )
 
 
 async def written(folder: Path) -> dict[str, Any]:
@@ -165,7 +180,7 @@ async def test_a_meeting_with_two_people_end_to_end(
     await world.start_bot()
     room_id = await shared_room(world, alice, bob)
     started = await answer(alice, room_id, world.bot_id, "#startmeeting ops meetup")
-    assert "Meeting started" in body_of(started)
+    assert "'ops_meetup'" in body_of(started)
     await alice.say(room_id, "#topic upgrades")
     await bob.say(room_id, "we saw the scheduler fall over\nat 400 nodes\nlogs attached")
     await alice.say(room_id, f"#action {bob.name} file a bug with the logs")
@@ -184,3 +199,134 @@ async def test_a_meeting_with_two_people_end_to_end(
     assert f"<{bob.name}> we saw the scheduler fall over\n" in log
     lines = [line.split("> ", 1)[1] for line in log.splitlines() if f"<{bob.name}>" in line]
     assert lines[:3] == ["we saw the scheduler fall over", "at 400 nodes", "logs attached"]
+
+
+def all_outputs(folder: Path) -> str:
+    return "".join(p.read_text() for p in (folder / "meetings").rglob("*") if p.is_file())
+
+
+async def test_an_edit_and_a_redaction_during_a_meeting_reach_the_minutes(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    await world.start_bot()
+    room_id = await shared_room(world, alice, bob)
+    await answer(alice, room_id, world.bot_id, "#startmeeting edits")
+    typo = await bob.say(room_id, "#info the upgrade faild")
+    secret = await bob.say(room_id, "#info the admin password is hunter2")
+    await bob.edit(room_id, typo, "#info the upgrade worked after a retry")
+    await bob.redact(room_id, secret)
+    await answer(alice, room_id, world.bot_id, "#endmeeting")
+    record = await written(world.folder)
+    assert [i["text"] for i in record["items"]] == [
+        "the upgrade worked after a retry",
+        "[message removed]",
+    ]
+    outputs = all_outputs(world.folder)
+    assert "hunter2" not in outputs
+    assert "the upgrade worked after a retry" in outputs
+
+
+async def test_the_homeserver_restarts_mid_meeting_and_nothing_runs_twice(
+    homeserver: Homeserver, world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    bot = await world.start_bot()
+    transport = transport_of(bot)
+    room_id = await shared_room(world, alice, bob)
+    await answer(alice, room_id, world.bot_id, "#startmeeting restart")
+    await answer(alice, room_id, world.bot_id, "!ping")
+    homeserver.stop()
+    await asyncio.sleep(1.5)  # the bot's syncs fail meanwhile and back off
+    assert not transport.ready.is_set()
+    homeserver.start()
+    await asyncio.wait_for(transport.ready.wait(), 30)
+    await bob.say(room_id, "still here after the outage")
+    await alice.say(room_id, "#topic after the outage")
+    ended = await answer(alice, room_id, world.bot_id, "#endmeeting")
+    assert "Meeting ended" in body_of(ended)
+    await asyncio.sleep(1)  # time for any duplicate to show
+    pongs = [e for e in alice.messages(room_id, world.bot_id) if body_of(e).startswith("pong")]
+    assert len(pongs) == 1
+    record = await written(world.folder)
+    assert record["topics"] == ["after the outage"]
+    assert "still here after the outage" in all_outputs(world.folder)
+
+
+async def test_a_restarted_bot_replays_nothing_and_resumes_the_meeting(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    first = await world.start_bot()
+    device = transport_of(first).client.device_id  # type: ignore[union-attr]
+    room_id = await shared_room(world, alice, bob)
+    await answer(alice, room_id, world.bot_id, "#startmeeting resume")
+    await answer(alice, room_id, world.bot_id, "!ping")
+    await first.stop()
+    await bob.say(room_id, "said while the bot was away")
+    second = await world.start_bot()
+    assert transport_of(second).client.device_id == device  # type: ignore[union-attr]
+    await answer(alice, room_id, world.bot_id, "#topic after the bot restarted")
+    await answer(alice, room_id, world.bot_id, "#endmeeting")
+    await asyncio.sleep(1)
+    said = [body_of(e) for e in alice.messages(room_id, world.bot_id)]
+    assert sum(1 for text in said if text.startswith("pong")) == 1
+    assert sum(1 for text in said if "Meeting started" in text) == 1
+    record = await written(world.folder)
+    assert record["topics"] == ["after the bot restarted"]
+    assert "said while the bot was away" in all_outputs(world.folder)
+
+
+async def test_only_a_chair_or_a_room_moderator_ends_the_meeting(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    await world.start_bot()
+    room_id = await shared_room(world, alice, bob)
+    await answer(bob, room_id, world.bot_id, "#startmeeting bobs meeting")
+    carol = await MatrixPerson.connect(world.homeserver, unique("carol"))
+    try:
+        invited = await alice.client.room_invite(room_id, carol.user_id)
+        assert isinstance(invited, nio.RoomInviteResponse)
+        await carol.join(room_id)
+        refused = await answer(carol, room_id, world.bot_id, "#endmeeting", expect="")
+        assert "Meeting ended" not in body_of(refused)
+        assert "chair" in body_of(refused).lower()
+    finally:
+        await carol.close()
+    ended = await answer(alice, room_id, world.bot_id, "#endmeeting")  # alice is the room admin
+    assert "Meeting ended" in body_of(ended)
+
+
+async def test_invitations_from_strangers_are_declined(
+    homeserver: Homeserver, world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, _ = people
+    bot = await world.start_bot(invites={"users": ["@nobody:localhost"]})
+    room_id = await alice.create_room(invite=[world.bot_id])
+    for _ in range(100):
+        members = await alice.client.joined_members(room_id)
+        state = await alice.client.room_get_state_event(room_id, "m.room.member", world.bot_id)
+        if getattr(state, "content", {}).get("membership") == "leave":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the bot never declined the invitation")
+    assert world.bot_id not in [m.user_id for m in members.members]  # type: ignore[union-attr]
+    assert all(room.id != room_id for room in transport_of(bot).rooms())
+
+
+async def test_a_wrong_password_is_reported(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    bot = Bot(parse_config(world.config(password="not-the-password"), env={}))
+    await bot.start()
+    world.bots.append(bot)
+    transport = transport_of(bot)
+    for _ in range(100):
+        if transport.login_error:
+            break
+        await asyncio.sleep(0.05)
+    assert transport.login_error is not None
+    assert "M_FORBIDDEN" in transport.login_error
+    assert any(
+        "refused to log in" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records
+    )

@@ -14,7 +14,7 @@ from opsbot.domain import (
     MeetingStarted,
     TopicChanged,
 )
-from opsbot.events import DomainEvent, Edit, Redaction
+from opsbot.events import DomainEvent, Edit, Redaction, Role
 from opsbot.plugin import Plugin, subscribe
 from opsbot.testing import BotFactory, TestBot
 
@@ -279,3 +279,24 @@ async def test_the_channel_topic_follows_the_meeting_when_configured(
     await bot.irc.say("alice", "#startmeeting Ops Meetup")
     await bot.irc.say("alice", "#topic Roll call")
     assert bot.irc.transport.topics == {"#test": "Ops Meetup (Meeting topic: Roll call)"}
+
+
+async def test_a_channel_operator_may_use_chair_commands_and_that_survives_a_restart(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    first = await bot_factory(database=db)
+    first.irc.transport.set_role("olga", Role.OP)
+    await first.irc.say("alice", "#startmeeting ops")
+    assert await first.irc.say("bob", "#topic mine") == ["Only the chairs (alice) can use #topic."]
+    assert await first.irc.say("olga", "#topic set by an op") == []
+    await first.bot.stop()
+
+    second = await bot_factory(database=db)  # the engine replays the stored lines
+    assert await second.irc.say("olga", "#endmeeting") == [
+        "Only the chairs (alice) can use #endmeeting."
+    ], "no longer an op here"
+    second.irc.transport.set_role("olga", Role.OP)
+    ended = await second.irc.say("olga", "#endmeeting")
+    assert ended[0].startswith("Meeting ended")
+    assert minutes_json(tmp_path)["topics"] == ["set by an op"]
