@@ -158,7 +158,11 @@ class Bot:
     async def role_of(self, room: Room, who: Identity) -> Role:
         if self.is_admin(who):
             return Role.BOT_ADMIN
-        return await self.transports[room.network].role(room, who)
+        try:
+            return await self.transports[room.network].role(room, who)
+        except Exception:  # a role lookup must never cost a command or a meeting line
+            log.exception("could not learn the role of %s in %s", who, room)
+            return Role.NONE
 
     async def send(
         self,

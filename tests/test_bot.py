@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsbot.bot import Bot, StartupError
-from opsbot.config import ConfigError, parse_config
+from opsbot.config import parse_config
 from opsbot.events import Identity, Message, Role, Room
 from opsbot.plugin import Context, Plugin, on
 from opsbot.storage import StorageUnavailable
@@ -78,19 +78,21 @@ async def test_an_unreachable_database_stops_start_up_before_any_network(tmp_pat
     assert isinstance(irc, MemoryTransport) and irc.rooms() == []
 
 
-def test_networks_not_available_yet_are_config_errors() -> None:
-    net = {
+def test_every_network_type_builds_its_transport_without_connecting() -> None:
+    from opsbot.transports.irc import IrcTransport
+    from opsbot.transports.matrix import MatrixTransport
+
+    matrix = {
         "type": "matrix",
         "name": "mx",
         "homeserver": "https://m.example",
         "user_id": "@b:m.example",
         "password": "x",
     }
-    config = parse_config({"networks": [net]}, env={})
-    with pytest.raises(
-        ConfigError, match=r"networks\[0\].type: the matrix transport is not available"
-    ):
-        Bot(config)
+    irc = {"type": "irc", "name": "oftc", "host": "irc.example"}
+    bot = Bot(parse_config({"networks": [matrix, irc]}, env={}))
+    assert isinstance(bot.transports["mx"], MatrixTransport)
+    assert isinstance(bot.transports["oftc"], IrcTransport)
 
 
 async def test_admins_are_accounts_and_outrank_room_roles(bot_factory: BotFactory) -> None:
@@ -104,6 +106,23 @@ async def test_admins_are_accounts_and_outrank_room_roles(bot_factory: BotFactor
     assert await bot.bot.role_of(room, Identity("irc", "@admin:example.org", "admin")) is Role.NONE
     bot.matrix.transport.set_role("mod", Role.OP)
     assert await bot.bot.role_of(room, Identity("matrix", "@mod:example.org", "mod")) is Role.OP
+
+
+async def test_a_failing_role_lookup_counts_as_no_role_and_the_meeting_goes_on(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    bot = await bot_factory()
+    transport = bot.irc.transport
+
+    async def broken(room: Room, who: Identity) -> Role:
+        raise RuntimeError("homeserver said no")
+
+    transport.role = broken  # type: ignore[method-assign]
+    await bot.irc.say("alice", "#startmeeting")
+    assert await bot.irc.say("bob", "#endmeeting") == [
+        "Only the chairs (alice) can use #endmeeting."
+    ]
+    assert (await bot.irc.say("alice", "#endmeeting"))[0].startswith("Meeting ended")
 
 
 async def test_no_own_message_events_without_a_handler_that_wants_them(
