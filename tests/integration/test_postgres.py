@@ -66,7 +66,9 @@ def test_opsbot_db_upgrade_against_postgresql(postgres: PostgresServer, tmp_path
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout == "core: at core_0001\nmeetings: at meetings_0001\n"
+        assert done.stdout == (
+            "opsbot: at opsbot_0001\ncore: at core_0001\nmeetings: at meetings_0002\n"
+        )
 
 
 def test_a_console_bot_runs_on_postgresql(postgres: PostgresServer, tmp_path: Path) -> None:
