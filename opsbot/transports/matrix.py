@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 
 TIMELINE_LIMIT = 100
 KEPT_IDS = 1000
-"""Event IDs remembered (and stored) to drop an event the homeserver sends twice."""
+"""Event IDs remembered to drop an event the homeserver sends twice."""
+STORED_IDS = 200
+"""Of those, the newest stored with each sync token (what a replay after a crash could bring)."""
 GAP_PAGES = 100
 """At most this many pages of TIMELINE_LIMIT events are fetched to fill one sync's gap."""
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
@@ -245,7 +247,7 @@ class MatrixTransport(Transport):
         if self.state is None:
             return
         values = {
-            "recent_ids": json.dumps(self._seen.dump()),
+            "recent_ids": json.dumps(self._seen.dump()[-STORED_IDS:]),
             "direct_rooms": json.dumps(self._direct),
         }
         if self._token is not None:
