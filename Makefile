@@ -6,7 +6,7 @@ CONFIG ?= $(if $(wildcard config.yaml),config.yaml,config.example.yaml)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck pytest bench bench-irc servers clean
+.PHONY: run test lint typecheck pytest bench bench-irc bench-matrix servers clean
 
 # The bot alone: enough for `make run`.
 $(VENV)/.installed: pyproject.toml
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 # The bot with everything the tests and benchmarks need.
 $(VENV)/.dev-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[dev,postgres]'
+	$(PIP) -e '.[dev,postgres,e2e]'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -60,6 +60,10 @@ bench: $(VENV)/.dev-installed
 # installs the peers from PyPI into .servers/peers, needs gcc for the TCP_NODELAY shim).
 bench-irc: $(VENV)/.dev-installed servers
 	$(BIN)/python bench/irc_peers.py
+
+# opsbot beside a bare matrix-nio echo client on a real Synapse (~4 min).
+bench-matrix: $(VENV)/.dev-installed servers
+	$(BIN)/python bench/matrix_roundtrip.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

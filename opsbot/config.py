@@ -183,6 +183,11 @@ class MatrixNetwork(NetworkBase):
     sync_timeout: float = Field(default=30.0, gt=0)
     """Seconds the homeserver may hold a sync open waiting for news."""
     retry: MatrixRetry = MatrixRetry()
+    e2e: bool = False
+    """Take part in end-to-end encrypted rooms (needs ``pip install opsbot[e2e]``)."""
+    store_path: Path = Path("var/matrix-store")
+    """Where the encryption keys of this device are kept (with ``e2e``); keep it with the
+    database: losing it means the bot can no longer read what was encrypted for it."""
 
     @model_validator(mode="after")
     def _has_credentials(self) -> MatrixNetwork:

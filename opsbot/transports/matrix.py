@@ -143,6 +143,16 @@ class MatrixTransport(Transport):
             for event_id in json.loads(stored.get("recent_ids", "[]")):
                 self._seen.add(event_id)
             self._direct = json.loads(stored.get("direct_rooms", "{}"))
+        store: dict[str, Any] = {}
+        if self.config.e2e:
+            from nio.crypto import ENCRYPTION_ENABLED
+
+            if not ENCRYPTION_ENABLED:
+                raise TransportError(
+                    f"{self.name}: e2e needs matrix-nio's encryption: pip install 'opsbot[e2e]'"
+                )
+            self.config.store_path.mkdir(parents=True, exist_ok=True)
+            store = {"store_path": str(self.config.store_path)}
         self.client = nio.AsyncClient(
             self.config.homeserver,
             self.user_id,
@@ -152,8 +162,9 @@ class MatrixTransport(Transport):
                 max_timeouts=0,
                 request_timeout=30,
                 store_sync_tokens=False,
-                encryption_enabled=False,
+                encryption_enabled=self.config.e2e,
             ),
+            **store,
         )
         self._task = asyncio.create_task(self._run(), name=f"matrix {self.name}")
 
@@ -205,6 +216,8 @@ class MatrixTransport(Transport):
                     client.access_token = ""
                 raise _Retry(f"sync refused: {response.status_code} {response.message}")
             await self._handle_sync(response, history=not first_ever)
+            if client.olm is not None:
+                await self._keep_keys(client)
             self._token = response.next_batch
             self.syncs += 1
             await self._save()
@@ -237,6 +250,20 @@ class MatrixTransport(Transport):
             self._device_id = device_id
             await self._save()
         log.info("%s: logged in as %s (device %s)", self.name, self.user_id, device_id)
+
+    async def _keep_keys(self, client: nio.AsyncClient) -> None:
+        """What an encrypting device owes after each sync: its one-time keys uploaded, other
+        devices' keys queried and claimed, room keys sent to the devices that need them."""
+        work = [client.send_to_device_messages()]
+        if client.should_upload_keys:
+            work.append(client.keys_upload())
+        if client.should_query_keys:
+            work.append(client.keys_query())
+        if client.should_claim_keys:
+            work.append(client.keys_claim(client.get_users_for_key_claiming()))
+        for outcome in await asyncio.gather(*work, return_exceptions=True):
+            if isinstance(outcome, BaseException | nio.ErrorResponse):
+                log.warning("%s: encryption key upkeep: %s", self.name, outcome)
 
     def _refused(self, why: str) -> None:
         self.login_error = why
@@ -352,6 +379,12 @@ class MatrixTransport(Transport):
                 return Join(**common, who=who)
             if event.membership in ("leave", "ban") and event.prev_membership == "join":
                 return Part(**common, who=who, reason=event.content.get("reason"))
+            return None
+        if isinstance(event, nio.MegolmEvent):
+            log.warning(
+                "%s: cannot decrypt %s from %s in %s (no room key for this device yet)",
+                self.name, event.event_id, event.sender, room.id,
+            )  # fmt: skip
             return None
         if not isinstance(event, nio.RoomMessage):
             return None

@@ -161,22 +161,34 @@ class MatrixPerson:
     """One human with a matrix-nio client that syncs in the background and keeps every room
     message it sees."""
 
-    def __init__(self, homeserver: Homeserver, name: str) -> None:
+    def __init__(self, homeserver: Homeserver, name: str, *, e2e: bool = False) -> None:
         self.name = name
         self.password = f"pw-{name}-{secrets.token_hex(4)}"
         self.user_id = homeserver.register(name, self.password)
-        self.client = nio.AsyncClient(homeserver.url, self.user_id)
+        self.e2e = e2e
+        store: dict[str, Any] = {}
+        if e2e:
+            folder = homeserver.folder / "people" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            store = {"store_path": str(folder)}
+        self.client = nio.AsyncClient(
+            homeserver.url,
+            self.user_id,
+            config=nio.AsyncClientConfig(encryption_enabled=e2e),
+            **store,
+        )
         self.events: list[Any] = []
         self._new = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, homeserver: Homeserver, name: str) -> MatrixPerson:
-        person = cls(homeserver, name)
+    async def connect(cls, homeserver: Homeserver, name: str, *, e2e: bool = False) -> MatrixPerson:
+        person = cls(homeserver, name, e2e=e2e)
         answer = await person.client.login(person.password, device_name="test")
         assert isinstance(answer, nio.LoginResponse), answer
         first = await person.client.sync(timeout=1000)
         assert isinstance(first, nio.SyncResponse), first
+        await person._keep_keys()
         person._task = asyncio.create_task(person._sync())
         return person
 
@@ -194,6 +206,19 @@ class MatrixPerson:
                 for event in info.timeline.events:
                     self.events.append((room_id, event))
             self._new.set()
+            await self._keep_keys()
+
+    async def _keep_keys(self) -> None:
+        if not self.e2e:
+            return
+        client = self.client
+        await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
 
     async def close(self) -> None:
         if self._task is not None:
@@ -201,10 +226,21 @@ class MatrixPerson:
             await asyncio.gather(self._task, return_exceptions=True)
         await self.client.close()
 
-    async def create_room(self, *, invite: list[str], power: dict[str, int] | None = None) -> str:
+    async def create_room(
+        self, *, invite: list[str], power: dict[str, int] | None = None, encrypted: bool = False
+    ) -> str:
         # In current room versions the creator's power is implicit and may not be listed.
+        state = [
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ]
         answer = await self.client.room_create(
-            invite=invite, power_level_override={"users": power} if power else None
+            invite=invite,
+            power_level_override={"users": power} if power else None,
+            initial_state=state if encrypted else (),
         )
         assert isinstance(answer, nio.RoomCreateResponse), answer
         return str(answer.room_id)
@@ -215,7 +251,9 @@ class MatrixPerson:
 
     async def say(self, room_id: str, text: str, **extra: Any) -> str:
         content = {"msgtype": "m.text", "body": text, **extra}
-        answer = await self.client.room_send(room_id, "m.room.message", content)
+        answer = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
         assert isinstance(answer, nio.RoomSendResponse), answer
         return str(answer.event_id)
 

@@ -330,3 +330,30 @@ async def test_a_wrong_password_is_reported(world: World, caplog: pytest.LogCapt
     assert any(
         "refused to log in" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records
     )
+
+
+async def test_a_meeting_in_an_end_to_end_encrypted_room(
+    homeserver: Homeserver, world: World
+) -> None:
+    alice = await MatrixPerson.connect(homeserver, unique("alice"), e2e=True)
+    bob = await MatrixPerson.connect(homeserver, unique("bob"), e2e=True)
+    try:
+        await world.start_bot(e2e=True, store_path=str(world.folder / "keys"))
+        room_id = await alice.create_room(invite=[bob.user_id, world.bot_id], encrypted=True)
+        await bob.join(room_id)
+        bot = world.bots[-1]
+        for _ in range(200):
+            if any(room.id == room_id for room in transport_of(bot).rooms()):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)  # let the devices learn each other's keys
+        started = await answer(alice, room_id, world.bot_id, "#startmeeting secret ops")
+        assert started.decrypted, "the bot's answer was encrypted for alice's device"
+        await bob.say(room_id, "#info the encrypted line")
+        await answer(alice, room_id, world.bot_id, "#endmeeting")
+        record = await written(world.folder)
+        assert [i["text"] for i in record["items"]] == ["the encrypted line"]
+        assert list((world.folder / "keys").iterdir()), "the device keys are stored"
+    finally:
+        await alice.close()
+        await bob.close()
