@@ -357,3 +357,48 @@ async def test_a_meeting_in_an_end_to_end_encrypted_room(
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_lines_said_while_the_bot_was_away_are_fetched_past_a_limited_sync(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    first = await world.start_bot()
+    room_id = await shared_room(world, alice, bob)
+    await answer(alice, room_id, world.bot_id, "#startmeeting gap")
+    await first.stop()
+    for i in range(150):  # more than one sync carries (100): the next sync comes back limited
+        await bob.say(room_id, f"away line {i}")
+    await world.start_bot()
+    await answer(alice, room_id, world.bot_id, "#endmeeting")
+    await written(world.folder)
+    log = next((world.folder / "meetings").rglob("*.log.txt")).read_text()
+    said = [int(row.rsplit(" ", 1)[1]) for row in log.splitlines() if "> away line " in row]
+    assert said == list(range(150))
+
+
+async def test_an_access_token_and_a_room_alias_from_the_config(
+    homeserver: Homeserver, world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, _ = people
+    alias = unique("ops")
+    made = await alice.client.room_create(
+        alias=alias, visibility=nio.RoomVisibility.public, preset=nio.RoomPreset.public_chat
+    )
+    assert isinstance(made, nio.RoomCreateResponse), made
+    login = nio.AsyncClient(homeserver.url, world.bot_id)
+    token = await login.login(world.bot_password, device_name="made by hand")
+    await login.close()
+    assert isinstance(token, nio.LoginResponse), token
+    bot = await world.start_bot(
+        password=None, access_token=token.access_token, rooms=[f"#{alias}:localhost"]
+    )
+    transport = transport_of(bot)
+    assert transport.client is not None and transport.client.device_id == token.device_id
+    for _ in range(100):
+        if any(room.id == made.room_id for room in transport.rooms()):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the bot never joined the room named by its alias")
+    assert "pong" in body_of(await answer(alice, made.room_id, world.bot_id, "!ping"))
