@@ -73,3 +73,16 @@ class MeetingEnded(MeetingEvent):
     links: dict[str, str] = field(default_factory=dict)
     actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """``(text, owners)`` of every action item."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChairsChanged(MeetingEvent):
+    chairs: tuple[tuple[str, str | None], ...] = ()
+    """``(nick, account)`` of every chair now."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgendaProposed(MeetingEvent):
+    """A meeting's agenda from elsewhere (the pad): ``#topic next`` walks through it."""
+
+    items: tuple[str, ...] = ()

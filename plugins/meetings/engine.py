@@ -20,7 +20,7 @@ from typing import Any, Literal
 from .paths import DEFAULT_PATTERN, basename
 
 LineKind = Literal[
-    "message", "action", "notice", "join", "part", "quit", "nick", "edit", "redaction"
+    "message", "action", "notice", "join", "part", "quit", "nick", "edit", "redaction", "agenda"
 ]
 SAID = ("message", "action", "notice")
 REDACTED = "[message removed]"
@@ -228,6 +228,9 @@ class Meeting:
         self.ended_at: datetime | None = None
         self.meeting_topic = ""
         self.current_topic = ""
+        self.agenda: list[str] = []
+        """Items ``#topic next`` walks through (an ``agenda`` line sets them)."""
+        self.agenda_done = 0
         self.lurking = False
         self.restricted = False
         self.extra_nicks: list[str] = []
@@ -278,6 +281,10 @@ class Meeting:
             self.seqs_of.setdefault(line.msg_id, []).append(line.seq)
         if line.kind == "nick":
             self._rename(line.nick, line.text, line.account)
+            return []
+        if line.kind == "agenda":  # from elsewhere (the pad), one item per line of text
+            self.agenda = [item for item in line.text.split("\n") if item.strip()]
+            self.agenda_done = 0
             return []
         self._note_person(line)
         if line.kind == "edit":
@@ -531,9 +538,16 @@ class Meeting:
     def _cmd_topic(self, line: Line, args: str) -> list[Effect]:
         if not args:
             return [Reply("#topic needs a title.")]
+        said: list[Effect] = []
+        if args.lower() == "next" and self.agenda:
+            if self.agenda_done >= len(self.agenda):
+                return [Reply("That was the last agenda item; #topic TITLE sets any other.")]
+            args = self.agenda[self.agenda_done]
+            self.agenda_done += 1
+            said.append(Reply(f"Agenda item {self.agenda_done} of {len(self.agenda)}: {args}"))
         self._record("TOPIC", line, args, "topic")
         self.current_topic = args
-        return [SetTopic(self.channel_topic())]
+        return [SetTopic(self.channel_topic()), *said]
 
     def channel_topic(self) -> str:
         if self.meeting_topic and self.current_topic:

@@ -18,6 +18,8 @@ from pydantic import Field
 
 from opsbot.domain import (
     ActionItemRecorded,
+    AgendaProposed,
+    ChairsChanged,
     ItemRecorded,
     ItemUndone,
     LineLogged,
@@ -36,7 +38,7 @@ from opsbot.events import (
     Room,
     RoomEvent,
 )
-from opsbot.plugin import Context, Plugin, PluginConfig, command, on
+from opsbot.plugin import Context, Plugin, PluginConfig, command, on, subscribe
 from opsbot.transports import TransportError
 
 from .engine import (
@@ -159,6 +161,19 @@ class Meetings(Plugin):
                 line = await self._with_moderation(ctx, live, line)
             await self._feed(ctx, live, line)
 
+    @subscribe(AgendaProposed)
+    async def agenda(self, event: AgendaProposed) -> None:
+        """An agenda from elsewhere (the pad) becomes part of the meeting's log, so a resumed
+        meeting still walks it with ``#topic next``."""
+        live = next((live for live in self.live.values() if live.id == event.meeting_id), None)
+        if live is None or not event.items:
+            return
+        transport = self.bot.transports.get(live.room.network)
+        nick = transport.me.nick if transport is not None else self.bot.config.bot.nick
+        line = Line(ts=event.ts, nick=nick, text="\n".join(event.items), kind="agenda", is_bot=True)
+        live.meeting.feed(line)
+        self.store.writer.add(line_row(live.id, line))
+
     async def _with_moderation(self, ctx: Context, live: Live, line: Line) -> Line:
         """A chair command from a room moderator who is not a chair carries that standing."""
         parsed = live.meeting.parse(line.text)
@@ -272,6 +287,11 @@ class Meetings(Plugin):
                     await self.emit(ItemRecorded(**about))
                 if item.kind == "TOPIC":
                     await self.emit(TopicChanged(**common, topic=item.text, nick=item.nick))
+        if line.kind == "message" and not line.is_bot:
+            parsed = meeting.parse(line.text)
+            if parsed is not None and parsed[0] in ("chair", "unchair"):
+                chairs = tuple((chair.nick, chair.account) for chair in meeting.chairs)
+                await self.emit(ChairsChanged(**common, chairs=chairs))
 
     async def _started(self, live: Live) -> None:
         meeting = live.meeting

@@ -370,3 +370,18 @@ def test_replay_skips_lines_before_the_start_and_keeps_closing_lines() -> None:
         "Meeting ended",
     ]
     assert meeting.people_present() == [("alice", 2)]
+
+
+def test_topic_next_walks_an_agenda_and_says_when_it_is_done(s: Script) -> None:
+    assert s.say("alice", "#topic next", account="alice") == [] and s.meeting.topics() == [
+        "next"
+    ], "without an agenda, 'next' is just a title"
+    s.say("opsbot", "Roll call\nUpgrades\n", kind="agenda", is_bot=True)
+    assert s.say("alice", "#topic next", account="alice") == ["Agenda item 1 of 2: Roll call"]
+    assert s.say("bob", "#topic next") == ["Only the chairs (alice) can use #topic."]
+    assert s.say("alice", "#topic next", account="alice") == ["Agenda item 2 of 2: Upgrades"]
+    assert s.say("alice", "#topic next", account="alice") == [
+        "That was the last agenda item; #topic TITLE sets any other."
+    ]
+    assert s.meeting.topics() == ["next", "Roll call", "Upgrades"]
+    assert "opsbot" not in dict(s.meeting.people_present())
