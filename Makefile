@@ -26,7 +26,8 @@ run: $(VENV)/.installed
 # Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
 DEBIAN_SERVERS := postgresql inspircd atheme-services
 SYNAPSE := .servers/synapse
-servers: $(SYNAPSE)/.installed
+ETHERPAD := .servers/etherpad
+servers: $(SYNAPSE)/.installed $(ETHERPAD)/.installed
 	@missing=""; for p in $(DEBIAN_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian for the integration tests:$$missing"; \
@@ -38,6 +39,14 @@ servers: $(SYNAPSE)/.installed
 $(SYNAPSE)/.installed:
 	$(PYTHON) -m venv $(SYNAPSE)
 	$(SYNAPSE)/bin/pip install --quiet --disable-pip-version-check 'matrix-synapse>=1.100'
+	touch $@
+
+# Etherpad 1.8.14 from npm; its code must sit in a folder named src (../shared/RECIPES.md).
+$(ETHERPAD)/.installed:
+	rm -rf $(ETHERPAD) && mkdir -p $(ETHERPAD)
+	cd $(ETHERPAD) && echo '{"name":"ep-test","private":true}' > package.json && \
+		npm install --no-audit --no-fund --loglevel=error ep_etherpad-lite@1.8.14 && \
+		mv node_modules/ep_etherpad-lite src && ln -s ../src node_modules/ep_etherpad-lite
 	touch $@
 
 lint: $(VENV)/.dev-installed

@@ -1,0 +1,212 @@
+"""The durable outbox: every pad operation is stored before it is attempted, and delivered in
+order per pad by a worker that backs off while Etherpad is away.
+
+A line carries an idempotency marker, its operation ID written in invisible characters at its
+end. An operation that was attempted before (the bot cannot know whether that append landed: a
+timeout, a crash) is first looked for in the pad's text, and only appended if it is not there:
+a retry never writes a line twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from opsbot.events import utcnow
+from opsbot.storage import Storage
+
+from .client import EtherpadAuthError, EtherpadClient, EtherpadError, EtherpadNoPad
+from .models import Operation
+
+log = logging.getLogger("opsbot.plugins.etherpad")
+
+Notify = Callable[[str, str, str], Awaitable[None]]
+"""(network, room, text): tell the people of a room something."""
+
+_BITS = {"0": "\u200b", "1": "\u200c"}
+_EDGE = "\u2063"
+
+
+def marker(operation_id: int) -> str:
+    """The operation's ID in zero-width characters, fenced so no ID is part of another."""
+    return _EDGE + "".join(_BITS[bit] for bit in bin(operation_id)[2:]) + _EDGE
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    waiting: int
+    last_error: str | None
+
+
+class Outbox:
+    def __init__(
+        self,
+        storage: Storage,
+        clients: dict[str, EtherpadClient],
+        notify: Notify,
+        *,
+        min_delay: float = 1.0,
+        max_delay: float = 300.0,
+    ) -> None:
+        self.storage = storage
+        self.clients = clients
+        self.notify = notify
+        self.min_delay = min_delay
+        self.max_delay = max_delay
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._wake: dict[tuple[str, str], asyncio.Event] = {}
+        self._errors: dict[tuple[str, str], str] = {}
+        self.delivered = 0
+
+    async def start(self) -> None:
+        """Resume delivering whatever was left waiting by an earlier run."""
+        async with self.storage.session() as session:
+            rows = await session.execute(
+                select(Operation.server, Operation.pad)
+                .where(Operation.state == "pending")
+                .distinct()
+            )
+            for server, pad in rows.all():
+                self._kick(server, pad)
+
+    async def stop(self) -> None:
+        for task in self._workers.values():
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        self._workers.clear()
+
+    async def add(self, server: str, pad: str, text: str, network: str, room: str) -> int:
+        """Store a line for the pad (committed before this returns), then deliver it."""
+        async with self.storage.session() as session, session.begin():
+            operation = Operation(
+                server=server,
+                pad=pad,
+                text=text,
+                network=network,
+                room=room,
+                state="pending",
+                attempts=0,
+                created_at=utcnow(),
+            )
+            session.add(operation)
+            await session.flush()
+            operation_id = operation.id
+        self._kick(server, pad)
+        return operation_id
+
+    async def status(self, server: str, pad: str) -> Status:
+        async with self.storage.session() as session:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(Operation)
+                .where(Operation.server == server, Operation.pad == pad)
+                .where(Operation.state == "pending")
+            )
+        return Status(int(waiting or 0), self._errors.get((server, pad)))
+
+    async def idle(self) -> None:
+        """Wait until no pad has anything waiting (tests and the benchmark)."""
+        while busy := [task for task in self._workers.values() if not task.done()]:
+            await asyncio.wait(busy)
+
+    def _kick(self, server: str, pad: str) -> None:
+        key = (server, pad)
+        self._wake.setdefault(key, asyncio.Event()).set()
+        task = self._workers.get(key)
+        if task is None or task.done():
+            self._workers[key] = asyncio.create_task(self._work(server, pad), name=f"pad {pad}")
+
+    async def _next(self, server: str, pad: str) -> Operation | None:
+        async with self.storage.session() as session:
+            found: Operation | None = await session.scalar(
+                select(Operation)
+                .where(Operation.server == server, Operation.pad == pad)
+                .where(Operation.state == "pending")
+                .order_by(Operation.id)
+                .limit(1)
+            )
+            return found
+
+    async def _work(self, server: str, pad: str) -> None:
+        key = (server, pad)
+        wake = self._wake[key]
+        delay = self.min_delay
+        reported = False
+        while True:
+            wake.clear()
+            operation = await self._next(server, pad)
+            if operation is None:
+                self._errors.pop(key, None)
+                return
+            try:
+                await self._deliver(operation)
+            except EtherpadAuthError as error:
+                self._errors[key] = str(error)
+                if not reported:
+                    reported = True
+                    log.error("pad %s on %s: %s", pad, server, error)
+                    await self._tell(
+                        operation,
+                        f"Etherpad: {error}. The pad lines wait and will "
+                        "be written once it accepts the bot again.",
+                    )
+            except EtherpadError as error:
+                self._errors[key] = str(error)
+                log.warning("pad %s on %s: %s; retrying in %.0f s", pad, server, error, delay)
+            else:
+                if reported:
+                    log.info("pad %s on %s accepts the bot again", pad, server)
+                delay, reported = self.min_delay, False
+                self._errors.pop(key, None)
+                continue
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.max_delay)
+
+    async def _tell(self, operation: Operation, text: str) -> None:
+        try:
+            await self.notify(operation.network, operation.room, text)
+        except Exception:
+            log.exception("could not tell %s about the pad", operation.room)
+
+    async def _deliver(self, operation: Operation) -> None:
+        client = self.clients.get(operation.server)
+        if client is None:
+            raise EtherpadError(f"no Etherpad server named {operation.server!r} in the config")
+        tag = marker(operation.id)
+        if operation.attempts > 0:
+            try:
+                if tag in await client.get_text(operation.pad):
+                    await self._done(operation.id)
+                    return
+            except EtherpadNoPad:
+                pass
+        await self._attempted(operation.id)
+        line = "\n" + operation.text.replace("\n", " ") + tag
+        try:
+            await client.append_text(operation.pad, line)
+        except EtherpadNoPad:
+            await client.create_pad(operation.pad)
+            await client.append_text(operation.pad, line)
+        await self._done(operation.id)
+
+    async def _attempted(self, operation_id: int) -> None:
+        async with self.storage.session() as session, session.begin():
+            await session.execute(
+                update(Operation)
+                .where(Operation.id == operation_id)
+                .values(attempts=Operation.attempts + 1)
+            )
+
+    async def _done(self, operation_id: int) -> None:
+        async with self.storage.session() as session, session.begin():
+            await session.execute(
+                update(Operation)
+                .where(Operation.id == operation_id)
+                .values(state="done", done_at=utcnow(), last_error=None)
+            )
+        self.delivered += 1

@@ -1,0 +1,356 @@
+"""Plugin ``etherpad``: the meeting's pad as the living record of its decisions.
+
+It hears the meetings plugin's domain events only (no import of it): at ``#startmeeting`` a dated
+section with the chairs and the live log's link, then each ``#action`` (owners, time) and
+``#agreed`` (and ``#info``/``#link`` if configured) as it is made, an ``#undo`` of such an item,
+and at ``#endmeeting`` the actions by person and the minutes' links. Every line goes through the
+durable outbox (:mod:`.outbox`), so an Etherpad outage or a restart loses nothing.
+``!pad`` shows the pad, ``!pad status`` what waits; ``#pad URL`` lets a chair choose the pad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from sqlalchemy import select
+
+from opsbot.domain import (
+    ActionItemRecorded,
+    AgendaProposed,
+    ChairsChanged,
+    ItemRecorded,
+    ItemUndone,
+    MeetingEnded,
+    MeetingStarted,
+)
+from opsbot.events import Role, Room
+from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
+
+from .agenda import agenda_items
+from .client import EtherpadClient, EtherpadError, OAuth2
+from .models import MeetingPad
+from .outbox import Outbox
+
+
+class EtherpadServer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    """Base URL, e.g. https://etherpad.opendev.org"""
+    api_key: str | None = None
+    api_key_file: Path | None = None
+    """Etherpad's APIKEY.txt, read at start-up."""
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = None
+    oauth_token_url: str = ""
+    """Etherpad 2.x: OAuth2 client credentials (default token URL: <url>/oidc/token)."""
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> EtherpadServer:
+        ways = [self.api_key, self.api_key_file, self.oauth_client_id]
+        if sum(way is not None for way in ways) != 1:
+            raise ValueError("give one of api_key, api_key_file or oauth_client_id")
+        if self.oauth_client_id is not None and self.oauth_client_secret is None:
+            raise ValueError("oauth_client_id needs oauth_client_secret")
+        return self
+
+    def client(self) -> EtherpadClient:
+        if self.oauth_client_id is not None:
+            oauth = OAuth2(
+                self.oauth_client_id, self.oauth_client_secret or "", self.oauth_token_url
+            )
+            return EtherpadClient(self.url, oauth=oauth)
+        key = self.api_key
+        if self.api_key_file is not None:
+            key = self.api_key_file.read_text().strip()
+        return EtherpadClient(self.url, api_key=key)
+
+
+class EtherpadConfig(PluginConfig):
+    servers: dict[str, EtherpadServer] = {}
+    server: str | None = None
+    """Which server pads live on; default: the first one."""
+    pad: str | None = None
+    """The pad of every meeting here: a fixed name (``ops-meetups-team``) or a template with
+    {meeting_name}, {date} (YYYY-MM-DD) and {room}. None: no pad unless a chair sets one."""
+    pads: dict[str, str] = {}
+    """A fixed pad (or template) per meeting name, before ``pad``."""
+    log_info: bool = False
+    log_link: bool = False
+    agenda_heading: str = "Agenda"
+    retry_min: float = 1.0
+    retry_max: float = 300.0
+
+
+@dataclass
+class Running:
+    """What the plugin knows of a running meeting."""
+
+    meeting_id: int
+    meeting_name: str
+    room: Room
+    chairs: set[tuple[str, str | None]] = field(default_factory=set)
+    server: str | None = None
+    pad: str | None = None
+
+
+class Etherpad(Plugin):
+    """Log a meeting's action items, decisions and summary to its Etherpad as they happen."""
+
+    Config = EtherpadConfig
+    config: EtherpadConfig
+
+    async def setup(self) -> None:
+        self.clients = {name: server.client() for name, server in self.config.servers.items()}
+        self.outbox = Outbox(
+            self.storage,
+            self.clients,
+            self._notify,
+            min_delay=self.config.retry_min,
+            max_delay=self.config.retry_max,
+        )
+        self.running: dict[str, Running] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        async with self.storage.session() as session:
+            for row in await session.scalars(select(MeetingPad).where(MeetingPad.open)):
+                room = self._room(row.network, row.room)
+                running = Running(row.meeting_id, row.meeting_name, room)
+                running.chairs = {(str(nick), account) for nick, account in row.chairs}
+                running.server, running.pad = row.server, row.pad
+                self.running[room.key] = running
+        await self.outbox.start()
+
+    async def teardown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.outbox.stop()
+        for client in self.clients.values():
+            await client.close()
+
+    async def _notify(self, network: str, room: str, text: str) -> None:
+        transport = self.bot.transports.get(network)
+        if transport is not None:
+            await self.bot.send(transport.room(room), text)
+
+    # which pad
+
+    def _server_name(self, room: Room) -> str | None:
+        config = self.config_for(room)
+        if config.server is not None:
+            return config.server
+        return next(iter(config.servers), None)
+
+    def pad_url(self, server: str, pad: str) -> str:
+        return f"{self.config.servers[server].url.rstrip('/')}/p/{quote(pad, safe='')}"
+
+    def _parse_pad_url(self, url: str) -> tuple[str, str] | None:
+        for name, server in self.config.servers.items():
+            base = server.url.rstrip("/") + "/p/"
+            if url.startswith(base) and len(url) > len(base):
+                return name, unquote(url[len(base) :].split("?")[0].split("#")[0])
+        return None
+
+    def _configured_pad(self, event: MeetingStarted, room: Room) -> tuple[str, str] | None:
+        config = self.config_for(room)
+        server = self._server_name(room)
+        template = config.pads.get(event.meeting_name) or config.pad
+        if server is None or template is None:
+            return None
+        pad = template.format(
+            meeting_name=event.meeting_name,
+            date=event.ts.strftime("%Y-%m-%d"),
+            room=room.id.lstrip("#!"),
+        )
+        return server, pad
+
+    async def _save(self, running: Running, *, still_open: bool = True) -> None:
+        async with self.storage.session() as session, session.begin():
+            await session.merge(
+                MeetingPad(
+                    meeting_id=running.meeting_id,
+                    network=running.room.network,
+                    room=running.room.id,
+                    meeting_name=running.meeting_name,
+                    chairs=[[nick, account] for nick, account in sorted(running.chairs, key=str)],
+                    server=running.server,
+                    pad=running.pad,
+                    open=still_open,
+                )
+            )
+
+    async def _write(self, running: Running, text: str) -> None:
+        if running.server is not None and running.pad is not None:
+            await self.outbox.add(
+                running.server, running.pad, text, running.room.network, running.room.id
+            )
+
+    def _room(self, network: str, room_id: str) -> Room:
+        transport = self.bot.transports.get(network)
+        return transport.room(room_id) if transport is not None else Room(network, room_id)
+
+    # the meeting's events
+
+    @subscribe(MeetingStarted)
+    async def started(self, event: MeetingStarted) -> None:
+        room = self._room(event.network, event.room)
+        running = Running(event.meeting_id, event.meeting_name, room)
+        running.chairs = {(event.owner, event.owner_account)} | {(c, None) for c in event.chairs}
+        self.running[room.key] = running
+        chosen = self._configured_pad(event, room)
+        if chosen is not None:
+            running.server, running.pad = chosen
+        await self._save(running)
+        if chosen is None:
+            return
+        when = event.ts.strftime("%Y-%m-%d %H:%M UTC")
+        chairs = ", ".join(sorted({nick for nick, _ in running.chairs}))
+        await self._write(running, f"== {event.meeting_name} — {when} ==")
+        await self._write(running, f"Chairs: {chairs}. Live log: {event.log_url or '(none)'}")
+        # Reading the pad may take a while; the meeting (whose lane this is) must not wait.
+        task = asyncio.create_task(self._announce_agenda(running))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _announce_agenda(self, running: Running) -> None:
+        assert running.server is not None and running.pad is not None
+        heading = self.config_for(running.room).agenda_heading
+        try:
+            text = await self.clients[running.server].get_text(running.pad)
+        except EtherpadError as error:
+            self.log.warning("could not read the agenda from %s: %s", running.pad, error)
+            return
+        items = agenda_items(text, heading)
+        if not items:
+            return
+        listed = "; ".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+        await self.bot.send(running.room, f"Agenda from the pad: {listed}")
+        await self.emit(
+            AgendaProposed(
+                meeting_id=running.meeting_id,
+                network=running.room.network,
+                room=running.room.id,
+                meeting_name=running.meeting_name,
+                items=tuple(items),
+            )
+        )
+
+    @subscribe(ChairsChanged)
+    async def chairs_changed(self, event: ChairsChanged) -> None:
+        running = self.running.get(self._room(event.network, event.room).key)
+        if running is not None:
+            running.chairs = set(event.chairs)
+            await self._save(running)
+
+    @subscribe(ItemRecorded)
+    async def item(self, event: ItemRecorded) -> None:
+        running = self.running.get(self._room(event.network, event.room).key)
+        if running is None:
+            return
+        config = self.config_for(running.room)
+        when = event.ts.strftime("%H:%M UTC")
+        if isinstance(event, ActionItemRecorded):
+            owners = ", ".join(event.owners) or "unassigned"
+            await self._write(running, f"ACTION ({owners}): {event.text} — {event.nick}, {when}")
+        elif (
+            event.kind == "AGREED"
+            or (event.kind == "INFO" and config.log_info)
+            or (event.kind == "LINK" and config.log_link)
+        ):
+            await self._write(running, f"{event.kind}: {event.text} — {event.nick}, {when}")
+
+    @subscribe(ItemUndone)
+    async def undone(self, event: ItemUndone) -> None:
+        running = self.running.get(self._room(event.network, event.room).key)
+        config = self.config_for(running.room) if running is not None else None
+        logged = (
+            {"ACTION", "AGREED"}
+            | ({"INFO"} if config and config.log_info else set())
+            | ({"LINK"} if config and config.log_link else set())
+        )
+        if running is not None and event.kind in logged:
+            await self._write(running, f"UNDONE: {event.kind} {event.text}")
+
+    @subscribe(MeetingEnded)
+    async def ended(self, event: MeetingEnded) -> None:
+        running = self.running.pop(self._room(event.network, event.room).key, None)
+        if running is None:
+            return
+        await self._save(running, still_open=False)
+        by_person: dict[str, list[str]] = {}
+        for text, owners in event.actions:
+            for owner in owners or ("unassigned",):
+                by_person.setdefault(owner, []).append(text)
+        await self._write(running, f"Meeting ended {event.ts:%H:%M UTC}. Actions by person:")
+        for person, texts in sorted(by_person.items()):
+            await self._write(running, f"* {person}: " + "; ".join(texts))
+        if not by_person:
+            await self._write(running, "* (no action items)")
+        for label, extension in (("Minutes", ".html"), ("Log", ".log.html")):
+            if extension in event.links:
+                await self._write(running, f"{label}: {event.links[extension]}")
+
+    # chat
+
+    def _is_chair(self, running: Running, nick: str, account: str | None) -> bool:
+        for chair_nick, chair_account in running.chairs:
+            if chair_account is not None:
+                if chair_account == account:
+                    return True
+            elif chair_nick.casefold() == nick.casefold():
+                return True
+        return False
+
+    @match(r"^#pad\s+(?P<url>\S+)\s*$")
+    async def set_pad(self, ctx: Context, url: str) -> None:
+        running = self.running.get(ctx.room.key)
+        if running is None:
+            await ctx.reply("There is no meeting here to give a pad to.")
+            return
+        if not self._is_chair(running, ctx.sender.nick, ctx.sender.account) and (
+            await self.bot.role_of(ctx.room, ctx.sender) < Role.OP
+        ):
+            await ctx.reply("Only the meeting's chairs can set its pad.")
+            return
+        found = self._parse_pad_url(url)
+        if found is None:
+            known = ", ".join(s.url for s in self.config.servers.values()) or "none configured"
+            await ctx.reply(f"That is not a pad on a known Etherpad ({known}).")
+            return
+        running.server, running.pad = found
+        await self._save(running)
+        await self._write(running, f"== {running.meeting_name} continues here ==")
+        await ctx.reply(f"Action items and decisions now go to {self.pad_url(*found)}")
+
+    @match(r"^#pad\s*$")
+    async def show_pad(self, ctx: Context) -> None:
+        await self.pad(ctx)
+
+    @command("pad", usage="[status]", help="This meeting's pad, or what waits to be written to it.")
+    async def pad(self, ctx: Context, what: str | None = None) -> None:
+        running = self.running.get(ctx.room.key)
+        if running is None or running.pad is None or running.server is None:
+            config = self.config_for(ctx.room)
+            server = self._server_name(ctx.room)
+            if config.pad and server and "{" not in config.pad:
+                await ctx.reply(f"This room's pad: {self.pad_url(server, config.pad)}")
+            else:
+                await ctx.reply("No pad for this room; a chair can set one with #pad URL.")
+            return
+        url = self.pad_url(running.server, running.pad)
+        if what is None:
+            await ctx.reply(f"Pad: {url}")
+            return
+        if what != "status":
+            await ctx.reply("Usage: !pad [status]")
+            return
+        status = await self.outbox.status(running.server, running.pad)
+        if not status.waiting:
+            await ctx.reply(f"Everything is written to {url}")
+        else:
+            why = f" Last error: {status.last_error}" if status.last_error else ""
+            await ctx.reply(f"{status.waiting} pad operations wait for {url}.{why}")
