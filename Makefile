@@ -6,7 +6,7 @@ CONFIG ?= $(if $(wildcard config.yaml),config.yaml,config.example.yaml)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck pytest bench bench-irc bench-matrix servers clean
+.PHONY: run test lint typecheck pytest bench bench-irc bench-matrix bench-etherpad servers clean
 
 # The bot alone: enough for `make run`.
 $(VENV)/.installed: pyproject.toml
@@ -69,6 +69,10 @@ bench: $(VENV)/.dev-installed
 # installs the peers from PyPI into .servers/peers, needs gcc for the TCP_NODELAY shim).
 bench-irc: $(VENV)/.dev-installed servers
 	$(BIN)/python bench/irc_peers.py
+
+# The etherpad plugin on a real Etherpad: #action to pad latency, catch-up after an outage.
+bench-etherpad: $(VENV)/.dev-installed servers
+	$(BIN)/python bench/etherpad.py
 
 # opsbot beside a bare matrix-nio echo client on a real Synapse (~4 min).
 bench-matrix: $(VENV)/.dev-installed servers

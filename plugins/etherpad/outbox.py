@@ -28,6 +28,8 @@ log = logging.getLogger("opsbot.plugins.etherpad")
 Notify = Callable[[str, str, str], Awaitable[None]]
 """(network, room, text): tell the people of a room something."""
 
+BATCH = 50
+"""Operations of one pad delivered in one append while catching up."""
 _BITS = {"0": "\u200b", "1": "\u200c"}
 _EDGE = "\u2063"
 
@@ -121,16 +123,17 @@ class Outbox:
         if task is None or task.done():
             self._workers[key] = asyncio.create_task(self._work(server, pad), name=f"pad {pad}")
 
-    async def _next(self, server: str, pad: str) -> Operation | None:
+    async def _next(self, server: str, pad: str) -> list[Operation]:
+        """The oldest waiting operations of a pad, in order (delivered in one append)."""
         async with self.storage.session() as session:
-            found: Operation | None = await session.scalar(
+            found = await session.scalars(
                 select(Operation)
                 .where(Operation.server == server, Operation.pad == pad)
                 .where(Operation.state == "pending")
                 .order_by(Operation.id)
-                .limit(1)
+                .limit(BATCH)
             )
-            return found
+            return list(found)
 
     async def _work(self, server: str, pad: str) -> None:
         key = (server, pad)
@@ -139,12 +142,15 @@ class Outbox:
         reported = False
         while True:
             wake.clear()
-            operation = await self._next(server, pad)
-            if operation is None:
+            operations = await self._next(server, pad)
+            if not operations:
+                if wake.is_set():
+                    continue  # added while we looked; nothing between here and return awaits
                 self._errors.pop(key, None)
                 return
+            operation = operations[0]
             try:
-                await self._deliver(operation)
+                await self._deliver(operations)
             except EtherpadAuthError as error:
                 self._errors[key] = str(error)
                 if not reported:
@@ -157,7 +163,7 @@ class Outbox:
                     )
             except EtherpadError as error:
                 self._errors[key] = str(error)
-                log.warning("pad %s on %s: %s; retrying in %.0f s", pad, server, error, delay)
+                log.warning("pad %s on %s: %s; retrying in %.1f s", pad, server, error, delay)
             else:
                 if reported:
                     log.info("pad %s on %s accepts the bot again", pad, server)
@@ -173,40 +179,49 @@ class Outbox:
         except Exception:
             log.exception("could not tell %s about the pad", operation.room)
 
-    async def _deliver(self, operation: Operation) -> None:
-        client = self.clients.get(operation.server)
+    async def _deliver(self, operations: list[Operation]) -> None:
+        first = operations[0]
+        client = self.clients.get(first.server)
         if client is None:
-            raise EtherpadError(f"no Etherpad server named {operation.server!r} in the config")
-        tag = marker(operation.id)
-        if operation.attempts > 0:
+            raise EtherpadError(f"no Etherpad server named {first.server!r} in the config")
+        if any(operation.attempts > 0 for operation in operations):
+            # Tried before, outcome unknown: whatever is already in the pad is done.
             try:
-                if tag in await client.get_text(operation.pad):
-                    await self._done(operation.id)
-                    return
+                text = await client.get_text(first.pad)
             except EtherpadNoPad:
-                pass
-        await self._attempted(operation.id)
-        line = "\n" + operation.text.replace("\n", " ") + tag
+                text = ""
+            landed = [op.id for op in operations if op.attempts > 0 and marker(op.id) in text]
+            if landed:
+                await self._done(landed)
+                operations = [op for op in operations if op.id not in landed]
+                if not operations:
+                    return
+        ids = [operation.id for operation in operations]
+        await self._attempted(ids)
+        lines = "".join(
+            "\n" + operation.text.replace("\n", " ") + marker(operation.id)
+            for operation in operations
+        )
         try:
-            await client.append_text(operation.pad, line)
+            await client.append_text(first.pad, lines)
         except EtherpadNoPad:
-            await client.create_pad(operation.pad)
-            await client.append_text(operation.pad, line)
-        await self._done(operation.id)
+            await client.create_pad(first.pad)
+            await client.append_text(first.pad, lines)
+        await self._done(ids)
 
-    async def _attempted(self, operation_id: int) -> None:
+    async def _attempted(self, ids: list[int]) -> None:
         async with self.storage.session() as session, session.begin():
             await session.execute(
                 update(Operation)
-                .where(Operation.id == operation_id)
+                .where(Operation.id.in_(ids))
                 .values(attempts=Operation.attempts + 1)
             )
 
-    async def _done(self, operation_id: int) -> None:
+    async def _done(self, ids: list[int]) -> None:
         async with self.storage.session() as session, session.begin():
             await session.execute(
                 update(Operation)
-                .where(Operation.id == operation_id)
+                .where(Operation.id.in_(ids))
                 .values(state="done", done_at=utcnow(), last_error=None)
             )
-        self.delivered += 1
+        self.delivered += len(ids)
