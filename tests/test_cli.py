@@ -141,7 +141,8 @@ def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
     listed = opsbot("plugins", "-c", str(EXAMPLE), cwd=tmp_path)
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[0].startswith("core         enabled   Help, ping, version")
-    assert listed.stdout.splitlines()[1].startswith("meetings     enabled   MeetBot-compatible")
+    assert listed.stdout.splitlines()[1].startswith("etherpad     disabled  Log a meeting's")
+    assert listed.stdout.splitlines()[2].startswith("meetings     enabled   MeetBot-compatible")
 
 
 @pytest.mark.parametrize(
