@@ -25,6 +25,7 @@ from opsbot.domain import (
     ItemRecorded,
     ItemUndone,
     MeetingEnded,
+    MeetingEvent,
     MeetingStarted,
 )
 from opsbot.events import Role, Room
@@ -195,6 +196,9 @@ class Etherpad(Plugin):
 
     # the meeting's events
 
+    def _running(self, event: MeetingEvent) -> Running | None:
+        return self.running.get(self._room(event.network, event.room).key)
+
     @subscribe(MeetingStarted)
     async def started(self, event: MeetingStarted) -> None:
         room = self._room(event.network, event.room)
@@ -241,14 +245,14 @@ class Etherpad(Plugin):
 
     @subscribe(ChairsChanged)
     async def chairs_changed(self, event: ChairsChanged) -> None:
-        running = self.running.get(self._room(event.network, event.room).key)
+        running = self._running(event)
         if running is not None:
             running.chairs = set(event.chairs)
             await self._save(running)
 
     @subscribe(ItemRecorded)
     async def item(self, event: ItemRecorded) -> None:
-        running = self.running.get(self._room(event.network, event.room).key)
+        running = self._running(event)
         if running is None:
             return
         config = self.config_for(running.room)
@@ -265,7 +269,7 @@ class Etherpad(Plugin):
 
     @subscribe(ItemUndone)
     async def undone(self, event: ItemUndone) -> None:
-        running = self.running.get(self._room(event.network, event.room).key)
+        running = self._running(event)
         config = self.config_for(running.room) if running is not None else None
         logged = (
             {"ACTION", "AGREED"}

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .ircserver import free_port
+from .processes import stop_process, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = ROOT / ".servers" / "etherpad"
@@ -75,27 +74,17 @@ class Etherpad:
             stderr=subprocess.STDOUT,
             env=env,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Etherpad exited: {self.log_tail()}")
-            with (
-                contextlib.suppress(OSError, urllib.error.URLError, ValueError),
-                urllib.request.urlopen(f"{self.url}/api", timeout=1) as answer,
-            ):
-                if "currentVersion" in json.load(answer):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"Etherpad did not answer within {timeout} s: {self.log_tail()}")
+        wait_until_answering(
+            self.process,
+            f"{self.url}/api",
+            lambda body: b"currentVersion" in body,
+            what="Etherpad",
+            log_tail=self.log_tail,
+            timeout=timeout,
+        )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def log_tail(self) -> str:

@@ -11,7 +11,6 @@ import hmac
 import json
 import secrets
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 import nio
 
 from .ircserver import free_port
+from .processes import stop_process, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNAPSE_PYTHON = ROOT / ".servers" / "synapse" / "bin" / "python"
@@ -108,27 +108,17 @@ class Homeserver:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Synapse exited: {self.log_tail()}")
-            with (
-                contextlib.suppress(OSError, urllib.error.URLError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=1) as answer,
-            ):
-                if answer.read() == b"OK":
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"Synapse did not answer within {timeout} s: {self.log_tail()}")
+        wait_until_answering(
+            self.process,
+            f"{self.url}/health",
+            lambda body: body == b"OK",
+            what="Synapse",
+            log_tail=self.log_tail,
+            timeout=timeout,
+        )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def log_tail(self) -> str:

@@ -113,14 +113,16 @@ async def shared_room(world: World, alice: MatrixPerson, bob: MatrixPerson) -> s
     """Alice's room with Bob, the bot invited (it accepts invitations from localhost)."""
     room_id = await alice.create_room(invite=[bob.user_id, world.bot_id])
     await bob.join(room_id)
-    bot = world.bots[-1]
+    await bot_in_room(world.bots[-1], room_id)
+    return room_id
+
+
+async def bot_in_room(bot: Bot, room_id: str) -> None:
     for _ in range(200):
         if any(room.id == room_id for room in transport_of(bot).rooms()):
-            break
+            return
         await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the bot never joined the room it was invited to")
-    return room_id
+    raise AssertionError(f"the bot never joined {room_id}")
 
 
 def body_of(event: Any) -> str:
@@ -341,11 +343,7 @@ async def test_a_meeting_in_an_end_to_end_encrypted_room(
         await world.start_bot(e2e=True, store_path=str(world.folder / "keys"))
         room_id = await alice.create_room(invite=[bob.user_id, world.bot_id], encrypted=True)
         await bob.join(room_id)
-        bot = world.bots[-1]
-        for _ in range(200):
-            if any(room.id == room_id for room in transport_of(bot).rooms()):
-                break
-            await asyncio.sleep(0.05)
+        await bot_in_room(world.bots[-1], room_id)
         await asyncio.sleep(1)  # let the devices learn each other's keys
         started = await answer(alice, room_id, world.bot_id, "#startmeeting secret ops")
         assert started.decrypted, "the bot's answer was encrypted for alice's device"
@@ -395,10 +393,5 @@ async def test_an_access_token_and_a_room_alias_from_the_config(
     )
     transport = transport_of(bot)
     assert transport.client is not None and transport.client.device_id == token.device_id
-    for _ in range(100):
-        if any(room.id == made.room_id for room in transport.rooms()):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the bot never joined the room named by its alias")
+    await bot_in_room(bot, made.room_id)  # named by its alias in the config
     assert "pong" in body_of(await answer(alice, made.room_id, world.bot_id, "!ping"))
