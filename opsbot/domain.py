@@ -86,3 +86,27 @@ class AgendaProposed(MeetingEvent):
     """A meeting's agenda from elsewhere (the pad): ``#topic next`` walks through it."""
 
     items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KudosGiven(DomainEvent):
+    kudos_id: int
+    network: str
+    room: str
+    giver: tuple[str, str]
+    """(network, account) — or (network, ``~nick``) where accounts are not required."""
+    receiver: tuple[str, str]
+    receiver_nick: str
+    category: str
+    reason: str
+    evidence: tuple[tuple[str, str], ...] = ()
+    """(kind, link) of each evidence link in the reason."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KudosWithdrawn(DomainEvent):
+    """Undone by the giver, or revoked by an admin."""
+
+    kudos_id: int
+    how: str
+    """undone or revoked."""

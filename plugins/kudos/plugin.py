@@ -1,0 +1,348 @@
+"""Plugin ``kudos``: credit for the work no code review records, above all operators who help
+developers find root causes.
+
+``!kudos WHO... [#category] [for] REASON`` and ``WHO++ [for REASON]`` give kudos; ``!kudos [WHO]``,
+``!kudos top [CATEGORY] [PERIOD]``, ``!kudos recent`` and ``!kudos categories`` ask;
+``!kudos undo`` takes back one's latest within minutes, ``!kudos revoke ID REASON`` is for bot
+admins, ``!kudos optout``/``optin`` leave or rejoin the public leaderboards. Every kudos and every
+change is kept (an audit trail) and announced to other plugins (``KudosGiven``,
+``KudosWithdrawn``) for contribution records.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from opsbot.domain import KudosGiven, KudosWithdrawn
+from opsbot.events import Identity, Message, Role
+from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on
+
+from .parse import evidence_in, parse_request, pills, plus_plus
+from .store import Key, KudosStore
+
+DEFAULT_CATEGORIES = {
+    "general": "anything else worth a thank-you",
+    "rootcause": "helped developers find the root cause of a bug",
+    "review": "reviewed a proposal, spec or blueprint (e.g. flagged scaling or upgrade problems)",
+    "bugreport": "reported or reproduced an operational bug",
+    "docs": "wrote or fixed operations guides",
+    "meetup": "organised or moderated a meetup or session",
+    "mentoring": "helped someone learn the ropes",
+}
+_PERIOD = re.compile(r"^(?P<n>\d+)(?P<unit>[dwmy])$")
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+SEEN_EVERY = 3600.0
+"""Seconds between two writes of the same person's "last seen"."""
+
+
+class KudosConfig(PluginConfig):
+    categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+    """Name to a one-line description (``!kudos categories``)."""
+    default_category: str = "general"
+    window_hours: float = Field(default=24, gt=0)
+    """One kudos per giver, receiver and category within this many hours."""
+    daily_cap: int = Field(default=20, ge=1)
+    """Kudos one person may give in 24 hours."""
+    undo_minutes: float = Field(default=10, ge=0)
+    require_account: dict[str, bool] = {}
+    """Per network: givers and receivers must be identified to an account (default: yes)."""
+    plus_plus: bool = True
+    """Take ``nick++`` as kudos."""
+
+
+class Kudos(Plugin):
+    """Kudos for operators' work: root causes, reviews, bug reports, docs, meetups, mentoring."""
+
+    Config = KudosConfig
+    config: KudosConfig
+
+    async def setup(self) -> None:
+        self.store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
+        await self.store.start()
+        self._seen_at: dict[tuple[str, str], float] = {}
+
+    async def teardown(self) -> None:
+        await self.store.stop()
+
+    # who is who
+
+    def _key(self, who: Identity) -> Key | None:
+        """The identity credit is kept under; None where the network must prove an account."""
+        if who.account is not None:
+            return (who.network, who.account)
+        if self.config.require_account.get(who.network, True):
+            return None
+        return (who.network, "~" + who.nick.casefold())
+
+    async def _resolve(self, ctx: Context, name: str) -> Identity | None:
+        msg = ctx.msg
+        for text, user_id in pills(msg.html).items():
+            if name in (text, user_id) or name == user_id[1:].split(":", 1)[0]:
+                return Identity(ctx.room.network, user_id, user_id[1:].split(":", 1)[0], text)
+        present = ctx.transport.member(ctx.room, name)
+        if present is not None:
+            return present
+        seen = await self.store.seen(ctx.room.network, name)
+        if seen is not None:
+            return Identity(ctx.room.network, seen.account, seen.display_nick)
+        return None
+
+    def _known_now(self, ctx: Context) -> set[str]:
+        return {name.casefold() for name in pills(ctx.msg.html)}
+
+    @on(Message)
+    async def heard(self, ctx: Context) -> None:
+        """Note who speaks (at most hourly per person), and take ``nick++``."""
+        sender = ctx.sender
+        marker = (sender.network, sender.nick.casefold())
+        now = time.monotonic()
+        if now - self._seen_at.get(marker, -SEEN_EVERY) >= SEEN_EVERY:
+            self._seen_at[marker] = now
+            await self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
+        if not self.config.plus_plus or "++" not in ctx.msg.text:
+            return
+        pilled = self._known_now(ctx)
+
+        def known(name: str) -> bool:
+            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
+
+        found = plus_plus(ctx.msg.text, known)
+        if found is not None:
+            targets, reason = found
+            await self._give(ctx, targets, None, reason)
+
+    # giving
+
+    async def _give(
+        self, ctx: Context, names: list[str], category: str | None, reason: str
+    ) -> None:
+        config = self.config_for(ctx.room)
+        category = category or config.default_category
+        if category not in config.categories:
+            known = ", ".join(f"#{name}" for name in config.categories)
+            await ctx.reply(f"There is no #{category} category; try one of {known}.")
+            return
+        giver = self._key(ctx.sender)
+        if giver is None:
+            await ctx.reply(f"Kudos need you to be identified to an account on {ctx.room.network}.")
+            return
+        now = ctx.msg.ts
+        credited: list[str] = []
+        refusals: list[str] = []
+        evidence = evidence_in(reason)
+        for name in names:
+            who = await self._resolve(ctx, name)
+            if who is None:
+                refusals.append(
+                    f"I have not seen {name} here; check the spelling, or try once they have "
+                    "spoken in a channel I am in."
+                )
+                continue
+            receiver = self._key(who)
+            if receiver is None:
+                refusals.append(
+                    f"{who.nick} is not identified to an account on {who.network}, so kudos "
+                    "cannot be kept for them."
+                )
+                continue
+            if receiver == giver:
+                refusals.append("No kudos to yourself; someone else will notice.")
+                continue
+            last = self.store.last_given(giver, receiver, category)
+            if last is not None and now - last < timedelta(hours=config.window_hours):
+                refusals.append(
+                    f"You already gave {who.nick} #{category} kudos in the last "
+                    f"{config.window_hours:g} h."
+                )
+                continue
+            if self.store.given_today(giver, now) >= config.daily_cap:
+                refusals.append(f"You have given {config.daily_cap} kudos today, the daily limit.")
+                break
+            given = self.store.give(
+                ts=now,
+                network=ctx.room.network,
+                room=ctx.room.id,
+                giver=giver,
+                giver_nick=ctx.sender.nick,
+                receiver=receiver,
+                receiver_nick=who.nick,
+                category=category,
+                reason=reason,
+                evidence=[{"kind": e.kind, "ref": e.ref} for e in evidence],
+            )
+            credited.append(who.nick)
+            await self.emit(
+                KudosGiven(
+                    ts=now,
+                    kudos_id=given.id,
+                    network=ctx.room.network,
+                    room=ctx.room.id,
+                    giver=giver,
+                    receiver=receiver,
+                    receiver_nick=who.nick,
+                    category=category,
+                    reason=reason,
+                    evidence=tuple((e.kind, e.ref) for e in evidence),
+                )
+            )
+        if credited:
+            cited = (
+                f" ({len(evidence)} evidence link{'s' * (len(evidence) != 1)})" if evidence else ""
+            )
+            await ctx.reply(f"Kudos to {', '.join(credited)} for #{category}{cited}.")
+        for refusal in refusals[:2]:
+            await ctx.reply(refusal)
+
+    # the command
+
+    @command(
+        "kudos",
+        usage="WHO... [#category] [for] REASON | [WHO] | top [CATEGORY] [PERIOD] | recent | "
+        "categories | undo | revoke ID REASON | optout | optin",
+        help="Thank someone for their work, or see who has been thanked.",
+    )
+    async def kudos(self, ctx: Context, args: Rest | None = None) -> None:
+        words = (args or "").split()
+        first = words[0].lower() if words else ""
+        handler = {
+            "top": self._top,
+            "recent": self._recent,
+            "categories": self._categories,
+            "undo": self._undo,
+            "revoke": self._revoke,
+            "optout": self._opt_out,
+            "optin": self._opt_in,
+        }.get(first)
+        if handler is not None:
+            await handler(ctx, words[1:])
+            return
+        if not words:
+            await self._standing(ctx, ctx.sender)
+            return
+        pilled = self._known_now(ctx)
+
+        def known(name: str) -> bool:
+            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
+
+        request = parse_request(args or "", known)
+        if not request.reason:
+            if request.category is not None or len(request.targets) != 1:
+                await ctx.reply("Say what for: !kudos WHO [#category] for REASON")
+                return
+            who = await self._resolve(ctx, request.targets[0])
+            if who is None:
+                await ctx.reply(f"I have not seen {request.targets[0]} here.")
+                return
+            await self._standing(ctx, who)
+            return
+        await self._give(ctx, list(request.targets), request.category, request.reason)
+
+    async def _standing(self, ctx: Context, who: Identity) -> None:
+        key = self._key(who)
+        if key is None:
+            await ctx.reply(f"{who.nick} is not identified to an account; no kudos are kept.")
+            return
+        standing = await self.store.standing(key)
+        if not standing.total:
+            await ctx.reply(f"{who.nick} has no kudos yet.")
+            return
+        by = ", ".join(
+            f"#{c} {n}" for c, n in sorted(standing.by_category.items(), key=lambda x: -x[1])
+        )
+        latest = "; ".join(f'"{reason}" ({giver})' for _, reason, giver in standing.latest)
+        await ctx.reply(f"{who.nick}: {standing.total} kudos ({by}). Latest: {latest}")
+
+    async def _top(self, ctx: Context, words: list[str]) -> None:
+        config = self.config_for(ctx.room)
+        category: str | None = None
+        since: datetime | None = None
+        for word in words:
+            name = word.lstrip("#").lower()
+            period = _PERIOD.match(word.lower())
+            if name in config.categories:
+                category = name
+            elif period is not None:
+                days = int(period.group("n")) * _UNIT_DAYS[period.group("unit")]
+                since = ctx.msg.ts - timedelta(days=days)
+            elif word.lower() != "all":
+                await ctx.reply(
+                    f"{word!r} is neither a category nor a period (7d, 4w, 12m, 1y, all)."
+                )
+                return
+        top = await self.store.top(category, since)
+        what = f"#{category} " if category else ""
+        when = f" since {since:%Y-%m-%d}" if since else ""
+        if not top:
+            await ctx.reply(f"No {what}kudos{when} yet.")
+            return
+        listed = ", ".join(f"{nick} ({n})" for nick, n in top)
+        await ctx.reply(f"Most {what}kudos{when}: {listed}")
+
+    async def _recent(self, ctx: Context, words: list[str]) -> None:
+        rows = await self.store.recent()
+        if not rows:
+            await ctx.reply("No kudos yet.")
+            return
+        listed = "; ".join(
+            f"({r.id}) {r.giver_nick} → {r.receiver_nick} #{r.category}: {r.reason}" for r in rows
+        )
+        await ctx.reply(f"Recent kudos: {listed}")
+
+    async def _categories(self, ctx: Context, words: list[str]) -> None:
+        config = self.config_for(ctx.room)
+        listed = "; ".join(f"#{name}: {text}" for name, text in config.categories.items())
+        await ctx.reply(f"Kudos categories (default #{config.default_category}): {listed}")
+
+    async def _undo(self, ctx: Context, words: list[str]) -> None:
+        giver = self._key(ctx.sender)
+        latest = self.store.latest_by(giver) if giver is not None else None
+        limit = timedelta(minutes=self.config_for(ctx.room).undo_minutes)
+        if latest is None or ctx.msg.ts - latest.ts > limit:
+            await ctx.reply(
+                f"You have no kudos from the last {limit.seconds // 60} minutes to undo."
+            )
+            return
+        actor = f"{giver[0]}:{giver[1]}" if giver else ctx.sender.nick
+        row = await self.store.withdraw(latest.id, "undone", actor, "undone by the giver")
+        if row is None:
+            await ctx.reply("That kudos was already withdrawn.")
+            return
+        await self.emit(KudosWithdrawn(kudos_id=row.id, how="undone"))
+        await ctx.reply(f"Undone: your kudos to {row.receiver_nick} for #{row.category}.")
+
+    async def _revoke(self, ctx: Context, words: list[str]) -> None:
+        if await self.bot.role_of(ctx.room, ctx.sender) < Role.BOT_ADMIN:
+            await ctx.reply("Only bot admins can revoke kudos.")
+            return
+        if len(words) < 2 or not words[0].lstrip("#").isdigit():
+            await ctx.reply("Usage: !kudos revoke ID REASON")
+            return
+        kudos_id = int(words[0].lstrip("#"))
+        actor = f"{ctx.sender.network}:{ctx.sender.account or ctx.sender.nick}"
+        row = await self.store.withdraw(kudos_id, "revoked", actor, " ".join(words[1:]))
+        if row is None:
+            await ctx.reply(f"There is no standing kudos {kudos_id}.")
+            return
+        await self.emit(KudosWithdrawn(kudos_id=row.id, how="revoked"))
+        await ctx.reply(f"Revoked kudos {kudos_id} ({row.giver_nick} → {row.receiver_nick}).")
+
+    async def _opt_out(self, ctx: Context, words: list[str]) -> None:
+        await self._set_opt_out(ctx, True)
+
+    async def _opt_in(self, ctx: Context, words: list[str]) -> None:
+        await self._set_opt_out(ctx, False)
+
+    async def _set_opt_out(self, ctx: Context, out: bool) -> None:
+        key = self._key(ctx.sender)
+        if key is None:
+            await ctx.reply("Identify to an account first; opt-outs are kept per account.")
+            return
+        await self.store.set_opt_out(key, out)
+        if out:
+            await ctx.reply("You are left out of public leaderboards; !kudos optin undoes it.")
+        else:
+            await ctx.reply("You are back on the public leaderboards.")

@@ -1,0 +1,344 @@
+"""Kudos storage: new kudos are committed in groups (one transaction for whatever arrived during
+the last one, so thousands a second stay cheap), with their audit rows and the running totals in
+the same transaction. The limits (one kudos per giver, receiver and category in a window; a daily
+cap per giver) are checked against memory, loaded from the database at start-up.
+
+IDs are handed out here (the largest stored ID plus one): one bot process writes a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from opsbot.events import utcnow
+from opsbot.storage import Storage
+
+from .models import Audit, Kudos, OptOut, Seen, Total
+
+log = logging.getLogger("opsbot.plugins.kudos")
+
+Key = tuple[str, str]
+"""(network, key): an account, or ``~nick`` where accounts are not required."""
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    id: int
+    ts: datetime
+    giver: Key
+    receiver: Key
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    total: int
+    by_category: dict[str, int]
+    latest: list[tuple[str, str, str]]
+    """(category, reason, giver nick) of the latest kudos."""
+
+
+class KudosStore:
+    def __init__(self, storage: Storage, window: timedelta) -> None:
+        self.storage = storage
+        self.window = window
+        self._rows: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._committed = asyncio.Condition()
+        self._queued = 0
+        self._written = 0
+        self._task: asyncio.Task[None] | None = None
+        self._next_id = 1
+        self._last: dict[tuple[Key, Key, str], datetime] = {}
+        self._today: dict[Key, deque[datetime]] = defaultdict(deque)
+        self._recent_by_giver: dict[Key, Given] = {}
+
+    async def start(self) -> None:
+        since = utcnow() - max(self.window, timedelta(days=1))
+        async with self.storage.session() as session:
+            self._next_id = int(await session.scalar(select(func.max(Kudos.id))) or 0) + 1
+            rows = await session.execute(
+                select(
+                    Kudos.id,
+                    Kudos.ts,
+                    Kudos.giver_network,
+                    Kudos.giver_key,
+                    Kudos.receiver_network,
+                    Kudos.receiver_key,
+                    Kudos.category,
+                )
+                .where(Kudos.ts >= since, Kudos.state == "given")
+                .order_by(Kudos.id)
+            )
+            for kid, ts, gn, gk, rn, rk, category in rows.all():
+                self._remember(Given(kid, ts, (gn, gk), (rn, rk), category))
+        self._task = asyncio.create_task(self._run(), name="kudos writer")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self.flush(), 10)
+        except TimeoutError:
+            log.error("%d kudos could not be written before shutdown", self._queued - self._written)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    # limits
+
+    def last_given(self, giver: Key, receiver: Key, category: str) -> datetime | None:
+        return self._last.get((giver, receiver, category))
+
+    def given_today(self, giver: Key, now: datetime) -> int:
+        times = self._today[giver]
+        while times and times[0] <= now - timedelta(days=1):
+            times.popleft()
+        return len(times)
+
+    def latest_by(self, giver: Key) -> Given | None:
+        return self._recent_by_giver.get(giver)
+
+    def _remember(self, given: Given) -> None:
+        self._last[(given.giver, given.receiver, given.category)] = given.ts
+        self._today[given.giver].append(given.ts)
+        self._recent_by_giver[given.giver] = given
+
+    def _forget(self, given: Given) -> None:
+        key = (given.giver, given.receiver, given.category)
+        if self._last.get(key) == given.ts:
+            del self._last[key]
+        with_times = self._today.get(given.giver)
+        if with_times is not None and given.ts in with_times:
+            with_times.remove(given.ts)
+        if self._recent_by_giver.get(given.giver) == given:
+            del self._recent_by_giver[given.giver]
+
+    # writing
+
+    def give(
+        self,
+        *,
+        ts: datetime,
+        network: str,
+        room: str,
+        giver: Key,
+        giver_nick: str,
+        receiver: Key,
+        receiver_nick: str,
+        category: str,
+        reason: str,
+        evidence: list[dict[str, str]],
+    ) -> Given:
+        """Record a kudos (committed within milliseconds; :meth:`flush` waits for it)."""
+        given = Given(self._next_id, ts, giver, receiver, category)
+        self._next_id += 1
+        self._remember(given)
+        self._rows.append(
+            {
+                "id": given.id,
+                "ts": ts,
+                "network": network,
+                "room": room,
+                "giver_network": giver[0],
+                "giver_key": giver[1],
+                "giver_nick": giver_nick,
+                "receiver_network": receiver[0],
+                "receiver_key": receiver[1],
+                "receiver_nick": receiver_nick,
+                "category": category,
+                "reason": reason,
+                "evidence": evidence,
+                "state": "given",
+            }
+        )
+        self._queued += 1
+        self._wake.set()
+        return given
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._rows:
+                batch, self._rows = self._rows[:500], self._rows[500:]
+                try:
+                    await self._write(batch)
+                except Exception:
+                    log.exception("could not write %d kudos; retrying", len(batch))
+                    self._rows = batch + self._rows
+                    await asyncio.sleep(0.5)
+                    continue
+                self._written += len(batch)
+                async with self._committed:
+                    self._committed.notify_all()
+
+    async def _write(self, batch: list[dict[str, Any]]) -> None:
+        counts: dict[tuple[str, str, str], tuple[int, str]] = {}
+        for row in batch:
+            total = (row["receiver_network"], row["receiver_key"], row["category"])
+            counts[total] = (counts.get(total, (0, ""))[0] + 1, row["receiver_nick"])
+        audit = [
+            {
+                "kudos_id": row["id"],
+                "ts": row["ts"],
+                "action": "give",
+                "actor": f"{row['giver_network']}:{row['giver_key']}",
+                "note": "",
+            }
+            for row in batch
+        ]
+        async with self.storage.engine.begin() as conn:
+            await conn.execute(insert(Kudos), batch)
+            await conn.execute(insert(Audit), audit)
+            for (network, key, category), (added, nick) in counts.items():
+                await _add_to_total(conn, network, key, category, added, nick)
+
+    async def flush(self) -> None:
+        target = self._queued
+        async with self._committed:
+            await self._committed.wait_for(lambda: self._written >= target)
+
+    async def withdraw(self, kudos_id: int, state: str, actor: str, note: str) -> Kudos | None:
+        """Mark a kudos undone or revoked (kept, with an audit row); None if it is not standing."""
+        await self.flush()
+        async with self.storage.session() as session, session.begin():
+            row = await session.get(Kudos, kudos_id)
+            if row is None or row.state != "given":
+                return None
+            row.state = state
+            action = {"undone": "undo", "revoked": "revoke"}[state]
+            session.add(
+                Audit(kudos_id=kudos_id, ts=utcnow(), action=action, actor=actor, note=note)
+            )
+            conn = await session.connection()
+            await _add_to_total(
+                conn, row.receiver_network, row.receiver_key, row.category, -1, row.receiver_nick
+            )
+        self._forget(
+            Given(
+                row.id,
+                row.ts,
+                (row.giver_network, row.giver_key),
+                (row.receiver_network, row.receiver_key),
+                row.category,
+            )
+        )
+        return row
+
+    # people
+
+    async def note_seen(self, network: str, nick: str, account: str | None, ts: datetime) -> None:
+        async with self.storage.session() as session, session.begin():
+            await session.merge(
+                Seen(
+                    network=network,
+                    nick=nick.casefold(),
+                    account=account,
+                    display_nick=nick,
+                    last_seen=ts,
+                )
+            )
+
+    async def seen(self, network: str, nick: str) -> Seen | None:
+        async with self.storage.session() as session:
+            found: Seen | None = await session.get(Seen, (network, nick.casefold()))
+            return found
+
+    async def set_opt_out(self, who: Key, out: bool) -> None:
+        async with self.storage.session() as session, session.begin():
+            if out:
+                await session.merge(OptOut(network=who[0], key=who[1]))
+            else:
+                await session.execute(
+                    delete(OptOut).where(OptOut.network == who[0], OptOut.key == who[1])
+                )
+
+    # questions
+
+    async def standing(self, who: Key, latest: int = 3) -> Standing:
+        await self.flush()
+        async with self.storage.session() as session:
+            rows = await session.execute(
+                select(Total.category, Total.count).where(
+                    Total.receiver_network == who[0], Total.receiver_key == who[1]
+                )
+            )
+            by_category = {category: count for category, count in rows.all() if count > 0}
+            recent = await session.execute(
+                select(Kudos.category, Kudos.reason, Kudos.giver_nick)
+                .where(Kudos.receiver_network == who[0], Kudos.receiver_key == who[1])
+                .where(Kudos.state == "given")
+                .order_by(Kudos.ts.desc(), Kudos.id.desc())
+                .limit(latest)
+            )
+            latest_rows = [(str(c), str(r), str(g)) for c, r, g in recent.all()]
+            return Standing(sum(by_category.values()), by_category, latest_rows)
+
+    async def top(
+        self, category: str | None, since: datetime | None, limit: int = 5
+    ) -> list[tuple[str, int]]:
+        """(nick, count) of the people with most kudos, opted-out people left out."""
+        await self.flush()
+        async with self.storage.session() as session:
+            count: Any
+            if since is None:  # all time: from the running totals
+                count = func.sum(Total.count)
+                query = (
+                    select(func.max(Total.nick), count)
+                    .where(Total.count > 0)
+                    .where(_not_opted_out(Total.receiver_network, Total.receiver_key))
+                    .group_by(Total.receiver_network, Total.receiver_key)
+                )
+                if category is not None:
+                    query = query.where(Total.category == category)
+            else:
+                count = func.count()
+                query = (
+                    select(func.max(Kudos.receiver_nick), count)
+                    .where(Kudos.ts >= since, Kudos.state == "given")
+                    .where(_not_opted_out(Kudos.receiver_network, Kudos.receiver_key))
+                    .group_by(Kudos.receiver_network, Kudos.receiver_key)
+                )
+                if category is not None:
+                    query = query.where(Kudos.category == category)
+            rows = await session.execute(query.order_by(count.desc()).limit(limit))
+            return [(str(nick), int(n)) for nick, n in rows.all()]
+
+    async def recent(self, limit: int = 5) -> Sequence[Kudos]:
+        await self.flush()
+        async with self.storage.session() as session:
+            rows = await session.scalars(
+                select(Kudos).where(Kudos.state == "given").order_by(Kudos.id.desc()).limit(limit)
+            )
+            return list(rows)
+
+
+def _not_opted_out(network: Any, key: Any) -> Any:
+    return ~select(OptOut.key).where(OptOut.network == network, OptOut.key == key).exists()
+
+
+async def _add_to_total(
+    conn: Any, network: str, key: str, category: str, delta: int, nick: str
+) -> None:
+    done = await conn.execute(
+        update(Total)
+        .where(Total.receiver_network == network, Total.receiver_key == key)
+        .where(Total.category == category)
+        .values(count=Total.count + delta, nick=nick)
+    )
+    if done.rowcount == 0:
+        await conn.execute(
+            insert(Total).values(
+                receiver_network=network, receiver_key=key, category=category,
+                count=max(delta, 0), nick=nick,
+            )
+        )  # fmt: skip
