@@ -15,7 +15,7 @@ from opsbot_plugins.core.models import JoinedRoom
 from opsbot_plugins.core.plugin import Core
 
 from ..test_storage import check_migrations
-from .conftest import PostgresServer
+from .postgresserver import PostgresServer
 
 
 async def test_migrations_run_on_postgresql_and_are_idempotent(postgres: PostgresServer) -> None:

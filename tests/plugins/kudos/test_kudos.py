@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from opsbot.domain import KudosGiven, KudosWithdrawn
-from opsbot.testing import BotFactory, TestBot
+from opsbot.testing import TestBot
 from opsbot_plugins.kudos.models import Audit, Kudos
 from opsbot_plugins.kudos.plugin import Kudos as KudosPlugin
 
-PLUGINS = ("core", "meetings", "kudos")
+from .conftest import KudosFactory
 
 
 @pytest.fixture
-async def kbot(bot_factory: BotFactory) -> TestBot:
-    bot = await bot_factory(plugins=PLUGINS)
+async def kbot(kudos_bot: KudosFactory) -> TestBot:
+    bot = await kudos_bot()
     for nick in ("alice", "bob", "carol", "j.doe", "[m]x"):
         await bot.irc.say(nick, "o/")
     return bot
@@ -66,8 +65,8 @@ async def test_plus_plus_credits_people_but_not_code(kbot: TestBot) -> None:
     ]
 
 
-async def test_matrix_pills_name_the_receiver(bot_factory: BotFactory) -> None:
-    bot = await bot_factory(plugins=PLUGINS)
+async def test_matrix_pills_name_the_receiver(kudos_bot: KudosFactory) -> None:
+    bot = await kudos_bot()
     mx = bot.matrix
     await mx.say("bob", "hi")
     html = '<a href="https://matrix.to/#/@bob:example.org">Bob B</a> for the fix'
@@ -101,8 +100,8 @@ async def test_refusals_are_one_line_each(kbot: TestBot) -> None:
     ]
 
 
-async def test_the_daily_cap(bot_factory: BotFactory) -> None:
-    bot = await bot_factory(plugins=PLUGINS, config={"plugins": {"kudos": {"daily_cap": 2}}})
+async def test_the_daily_cap(kudos_bot: KudosFactory) -> None:
+    bot = await kudos_bot({"plugins": {"kudos": {"daily_cap": 2}}})
     for nick in ("alice", "bob", "carol", "dave"):
         await bot.irc.say(nick, "o/")
     await bot.irc.say("alice", "!kudos bob for one")
@@ -187,13 +186,12 @@ async def test_top_recent_categories_and_opting_out(kbot: TestBot) -> None:
     assert await irc.say("alice", "!kudos top") == ["Most kudos: bob (2), carol (1)"]
 
 
-async def test_limits_survive_a_restart(bot_factory: BotFactory, tmp_path: Path) -> None:
-    db = tmp_path / "bot.db"
-    first = await bot_factory(plugins=PLUGINS, database=db)
+async def test_limits_survive_a_restart(kudos_bot: KudosFactory) -> None:
+    first = await kudos_bot()
     await first.irc.say("bob", "o/")
     await first.irc.say("alice", "!kudos bob #docs for the guide")
     await first.bot.stop()
-    second = await bot_factory(plugins=PLUGINS, database=db)
+    second = await kudos_bot()
     await second.irc.say("bob", "o/")
     assert await second.irc.say("alice", "!kudos bob #docs for the guide again") == [
         "You already gave bob #docs kudos in the last 24 h."

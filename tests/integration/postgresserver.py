@@ -1,7 +1,6 @@
-"""Real servers for integration tests, started once per session on 127.0.0.1 (RECIPES.md).
-
-A server that cannot start fails the tests that need it, loudly; nothing is skipped.
-"""
+"""A real PostgreSQL for the tests, started once per session on 127.0.0.1 (RECIPES.md); a
+server that cannot start fails the tests that need it, loudly. The ``postgres`` fixture is
+registered for the whole suite by tests/conftest.py."""
 
 from __future__ import annotations
 
