@@ -102,7 +102,7 @@ class Kudos(Plugin):
         now = time.monotonic()
         if now - self._seen_at.get(marker, -SEEN_EVERY) >= SEEN_EVERY:
             self._seen_at[marker] = now
-            await self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
+            self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
         if not self.config.plus_plus or "++" not in ctx.msg.text:
             return
         pilled = self._known_now(ctx)

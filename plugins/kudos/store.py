@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbot.events import utcnow
 from opsbot.storage import Storage
@@ -60,6 +62,7 @@ class KudosStore:
         self._last: dict[tuple[Key, Key, str], datetime] = {}
         self._today: dict[Key, deque[datetime]] = defaultdict(deque)
         self._recent_by_giver: dict[Key, Given] = {}
+        self._seen: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def start(self) -> None:
         since = utcnow() - max(self.window, timedelta(days=1))
@@ -168,20 +171,22 @@ class KudosStore:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._rows:
+            while self._rows or self._seen:
                 batch, self._rows = self._rows[:500], self._rows[500:]
+                seen, self._seen = list(self._seen.values()), {}
                 try:
-                    await self._write(batch)
+                    await self._write(batch, seen)
                 except Exception:
                     log.exception("could not write %d kudos; retrying", len(batch))
                     self._rows = batch + self._rows
+                    self._seen = {(r["network"], r["nick"]): r for r in seen} | self._seen
                     await asyncio.sleep(0.5)
                     continue
                 self._written += len(batch)
                 async with self._committed:
                     self._committed.notify_all()
 
-    async def _write(self, batch: list[dict[str, Any]]) -> None:
+    async def _write(self, batch: list[dict[str, Any]], seen: list[dict[str, Any]]) -> None:
         counts: dict[tuple[str, str, str], tuple[int, str]] = {}
         for row in batch:
             total = (row["receiver_network"], row["receiver_key"], row["category"])
@@ -197,6 +202,23 @@ class KudosStore:
             for row in batch
         ]
         async with self.storage.engine.begin() as conn:
+            if seen:
+                upsert = (
+                    postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                )(Seen)
+                await conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["network", "nick"],
+                        set_={
+                            "account": upsert.excluded.account,
+                            "display_nick": upsert.excluded.display_nick,
+                            "last_seen": upsert.excluded.last_seen,
+                        },
+                    ),
+                    seen,
+                )
+            if not batch:
+                return
             await conn.execute(insert(Kudos), batch)
             await conn.execute(insert(Audit), audit)
             for (network, key, category), (added, nick) in counts.items():
@@ -236,19 +258,21 @@ class KudosStore:
 
     # people
 
-    async def note_seen(self, network: str, nick: str, account: str | None, ts: datetime) -> None:
-        async with self.storage.session() as session, session.begin():
-            await session.merge(
-                Seen(
-                    network=network,
-                    nick=nick.casefold(),
-                    account=account,
-                    display_nick=nick,
-                    last_seen=ts,
-                )
-            )
+    def note_seen(self, network: str, nick: str, account: str | None, ts: datetime) -> None:
+        """Remember someone who spoke (written with the next group of kudos)."""
+        self._seen[(network, nick.casefold())] = {
+            "network": network,
+            "nick": nick.casefold(),
+            "account": account,
+            "display_nick": nick,
+            "last_seen": ts,
+        }
+        self._wake.set()
 
     async def seen(self, network: str, nick: str) -> Seen | None:
+        pending = self._seen.get((network, nick.casefold()))
+        if pending is not None:
+            return Seen(**pending)
         async with self.storage.session() as session:
             found: Seen | None = await session.get(Seen, (network, nick.casefold()))
             return found

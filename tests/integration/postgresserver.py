@@ -4,6 +4,7 @@ registered for the whole suite by tests/conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -19,7 +20,7 @@ from .ircserver import free_port
 def _postgres_bin() -> Path:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not found:
-        pytest.fail("PostgreSQL is not installed: run `make test`, which installs it from Debian")
+        raise RuntimeError("PostgreSQL is not installed: run `make test`, which installs it")
     return found[-1].parent
 
 
@@ -52,6 +53,13 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of our own for the test session."""
+    with running_postgres() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of our own, run as the postgres user (initdb refuses root)."""
     bin_dir = _postgres_bin()
     folder = Path(tempfile.mkdtemp(prefix="opsbot-pg-"))
@@ -96,7 +104,7 @@ def postgres() -> Iterator[PostgresServer]:
     )
     if started.returncode != 0:
         log = (folder / "server.log").read_text() if (folder / "server.log").exists() else ""
-        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log}")
+        raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log}")
     try:
         yield PostgresServer("127.0.0.1", port)
     finally:

@@ -1,0 +1,181 @@
+"""Kudos benchmark.
+
+1. Kudos handled per second end to end: ``!kudos`` lines from many people through a real bot
+   (memory transport, core + meetings + kudos, SQLite), until every kudos is committed.
+2. ``!kudos top`` (all time, and one category over 30 days) and ``!kudos WHO`` on a database of
+   1,000,000 kudos among 10,000 people, on SQLite and on a real PostgreSQL.
+
+Run: ``python bench/kudos.py [--quick]`` (PostgreSQL from Debian: ``make servers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+
+from opsbot.bot import Bot  # noqa: E402
+from opsbot.events import utcnow  # noqa: E402
+from opsbot.storage import Storage  # noqa: E402
+from opsbot.testing import TestBot, memory_config  # noqa: E402
+from opsbot_plugins.kudos.models import Kudos, Total  # noqa: E402
+from opsbot_plugins.kudos.plugin import DEFAULT_CATEGORIES  # noqa: E402
+from opsbot_plugins.kudos.plugin import Kudos as KudosPlugin  # noqa: E402
+from opsbot_plugins.kudos.store import KudosStore  # noqa: E402
+from tests.integration.postgresserver import running_postgres  # noqa: E402
+
+CATEGORIES = list(DEFAULT_CATEGORIES)
+
+
+async def end_to_end(folder: Path, count: int) -> float:
+    config = memory_config(folder / "e2e.db", ("core", "meetings", "kudos"), {})
+    bot = Bot(config)
+    await bot.start()
+    chat = TestBot(bot).irc
+    receivers = [f"r{i}" for i in range(10)]
+    for nick in receivers:
+        await chat.say(nick, "o/")
+    await chat.settle()
+    transport = chat.transport
+    plugin = bot.plugins["kudos"]
+    assert isinstance(plugin, KudosPlugin)
+    lines = [
+        (f"g{i // 10}", f"!kudos {receivers[i % 10]} #rootcause for bisecting bug {i}")
+        for i in range(count)
+    ]
+    start = time.perf_counter()
+    for giver, text in lines:
+        await transport.say(giver, text)
+    await bot.bus.drain()
+    await plugin.store.flush()
+    elapsed = time.perf_counter() - start
+    replies = [s for s in transport.sent if s.text.startswith("Kudos to ")]
+    await bot.stop()
+    if len(replies) != count:
+        raise AssertionError(f"{len(replies)} of {count} kudos were given")
+    return count / elapsed
+
+
+async def fill(storage: Storage, kudos: int, people: int) -> None:
+    rng = random.Random(7)
+    now = utcnow()
+    totals: dict[tuple[str, str], int] = {}
+    batch: list[dict[str, Any]] = []
+    for i in range(1, kudos + 1):
+        receiver = f"p{rng.randrange(people)}"
+        category = rng.choice(CATEGORIES)
+        totals[(receiver, category)] = totals.get((receiver, category), 0) + 1
+        batch.append(
+            {
+                "id": i,
+                "ts": now - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60)),
+                "network": "oftc",
+                "room": "#openstack-operators",
+                "giver_network": "oftc",
+                "giver_key": f"p{rng.randrange(people)}",
+                "giver_nick": "giver",
+                "receiver_network": "oftc",
+                "receiver_key": receiver,
+                "receiver_nick": receiver,
+                "category": category,
+                "reason": "for finding the root cause",
+                "evidence": [],
+                "state": "given",
+            }
+        )
+        if len(batch) == 20_000:
+            async with storage.engine.begin() as conn:
+                await conn.execute(insert(Kudos), batch)
+            batch = []
+    async with storage.engine.begin() as conn:
+        if batch:
+            await conn.execute(insert(Kudos), batch)
+        rows = [
+            {
+                "receiver_network": "oftc",
+                "receiver_key": receiver,
+                "category": category,
+                "count": count,
+                "nick": receiver,
+            }
+            for (receiver, category), count in totals.items()
+        ]
+        await conn.execute(insert(Total), rows)
+
+
+async def timed(call: Callable[[], Awaitable[object]], times: int = 10) -> float:
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+async def queries(url: str, kudos: int, people: int) -> dict[str, float]:
+    storage = Storage(url)
+    await storage.connect()
+    try:
+        await storage.migrate([("kudos", KudosPlugin.migrations_dir())])
+        started = time.perf_counter()
+        await fill(storage, kudos, people)
+        filled = time.perf_counter() - started
+        store = KudosStore(storage, timedelta(hours=24))
+        await store.start()
+        month = utcnow() - timedelta(days=30)
+        figures = {
+            "fill_s": filled,
+            "top_all_time_ms": await timed(lambda: store.top(None, None)),
+            "top_rootcause_30d_ms": await timed(lambda: store.top("rootcause", month)),
+            "standing_ms": await timed(lambda: store.standing(("oftc", "p42"))),
+        }
+        await store.stop()
+        return figures
+    finally:
+        await storage.close()
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-bench-kudos-"))
+    kudos = 100_000 if quick else 1_000_000
+    people = 10_000
+    results: dict[str, Any] = {
+        "end_to_end_kudos_per_s": await end_to_end(folder, 2_000 if quick else 20_000)
+    }
+    results["sqlite"] = await queries(f"sqlite+aiosqlite:///{folder}/big.db", kudos, people)
+    with running_postgres() as server:
+        results["postgresql"] = await queries(server.create_database(), kudos, people)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.quick))
+    print("Kudos benchmark, one run")
+    print(f"  end to end: {results['end_to_end_kudos_per_s']:,.0f} kudos/s")
+    for name in ("sqlite", "postgresql"):
+        shown = ", ".join(f"{k} {v:,.1f}" for k, v in results[name].items())
+        print(f"  {name}: {shown}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "kudos.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
