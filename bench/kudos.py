@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.events import utcnow  # noqa: E402
@@ -35,7 +35,7 @@ from opsbot.testing import TestBot, memory_config  # noqa: E402
 from opsbot_plugins.kudos.models import Kudos, Total  # noqa: E402
 from opsbot_plugins.kudos.plugin import DEFAULT_CATEGORIES  # noqa: E402
 from opsbot_plugins.kudos.plugin import Kudos as KudosPlugin  # noqa: E402
-from opsbot_plugins.kudos.store import KudosStore  # noqa: E402
+from opsbot_plugins.kudos.store import ALL, KudosStore  # noqa: E402
 from tests.integration.postgresserver import running_postgres  # noqa: E402
 
 CATEGORIES = list(DEFAULT_CATEGORIES)
@@ -58,8 +58,8 @@ async def end_to_end(folder: Path, count: int) -> float:
         for i in range(count)
     ]
     start = time.perf_counter()
-    for giver, text in lines:
-        await transport.say(giver, text)
+    for giver, said in lines:
+        await transport.say(giver, said)
     await bot.bus.drain()
     await plugin.store.flush()
     elapsed = time.perf_counter() - start
@@ -78,7 +78,8 @@ async def fill(storage: Storage, kudos: int, people: int) -> None:
     for i in range(1, kudos + 1):
         receiver = f"p{rng.randrange(people)}"
         category = rng.choice(CATEGORIES)
-        totals[(receiver, category)] = totals.get((receiver, category), 0) + 1
+        for counted in (category, ALL):
+            totals[(receiver, counted)] = totals.get((receiver, counted), 0) + 1
         batch.append(
             {
                 "id": i,
@@ -115,6 +116,9 @@ async def fill(storage: Storage, kudos: int, people: int) -> None:
             for (receiver, category), count in totals.items()
         ]
         await conn.execute(insert(Total), rows)
+    async with storage.engine.connect() as conn:  # planner statistics, as a live database has
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
 
 
 async def timed(call: Callable[[], Awaitable[object]], times: int = 10) -> float:
@@ -139,8 +143,12 @@ async def queries(url: str, kudos: int, people: int) -> dict[str, float]:
         month = utcnow() - timedelta(days=30)
         figures = {
             "fill_s": filled,
-            "top_all_time_ms": await timed(lambda: store.top(None, None)),
-            "top_rootcause_30d_ms": await timed(lambda: store.top("rootcause", month)),
+            "top_all_time_ms": await timed(lambda: store.top(None, None, CATEGORIES)),
+            "top_rootcause_all_time_ms": await timed(
+                lambda: store.top("rootcause", None, CATEGORIES)
+            ),
+            "top_30d_ms": await timed(lambda: store.top(None, month, CATEGORIES)),
+            "top_rootcause_30d_ms": await timed(lambda: store.top("rootcause", month, CATEGORIES)),
             "standing_ms": await timed(lambda: store.standing(("oftc", "p42"))),
         }
         await store.stop()

@@ -22,6 +22,16 @@ class Kudos(Base):
     __table_args__ = (
         Index("ix_kudos_receiver", "receiver_network", "receiver_key", "ts"),
         Index("ix_kudos_ts", "ts"),
+        # Covers the leaderboards over a period: a range per category, no table reads.
+        Index(
+            "ix_kudos_category_ts",
+            "category",
+            "ts",
+            "state",
+            "receiver_network",
+            "receiver_key",
+            "receiver_nick",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -43,9 +53,11 @@ class Kudos(Base):
 
 
 class Total(Base):
-    """Kudos standing per receiver and category, kept with every change (fast leaderboards)."""
+    """Kudos standing per receiver and category, kept with every change (fast leaderboards);
+    category ``*`` is the receiver's total over all categories."""
 
     __tablename__ = "kudos_totals"
+    __table_args__ = (Index("ix_kudos_totals_category_count", "category", "count"),)
 
     receiver_network: Mapped[str] = mapped_column(String(64), primary_key=True)
     receiver_key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -273,7 +273,7 @@ class Kudos(Plugin):
                     f"{word!r} is neither a category nor a period (7d, 4w, 12m, 1y, all)."
                 )
                 return
-        top = await self.store.top(category, since)
+        top = await self.store.top(category, since, list(config.categories))
         what = f"#{category} " if category else ""
         when = f" since {since:%Y-%m-%d}" if since else ""
         if not top:

@@ -27,6 +27,8 @@ from .models import Audit, Kudos, OptOut, Seen, Total
 
 log = logging.getLogger("opsbot.plugins.kudos")
 
+ALL = "*"
+"""The category of a receiver's total over all categories, in the totals table."""
 Key = tuple[str, str]
 """(network, key): an account, or ``~nick`` where accounts are not required."""
 
@@ -189,8 +191,9 @@ class KudosStore:
     async def _write(self, batch: list[dict[str, Any]], seen: list[dict[str, Any]]) -> None:
         counts: dict[tuple[str, str, str], tuple[int, str]] = {}
         for row in batch:
-            total = (row["receiver_network"], row["receiver_key"], row["category"])
-            counts[total] = (counts.get(total, (0, ""))[0] + 1, row["receiver_nick"])
+            for category in (row["category"], ALL):
+                total = (row["receiver_network"], row["receiver_key"], category)
+                counts[total] = (counts.get(total, (0, ""))[0] + 1, row["receiver_nick"])
         audit = [
             {
                 "kudos_id": row["id"],
@@ -242,9 +245,10 @@ class KudosStore:
                 Audit(kudos_id=kudos_id, ts=utcnow(), action=action, actor=actor, note=note)
             )
             conn = await session.connection()
-            await _add_to_total(
-                conn, row.receiver_network, row.receiver_key, row.category, -1, row.receiver_nick
-            )
+            for category in (row.category, ALL):
+                await _add_to_total(
+                    conn, row.receiver_network, row.receiver_key, category, -1, row.receiver_nick
+                )
         self._forget(
             Given(
                 row.id,
@@ -296,7 +300,9 @@ class KudosStore:
                     Total.receiver_network == who[0], Total.receiver_key == who[1]
                 )
             )
-            by_category = {category: count for category, count in rows.all() if count > 0}
+            by_category = {
+                category: count for category, count in rows.all() if count > 0 and category != ALL
+            }
             recent = await session.execute(
                 select(Kudos.category, Kudos.reason, Kudos.giver_nick)
                 .where(Kudos.receiver_network == who[0], Kudos.receiver_key == who[1])
@@ -308,33 +314,43 @@ class KudosStore:
             return Standing(sum(by_category.values()), by_category, latest_rows)
 
     async def top(
-        self, category: str | None, since: datetime | None, limit: int = 5
+        self,
+        category: str | None,
+        since: datetime | None,
+        categories: Sequence[str],
+        limit: int = 5,
     ) -> list[tuple[str, int]]:
-        """(nick, count) of the people with most kudos, opted-out people left out."""
+        """(nick, count) of the people with most kudos (in ``category``, or any of
+        ``categories``), opted-out people left out."""
         await self.flush()
         async with self.storage.session() as session:
-            count: Any
-            if since is None:  # all time: from the running totals
-                count = func.sum(Total.count)
+            query: Any
+            if since is None:  # all time: the running totals, by an index on the count
                 query = (
-                    select(func.max(Total.nick), count)
-                    .where(Total.count > 0)
+                    select(Total.nick, Total.count)
+                    .where(Total.category == (category or ALL), Total.count > 0)
                     .where(_not_opted_out(Total.receiver_network, Total.receiver_key))
-                    .group_by(Total.receiver_network, Total.receiver_key)
+                    .order_by(Total.count.desc())
                 )
-                if category is not None:
-                    query = query.where(Total.category == category)
-            else:
-                count = func.count()
-                query = (
-                    select(func.max(Kudos.receiver_nick), count)
+            else:  # a period: one range of the covering index per category, then opt-outs
+                counted = (
+                    select(
+                        Kudos.receiver_network.label("network"),
+                        Kudos.receiver_key.label("key"),
+                        func.max(Kudos.receiver_nick).label("nick"),
+                        func.count().label("n"),
+                    )
+                    .where(Kudos.category.in_([category] if category else list(categories)))
                     .where(Kudos.ts >= since, Kudos.state == "given")
-                    .where(_not_opted_out(Kudos.receiver_network, Kudos.receiver_key))
                     .group_by(Kudos.receiver_network, Kudos.receiver_key)
+                    .subquery()
                 )
-                if category is not None:
-                    query = query.where(Kudos.category == category)
-            rows = await session.execute(query.order_by(count.desc()).limit(limit))
+                query = (
+                    select(counted.c.nick, counted.c.n)
+                    .where(_not_opted_out(counted.c.network, counted.c.key))
+                    .order_by(counted.c.n.desc())
+                )
+            rows = await session.execute(query.limit(limit))
             return [(str(nick), int(n)) for nick, n in rows.all()]
 
     async def recent(self, limit: int = 5) -> Sequence[Kudos]:

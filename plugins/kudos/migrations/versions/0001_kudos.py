@@ -34,6 +34,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_kudos_receiver", "kudos_kudos", ["receiver_network", "receiver_key", "ts"])
     op.create_index("ix_kudos_ts", "kudos_kudos", ["ts"])
+    op.create_index(
+        "ix_kudos_category_ts",
+        "kudos_kudos",
+        ["category", "ts", "state", "receiver_network", "receiver_key", "receiver_nick"],
+    )
     op.create_table(
         "kudos_totals",
         sa.Column("receiver_network", sa.String(64), primary_key=True),
@@ -42,6 +47,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("nick", sa.String(255), nullable=False),
     )
+    op.create_index("ix_kudos_totals_category_count", "kudos_totals", ["category", "count"])
     op.create_table(
         "kudos_audit",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -70,6 +76,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("kudos_optout", "kudos_seen", "kudos_audit", "kudos_totals"):
         op.drop_table(table)
+    op.drop_index("ix_kudos_category_ts", "kudos_kudos")
     op.drop_index("ix_kudos_ts", "kudos_kudos")
     op.drop_index("ix_kudos_receiver", "kudos_kudos")
     op.drop_table("kudos_kudos")
