@@ -333,16 +333,21 @@ class KudosStore:
                     .order_by(Total.count.desc())
                 )
             else:  # a period: one range of the covering index per category, then opt-outs
+                # On SQLite, grouped by one expression no index is ordered by: grouping by the
+                # columns tempts it into walking the receiver index over the whole table.
+                receiver: tuple[Any, ...] = (Kudos.receiver_network, Kudos.receiver_key)
+                if self.storage.is_sqlite:
+                    receiver = (Kudos.receiver_network + " " + Kudos.receiver_key,)
                 counted = (
                     select(
-                        Kudos.receiver_network.label("network"),
-                        Kudos.receiver_key.label("key"),
+                        func.max(Kudos.receiver_network).label("network"),
+                        func.max(Kudos.receiver_key).label("key"),
                         func.max(Kudos.receiver_nick).label("nick"),
                         func.count().label("n"),
                     )
                     .where(Kudos.category.in_([category] if category else list(categories)))
                     .where(Kudos.ts >= since, Kudos.state == "given")
-                    .group_by(Kudos.receiver_network, Kudos.receiver_key)
+                    .group_by(*receiver)
                     .subquery()
                 )
                 query = (
