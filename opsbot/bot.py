@@ -21,6 +21,7 @@ from .bus import Bus
 from .config import Config
 from .events import Identity, Message, Role, Room, utcnow
 from .loader import build_configs, load_classes
+from .people import People
 from .plugin import Plugin, handlers_of
 from .router import Router
 from .scheduler import Scheduler
@@ -52,6 +53,8 @@ class Bot:
         self.router = Router(self)
         self.bus = Bus(self.router.dispatch)
         self.storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+        self.people = People(self.storage)
+        """Who is who across networks (linked identities)."""
         self.scheduler = Scheduler(self.timezone)
         if transports is None:
             transports = [

@@ -221,6 +221,71 @@ def upgrade(config_path: str | None) -> None:
         click.echo("No enabled plugin has tables.")
 
 
+@main.group()
+def people() -> None:
+    """Linked identities: one person's accounts on several networks."""
+
+
+def _people_run(config_path: str | None, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    config, _ = config_or_exit(config_path)
+    from .people import People
+    from .state import MIGRATIONS as STATE_MIGRATIONS
+    from .storage import Storage
+
+    async def go() -> T:
+        storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+        await storage.connect()
+        try:
+            await storage.migrate([("opsbot", STATE_MIGRATIONS)])
+            return await work(People(storage))
+        finally:
+            await storage.close()
+
+    return run_async(go)
+
+
+def _key(text: str) -> tuple[str, str]:
+    from .people import parse_key
+
+    try:
+        return parse_key(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@people.command("show")
+@config_option
+@click.argument("who")
+def people_show(config_path: str | None, who: str) -> None:
+    """Every identity linked to WHO (network:account)."""
+    key = _key(who)
+    for network, account in _people_run(config_path, lambda p: p.identities(key)):
+        click.echo(f"{network}:{account}")
+
+
+@people.command("merge")
+@config_option
+@click.argument("first")
+@click.argument("second")
+def people_merge(config_path: str | None, first: str, second: str) -> None:
+    """Make FIRST and SECOND (network:account each) one person."""
+    a, b = _key(first), _key(second)
+    _people_run(config_path, lambda p: p.link(a, b, by="admin (command line)"))
+    click.echo(f"{first} and {second} are one person.")
+
+
+@people.command("split")
+@config_option
+@click.argument("who")
+def people_split(config_path: str | None, who: str) -> None:
+    """Make WHO (network:account) a person of their own again."""
+    key = _key(who)
+    if _people_run(config_path, lambda p: p.split(key)):
+        click.echo(f"{who} is a person of their own again.")
+    else:
+        click.echo(f"{who} was not linked to anyone.")
+
+
 @main.command()
 @config_option
 def plugins(config_path: str | None) -> None:

@@ -16,11 +16,13 @@ MIGRATIONS = str(Path(__file__).parent / "migrations" / "versions")
 """The versions folder of the bot's own tables."""
 
 
-class _Base(DeclarativeBase):
+class OpsbotBase(DeclarativeBase):
+    """The bot's own tables (migrated as ``opsbot``)."""
+
     metadata = MetaData()
 
 
-class StateRow(_Base):
+class StateRow(OpsbotBase):
     __tablename__ = "opsbot_state"
 
     scope: Mapped[str] = mapped_column(String(128), primary_key=True)

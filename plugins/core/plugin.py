@@ -142,3 +142,43 @@ class Core(Plugin):
                 await ctx.transport.join(row.room, row.key)
             except TransportError as why:
                 self.log.warning("cannot rejoin %s on %s: %s", row.room, network, why)
+
+    # linked identities
+
+    @command("link", usage="[CODE]", help="Link your accounts on two networks (one person).")
+    async def link(self, ctx: Context, code: str | None = None) -> None:
+        me = ctx.sender
+        if me.key is None:
+            await ctx.reply(f"Identify to an account on {me.network} first; links join accounts.")
+            return
+        if code is None:
+            made = self.bot.people.new_code(me.key)
+            await ctx.reply_private(
+                f"Say '{self._prefix(ctx)}link {made}' from your account on the other network "
+                "within 10 minutes."
+            )
+            if not ctx.room.is_direct:
+                await ctx.reply("I sent you a one-time code privately.")
+            return
+        other = self.bot.people.redeem(code)
+        if other is None:
+            await ctx.reply("That code is unknown or has expired; ask for a new one with !link.")
+            return
+        if other == me.key:
+            await ctx.reply("Say the code from your other account, not this one.")
+            return
+        await self.bot.people.link(other, me.key, by=f"{me.network}:{me.account}")
+        await ctx.reply(f"Linked {other[0]}:{other[1]} and {me.network}:{me.account}.")
+
+    @command("whois", usage="[WHO]", help="Someone's accounts on every network, as linked.")
+    async def whois(self, ctx: Context, who: str | None = None) -> None:
+        person = ctx.sender if who is None else ctx.transport.member(ctx.room, who)
+        if person is None:
+            await ctx.reply(f"{who} is not here.")
+            return
+        if person.key is None:
+            await ctx.reply(f"{person.nick} is not identified to an account on {person.network}.")
+            return
+        keys = await self.bot.people.identities(person.key)
+        listed = ", ".join(f"{network}:{account}" for network, account in keys)
+        await ctx.reply(f"{person.nick} is {listed}.")

@@ -246,7 +246,7 @@ class Kudos(Plugin):
         if key is None:
             await ctx.reply(f"{who.nick} is not identified to an account; no kudos are kept.")
             return
-        standing = await self.store.standing(key)
+        standing = await self.store.standing(await self.bot.people.identities(key))
         if not standing.total:
             await ctx.reply(f"{who.nick} has no kudos yet.")
             return

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbot.events import utcnow
+from opsbot.people import IdentityRow
 from opsbot.storage import Storage
 
 from .models import Audit, Kudos, OptOut, Seen, Total
@@ -292,21 +293,31 @@ class KudosStore:
 
     # questions
 
-    async def standing(self, who: Key, latest: int = 3) -> Standing:
+    async def standing(self, identities: Sequence[Key], latest: int = 3) -> Standing:
+        """One person's kudos over all their (linked) identities."""
         await self.flush()
+        mine = or_(
+            *(
+                and_(Kudos.receiver_network == network, Kudos.receiver_key == key)
+                for network, key in identities
+            )
+        )
+        totals_mine = or_(
+            *(
+                and_(Total.receiver_network == network, Total.receiver_key == key)
+                for network, key in identities
+            )
+        )
         async with self.storage.session() as session:
             rows = await session.execute(
-                select(Total.category, Total.count).where(
-                    Total.receiver_network == who[0], Total.receiver_key == who[1]
-                )
+                select(Total.category, func.sum(Total.count))
+                .where(totals_mine, Total.category != ALL)
+                .group_by(Total.category)
             )
-            by_category = {
-                category: count for category, count in rows.all() if count > 0 and category != ALL
-            }
+            by_category = {str(c): int(n) for c, n in rows.all() if n and n > 0}
             recent = await session.execute(
                 select(Kudos.category, Kudos.reason, Kudos.giver_nick)
-                .where(Kudos.receiver_network == who[0], Kudos.receiver_key == who[1])
-                .where(Kudos.state == "given")
+                .where(mine, Kudos.state == "given")
                 .order_by(Kudos.ts.desc(), Kudos.id.desc())
                 .limit(latest)
             )
@@ -324,6 +335,8 @@ class KudosStore:
         ``categories``), opted-out people left out."""
         await self.flush()
         async with self.storage.session() as session:
+            if await session.scalar(select(IdentityRow.person).limit(1)) is not None:
+                return await self._top_by_person(session, category, since, categories, limit)
             query: Any
             if since is None:  # all time: the running totals, by an index on the count
                 query = (
@@ -357,6 +370,51 @@ class KudosStore:
                 )
             rows = await session.execute(query.limit(limit))
             return [(str(nick), int(n)) for nick, n in rows.all()]
+
+    async def _top_by_person(
+        self,
+        session: Any,
+        category: str | None,
+        since: datetime | None,
+        categories: Sequence[str],
+        limit: int,
+    ) -> list[tuple[str, int]]:
+        """The leaderboard where some identities are linked: each person counted once."""
+        table: Any
+        network: Any
+        key: Any
+        nick: Any
+        if since is None:
+            table, network, key, nick = (
+                Total,
+                Total.receiver_network,
+                Total.receiver_key,
+                Total.nick,
+            )
+            amount: Any = func.sum(Total.count)
+            where: list[Any] = [Total.category == (category or ALL)]
+        else:
+            table, network, key = Kudos, Kudos.receiver_network, Kudos.receiver_key
+            nick, amount = Kudos.receiver_nick, func.count()
+            where = [
+                Kudos.category.in_([category] if category else list(categories)),
+                Kudos.ts >= since,
+                Kudos.state == "given",
+            ]
+        person = func.coalesce("#" + func.cast(IdentityRow.person, String), network + " " + key)
+        query = (
+            select(func.max(nick), amount)
+            .select_from(table)
+            .outerjoin(
+                IdentityRow, and_(IdentityRow.network == network, IdentityRow.account == key)
+            )
+            .where(*where, _not_opted_out(network, key))
+            .group_by(person)
+            .order_by(amount.desc())
+            .limit(limit)
+        )
+        rows = await session.execute(query)
+        return [(str(n), int(c)) for n, c in rows.all() if c]
 
     async def recent(self, limit: int = 5) -> Sequence[Kudos]:
         await self.flush()

@@ -1,0 +1,121 @@
+"""People across networks: an IRC account and a Matrix ID count as one person only once they
+are linked by proof (a one-time code given on one network and said back on the other within
+ten minutes), or by an admin. Unlinked identities are people of their own.
+
+A person is named by a number; only linked identities have a row (``opsbot_identities``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, String, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .events import utcnow
+from .state import OpsbotBase
+from .storage import Storage, UTCDateTime
+
+Key = tuple[str, str]
+"""(network, account)"""
+CODE_SECONDS = 600
+
+
+class IdentityRow(OpsbotBase):
+    __tablename__ = "opsbot_identities"
+
+    network: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    person: Mapped[int] = mapped_column(Integer)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    linked_by: Mapped[str] = mapped_column(String(320))
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    key: Key
+    expires: float
+
+
+class People:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._codes: dict[str, Pending] = {}
+
+    async def person(self, key: Key) -> int | None:
+        async with self.storage.session() as session:
+            row = await session.get(IdentityRow, key)
+            return None if row is None else row.person
+
+    async def identities(self, key: Key) -> list[Key]:
+        """Every identity of the person ``key`` is (just ``key`` when it is linked to none)."""
+        person = await self.person(key)
+        if person is None:
+            return [key]
+        async with self.storage.session() as session:
+            rows = await session.execute(
+                select(IdentityRow.network, IdentityRow.account)
+                .where(IdentityRow.person == person)
+                .order_by(IdentityRow.network, IdentityRow.account)
+            )
+            return [(network, account) for network, account in rows.all()]
+
+    def new_code(self, key: Key) -> str:
+        now = time.monotonic()
+        self._codes = {c: p for c, p in self._codes.items() if p.expires > now}
+        code = secrets.token_hex(4)
+        self._codes[code] = Pending(key, now + CODE_SECONDS)
+        return code
+
+    def redeem(self, code: str) -> Key | None:
+        pending = self._codes.pop(code.strip().lower(), None)
+        if pending is None or pending.expires < time.monotonic():
+            return None
+        return pending.key
+
+    async def link(self, a: Key, b: Key, by: str) -> None:
+        """Make ``a`` and ``b`` (and whoever each is linked to) one person."""
+        async with self.storage.session() as session, session.begin():
+            first = await session.get(IdentityRow, a)
+            second = await session.get(IdentityRow, b)
+            if first is None and second is None:
+                person = int(await session.scalar(select(func.max(IdentityRow.person))) or 0) + 1
+            else:
+                person = first.person if first is not None else second.person  # type: ignore[union-attr]
+            if first is not None and second is not None and first.person != second.person:
+                await session.execute(
+                    update(IdentityRow)
+                    .where(IdentityRow.person == second.person)
+                    .values(person=person)
+                )
+            for key, row in ((a, first), (b, second)):
+                if row is None:
+                    session.add(
+                        IdentityRow(
+                            network=key[0],
+                            account=key[1],
+                            person=person,
+                            linked_at=utcnow(),
+                            linked_by=by,
+                        )
+                    )
+
+    async def split(self, key: Key) -> bool:
+        """Make ``key`` a person of its own again; False if it was linked to nobody."""
+        async with self.storage.session() as session, session.begin():
+            row = await session.get(IdentityRow, key)
+            if row is None:
+                return False
+            await session.delete(row)
+            return True
+
+
+def parse_key(text: str) -> Key:
+    """``network:account`` (a Matrix ID keeps its own colon)."""
+    network, _, account = text.partition(":")
+    if not network or not account:
+        raise ValueError(f"{text!r} is not network:account")
+    return network, account
