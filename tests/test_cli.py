@@ -137,12 +137,13 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
 def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
     done = opsbot("db", "upgrade", "-c", str(EXAMPLE), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "opsbot: at opsbot_0001\ncore: at core_0001\nmeetings: at meetings_0002\n"
+    assert done.stdout == "opsbot: at opsbot_0002\ncore: at core_0001\nmeetings: at meetings_0002\n"
     listed = opsbot("plugins", "-c", str(EXAMPLE), cwd=tmp_path)
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[0].startswith("core         enabled   Help, ping, version")
     assert listed.stdout.splitlines()[1].startswith("etherpad     disabled  Log a meeting's")
-    assert listed.stdout.splitlines()[2].startswith("meetings     enabled   MeetBot-compatible")
+    assert listed.stdout.splitlines()[2].startswith("kudos        disabled  Kudos for operators")
+    assert listed.stdout.splitlines()[3].startswith("meetings     enabled   MeetBot-compatible")
 
 
 @pytest.mark.parametrize(

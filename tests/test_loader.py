@@ -35,7 +35,10 @@ def test_unknown_and_duplicate_plugins_name_their_key() -> None:
             PluginsConfig.model_validate({"enabled": ["core", "kudoz", "core"], "kudoz": {}})
         )
     assert caught.value.problems == [
-        ("plugins.enabled[1]", "no plugin named 'kudoz' (installed: core, etherpad, meetings)"),
+        (
+            "plugins.enabled[1]",
+            "no plugin named 'kudoz' (installed: core, etherpad, kudos, meetings)",
+        ),
         ("plugins.enabled[2]", "'core' is listed twice"),
         ("plugins.kudoz", "no plugin named 'kudoz' is installed"),
     ]
