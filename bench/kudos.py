@@ -30,6 +30,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.events import utcnow  # noqa: E402
+from opsbot.state import MIGRATIONS  # noqa: E402
 from opsbot.storage import Storage  # noqa: E402
 from opsbot.testing import TestBot, memory_config  # noqa: E402
 from opsbot_plugins.kudos.models import Kudos, Total  # noqa: E402
@@ -134,7 +135,7 @@ async def queries(url: str, kudos: int, people: int) -> dict[str, float]:
     storage = Storage(url)
     await storage.connect()
     try:
-        await storage.migrate([("kudos", KudosPlugin.migrations_dir())])
+        await storage.migrate([("opsbot", MIGRATIONS), ("kudos", KudosPlugin.migrations_dir())])
         started = time.perf_counter()
         await fill(storage, url, kudos, people)
         filled = time.perf_counter() - started
@@ -149,7 +150,7 @@ async def queries(url: str, kudos: int, people: int) -> dict[str, float]:
             ),
             "top_30d_ms": await timed(lambda: store.top(None, month, CATEGORIES)),
             "top_rootcause_30d_ms": await timed(lambda: store.top("rootcause", month, CATEGORIES)),
-            "standing_ms": await timed(lambda: store.standing(("oftc", "p42"))),
+            "standing_ms": await timed(lambda: store.standing([("oftc", "p42")])),
         }
         await store.stop()
         return figures

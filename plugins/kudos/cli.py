@@ -31,6 +31,7 @@ def _since(value: str | None) -> datetime | None:
 
 
 async def _storage(config_path: str | None) -> Storage:
+    from opsbot.state import MIGRATIONS
     from opsbot.storage import Storage
 
     from .plugin import Kudos
@@ -38,7 +39,7 @@ async def _storage(config_path: str | None) -> Storage:
     config, _ = config_or_exit(config_path)
     storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
     await storage.connect()
-    await storage.migrate([("kudos", Kudos.migrations_dir())])
+    await storage.migrate([("opsbot", MIGRATIONS), ("kudos", Kudos.migrations_dir())])
     return storage
 
 

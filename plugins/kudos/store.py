@@ -8,7 +8,6 @@ IDs are handed out here (the largest stored ID plus one): one bot process writes
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from opsbot.events import utcnow
+from opsbot.groupcommit import GroupCommit
 from opsbot.people import IdentityRow
 from opsbot.storage import Storage
 
@@ -55,17 +55,15 @@ class KudosStore:
     def __init__(self, storage: Storage, window: timedelta) -> None:
         self.storage = storage
         self.window = window
-        self._rows: list[dict[str, Any]] = []
-        self._wake = asyncio.Event()
-        self._committed = asyncio.Condition()
-        self._queued = 0
-        self._written = 0
-        self._task: asyncio.Task[None] | None = None
+        self._writer: GroupCommit[tuple[str, dict[str, Any]]] = GroupCommit(
+            self._write, name="kudos writer"
+        )
         self._next_id = 1
         self._last: dict[tuple[Key, Key, str], datetime] = {}
         self._today: dict[Key, deque[datetime]] = defaultdict(deque)
         self._recent_by_giver: dict[Key, Given] = {}
         self._seen: dict[tuple[str, str], dict[str, Any]] = {}
+        """Latest sighting per person since start-up, answered before asking the database."""
 
     async def start(self) -> None:
         since = utcnow() - max(self.window, timedelta(days=1))
@@ -86,18 +84,14 @@ class KudosStore:
             )
             for kid, ts, gn, gk, rn, rk, category in rows.all():
                 self._remember(Given(kid, ts, (gn, gk), (rn, rk), category))
-        self._task = asyncio.create_task(self._run(), name="kudos writer")
+        self._writer.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(self.flush(), 10)
-        except TimeoutError:
-            log.error("%d kudos could not be written before shutdown", self._queued - self._written)
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        await self._writer.stop()
+
+    async def flush(self) -> None:
+        """Wait until every kudos and sighting recorded so far is committed."""
+        await self._writer.flush()
 
     # limits
 
@@ -148,48 +142,33 @@ class KudosStore:
         given = Given(self._next_id, ts, giver, receiver, category)
         self._next_id += 1
         self._remember(given)
-        self._rows.append(
-            {
-                "id": given.id,
-                "ts": ts,
-                "network": network,
-                "room": room,
-                "giver_network": giver[0],
-                "giver_key": giver[1],
-                "giver_nick": giver_nick,
-                "receiver_network": receiver[0],
-                "receiver_key": receiver[1],
-                "receiver_nick": receiver_nick,
-                "category": category,
-                "reason": reason,
-                "evidence": evidence,
-                "state": "given",
-            }
+        self._writer.add(
+            (
+                "kudos",
+                {
+                    "id": given.id,
+                    "ts": ts,
+                    "network": network,
+                    "room": room,
+                    "giver_network": giver[0],
+                    "giver_key": giver[1],
+                    "giver_nick": giver_nick,
+                    "receiver_network": receiver[0],
+                    "receiver_key": receiver[1],
+                    "receiver_nick": receiver_nick,
+                    "category": category,
+                    "reason": reason,
+                    "evidence": evidence,
+                    "state": "given",
+                },
+            )
         )
-        self._queued += 1
-        self._wake.set()
         return given
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._rows or self._seen:
-                batch, self._rows = self._rows[:500], self._rows[500:]
-                seen, self._seen = list(self._seen.values()), {}
-                try:
-                    await self._write(batch, seen)
-                except Exception:
-                    log.exception("could not write %d kudos; retrying", len(batch))
-                    self._rows = batch + self._rows
-                    self._seen = {(r["network"], r["nick"]): r for r in seen} | self._seen
-                    await asyncio.sleep(0.5)
-                    continue
-                self._written += len(batch)
-                async with self._committed:
-                    self._committed.notify_all()
-
-    async def _write(self, batch: list[dict[str, Any]], seen: list[dict[str, Any]]) -> None:
+    async def _write(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        batch = [row for kind, row in items if kind == "kudos"]
+        # One sighting per person per batch (the latest): an upsert may touch a row once.
+        seen = list({(r["network"], r["nick"]): r for kind, r in items if kind == "seen"}.values())
         counts: dict[tuple[str, str, str], tuple[int, str]] = {}
         for row in batch:
             for category in (row["category"], ALL):
@@ -228,11 +207,6 @@ class KudosStore:
             for (network, key, category), (added, nick) in counts.items():
                 await _add_to_total(conn, network, key, category, added, nick)
 
-    async def flush(self) -> None:
-        target = self._queued
-        async with self._committed:
-            await self._committed.wait_for(lambda: self._written >= target)
-
     async def withdraw(self, kudos_id: int, state: str, actor: str, note: str) -> Kudos | None:
         """Mark a kudos undone or revoked (kept, with an audit row); None if it is not standing."""
         await self.flush()
@@ -265,14 +239,15 @@ class KudosStore:
 
     def note_seen(self, network: str, nick: str, account: str | None, ts: datetime) -> None:
         """Remember someone who spoke (written with the next group of kudos)."""
-        self._seen[(network, nick.casefold())] = {
+        row = {
             "network": network,
             "nick": nick.casefold(),
             "account": account,
             "display_nick": nick,
             "last_seen": ts,
         }
-        self._wake.set()
+        self._seen[(network, nick.casefold())] = row
+        self._writer.add(("seen", row))
 
     async def seen(self, network: str, nick: str) -> Seen | None:
         pending = self._seen.get((network, nick.casefold()))

@@ -8,7 +8,6 @@ and tries again; :meth:`LineWriter.flush` waits until everything handed over is 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from opsbot.groupcommit import GroupCommit
 from opsbot.storage import Storage
 
 from .engine import Line, Meeting
@@ -57,74 +57,6 @@ def row_line(row: LineRow) -> Line:
     )
 
 
-BATCH_ROWS = 500
-
-
-class LineWriter:
-    """Group commit of log lines: one transaction for whatever arrived during the last one."""
-
-    def __init__(self, storage: Storage, retry_seconds: float = 0.5) -> None:
-        self.storage = storage
-        self.retry_seconds = retry_seconds
-        self._rows: list[dict[str, Any]] = []
-        self._wake = asyncio.Event()
-        self._committed = asyncio.Condition()
-        self._queued = 0
-        self._written = 0
-        self._task: asyncio.Task[None] | None = None
-        self.failures = 0
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="meeting log writer")
-
-    def add(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-        self._queued += 1
-        self._wake.set()
-
-    @property
-    def pending(self) -> int:
-        return self._queued - self._written
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._rows:
-                # Bounded batches: binding a batch's parameters holds the event loop, and a
-                # burst of ten thousand lines must not keep the bot from answering meanwhile.
-                batch, self._rows = self._rows[:BATCH_ROWS], self._rows[BATCH_ROWS:]
-                try:
-                    async with self.storage.engine.begin() as conn:
-                        await conn.execute(insert(LineRow), batch)
-                except Exception:
-                    self.failures += 1
-                    log.exception("could not write %d meeting lines; retrying", len(batch))
-                    self._rows = batch + self._rows
-                    await asyncio.sleep(self.retry_seconds)
-                    continue
-                self._written += len(batch)
-                async with self._committed:
-                    self._committed.notify_all()
-
-    async def flush(self) -> None:
-        """Wait until every line added so far is committed."""
-        target = self._queued
-        async with self._committed:
-            await self._committed.wait_for(lambda: self._written >= target)
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(self.flush(), 10)
-        except TimeoutError:
-            log.error("%d meeting lines could not be written before shutdown", self.pending)
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-
 @dataclass(frozen=True, slots=True)
 class OpenAction:
     id: int
@@ -137,7 +69,13 @@ class OpenAction:
 class MeetingStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.writer = LineWriter(storage)
+        self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
+            self._write_lines, name="meeting log writer"
+        )
+
+    async def _write_lines(self, rows: list[dict[str, Any]]) -> None:
+        async with self.storage.engine.begin() as conn:
+            await conn.execute(insert(LineRow), rows)
 
     async def create(
         self,
