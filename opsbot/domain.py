@@ -73,6 +73,8 @@ class MeetingEnded(MeetingEvent):
     links: dict[str, str] = field(default_factory=dict)
     actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """``(text, owners)`` of every action item."""
+    chairs: tuple[tuple[str, str | None], ...] = ()
+    """``(nick, account)`` of the chairs at the end."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

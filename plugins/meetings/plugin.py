@@ -373,6 +373,7 @@ class Meetings(Plugin):
                 accounts={meeting.spelling.get(k, k): a for k, a in meeting.accounts.items()},
                 links=urls,
                 actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
+                chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
             )
         )
 

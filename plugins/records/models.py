@@ -1,0 +1,47 @@
+"""Tables of the records plugin: the domain events it heard (the source of truth, kept as they
+came) and the ledger entries derived from them (rebuilt from the events at will)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from opsbot.storage import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class HeardEvent(Base):
+    __tablename__ = "records_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Entry(Base):
+    """One credit in a person's record: a meeting attended (``count`` = lines said), a meeting
+    chaired, an action item owned, a kudos received (``category``)."""
+
+    __tablename__ = "records_entries"
+    __table_args__ = (Index("ix_records_entries_person", "network", "account", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    network: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(255))
+    nick: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    meeting: Mapped[str] = mapped_column(String(255), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(String(64))
+    """meeting:ID or kudos:ID"""
+    link: Mapped[str] = mapped_column(String(1024), default="")
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
