@@ -27,7 +27,13 @@ class Credit:
 
 
 def credits_of(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
-    """The credits one stored event gives; people without a proven account get none."""
+    """The credits one stored event gives; people without a proven account get none, nor does
+    the bot itself (``bots`` in the event: MeetBot counts the bot among the people present)."""
+    bots = {tuple(key) for key in data.get("bots", [])}
+    return [c for c in _credits(kind, data, ts) if (c.network, c.account) not in bots]
+
+
+def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
     if kind == "meeting_ended":
         network, meeting = data["network"], data["meeting_name"]
         source, link = f"meeting:{data['meeting_id']}", data.get("links", {}).get(".html", "")

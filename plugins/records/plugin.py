@@ -47,7 +47,9 @@ class Records(Plugin):
 
     async def _heard(self, kind: str, event: Any) -> None:
         data = _plain(event)
-        credits = self._credits(kind, data, event.ts)
+        # Who the bot was, kept with the event: a rebuild gives it no credit either.
+        data["bots"] = [list(t.me.key) for t in self.bot.transports.values() if t.me.key]
+        credits = credits_of(kind, data, event.ts)
         async with self.storage.session() as session, session.begin():
             session.add(HeardEvent(ts=event.ts, kind=kind, data=data))
             session.add_all(_entry(credit) for credit in credits)
@@ -81,16 +83,11 @@ class Records(Plugin):
                 if row.kind == "kudos_withdrawn":
                     withdrawn.add(f"kudos:{row.data['kudos_id']}")
                     continue
-                entries += [_entry(c) for c in self._credits(row.kind, row.data, row.ts)]
+                entries += [_entry(c) for c in credits_of(row.kind, row.data, row.ts)]
             for entry in entries:
                 entry.withdrawn = entry.source in withdrawn
             session.add_all(entries)
         return len(entries)
-
-    def _credits(self, kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
-        """What an event credits, the bot itself left out (MeetBot counts it as present)."""
-        bots = {t.me.key for t in self.bot.transports.values() if t.me.key is not None}
-        return [c for c in credits_of(kind, data, ts) if (c.network, c.account) not in bots]
 
     # asking
 
@@ -134,6 +131,31 @@ class Records(Plugin):
                 for r in rows
             ],
         }
+
+    async def export(self, *, since: datetime | None, rule: str | None) -> list[dict[str, Any]]:
+        """Every person (linked identities together) with a record, their evidence and rules."""
+        async with self.storage.session() as session:
+            keys = (await session.execute(select(Entry.network, Entry.account).distinct())).all()
+        people: list[list[Key]] = []
+        placed: set[Key] = set()
+        for network, account in sorted(keys):
+            if (network, account) in placed:
+                continue
+            identities = await self.bot.people.identities((network, account))
+            placed.update(identities)
+            people.append(identities)
+        now = utcnow()
+        found = []
+        for identities in people:
+            record = await self.record(identities, now)
+            if rule is not None and rule not in record["rules_met"]:
+                continue
+            if since is not None:
+                record["evidence"] = [
+                    e for e in record["evidence"] if e["time"] >= since.isoformat()
+                ]
+            found.append({"person": record["identities"][0], **record})
+        return found
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:

@@ -3,6 +3,11 @@ ledger rebuilt from the stored events (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +112,51 @@ async def test_withdrawn_kudos_do_not_count_and_the_ledger_rebuilds_the_same(
     ], "the bot itself gets no credit"
     assert await plugin.rebuild() == 5
     assert await ledger() == before
+
+
+async def test_export_and_rebuild_from_the_command_line(
+    rbot: TestBot,
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    await meeting(rbot, 12)
+    await rbot.irc.say(
+        "alice", "!kudos bob #rootcause for https://bugs.launchpad.net/nova/+bug/2045678"
+    )
+    await rbot.bot.stop()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "database": {"url": database_url},
+                "networks": [{"type": "memory", "name": "irc"}],
+                "plugins": {"enabled": ["core", "records"], "records": {"rules": RULES}},
+            }
+        )
+    )
+
+    def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "opsbot", "records", *args, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "OPSBOT_CONFIG": ""},
+        )
+
+    exported = opsbot("export", "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    people = {p["person"]: p for p in json.loads(exported.stdout)}
+    assert set(people) == {"irc:alice", "irc:bob"}
+    bob = people["irc:bob"]
+    assert (bob["meetings_attended"], bob["lines_said"], bob["action_items"]) == (1, 12, 1)
+    assert bob["kudos"] == {"rootcause": 1} and bob["rules_met"] == ["auc", "rootcause"]
+    assert any(e["link"].endswith(".html") for e in bob["evidence"] if e["kind"] == "attended")
+    only = json.loads(opsbot("export", "--format", "json", "--rule", "rootcause").stdout)
+    assert [p["person"] for p in only] == ["irc:bob"]
+    as_csv = opsbot("export").stdout.splitlines()
+    assert as_csv[0].startswith("person,identities,meetings_attended") and len(as_csv) == 3
+    unknown = opsbot("export", "--rule", "nope")
+    assert unknown.returncode == 2 and "no rule named 'nope'" in unknown.stderr
+    rebuilt = opsbot("rebuild")
+    assert rebuilt.stdout.strip() == "5 ledger entries derived from the stored events."
