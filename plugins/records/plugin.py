@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, MeetingEnded
 from opsbot.events import DomainEvent, utcnow
+from opsbot.people import IdentityRow
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
 
 from .ledger import Credit, Rule, credits_of, rules_met
@@ -133,29 +134,63 @@ class Records(Plugin):
         }
 
     async def export(self, *, since: datetime | None, rule: str | None) -> list[dict[str, Any]]:
-        """Every person (linked identities together) with a record, their evidence and rules."""
+        """Every person (linked identities together) with a record, their evidence and rules:
+        one pass over the ledger in person order, rows as tuples (no ORM objects)."""
         async with self.storage.session() as session:
-            keys = (await session.execute(select(Entry.network, Entry.account).distinct())).all()
-        people: list[list[Key]] = []
-        placed: set[Key] = set()
-        for network, account in sorted(keys):
-            if (network, account) in placed:
-                continue
-            identities = await self.bot.people.identities((network, account))
-            placed.update(identities)
-            people.append(identities)
+            links = await session.execute(
+                select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
+            )
+            person_of = {(n, a): p for n, a, p in links.all()}
+            rows = await session.execute(
+                select(
+                    Entry.network, Entry.account, Entry.ts, Entry.kind, Entry.meeting,
+                    Entry.category, Entry.count, Entry.source, Entry.link,
+                )
+                .where(Entry.withdrawn.is_(False))
+                .order_by(Entry.network, Entry.account, Entry.ts)
+            )  # fmt: skip
+            by_person: dict[Any, list[Any]] = {}
+            names: dict[Any, set[str]] = {}
+            for row in rows.all():
+                key = (row[0], row[1])
+                person = person_of.get(key, key)
+                by_person.setdefault(person, []).append(row)
+                names.setdefault(person, set()).add(f"{row[0]}:{row[1]}")
         now = utcnow()
         found = []
-        for identities in people:
-            record = await self.record(identities, now)
-            if rule is not None and rule not in record["rules_met"]:
+        for person, entries in by_person.items():
+            met = rules_met(
+                self.config.rules, ((r[2], r[3], r[4], r[5], r[6]) for r in entries), now
+            )
+            if rule is not None and rule not in met:
                 continue
-            if since is not None:
-                record["evidence"] = [
-                    e for e in record["evidence"] if e["time"] >= since.isoformat()
-                ]
-            found.append({"person": record["identities"][0], **record})
-        return found
+            attended = [r for r in entries if r[3] == "attended"]
+            kudos: dict[str, int] = {}
+            for r in entries:
+                if r[3] == "kudos":
+                    kudos[r[5]] = kudos.get(r[5], 0) + 1
+            identities = sorted(names[person])
+            found.append(
+                {
+                    "person": identities[0],
+                    "identities": identities,
+                    "meetings_attended": len(attended),
+                    "lines_said": sum(r[6] for r in attended),
+                    "meetings_chaired": sum(1 for r in entries if r[3] == "chaired"),
+                    "action_items": sum(1 for r in entries if r[3] == "action"),
+                    "kudos": kudos,
+                    "rules_met": met,
+                    "evidence": [
+                        {
+                            "time": r[2].isoformat(), "kind": r[3], "meeting": r[4],
+                            "category": r[5], "count": r[6], "source": r[7], "link": r[8],
+                        }
+                        for r in entries
+                        if since is None or r[2] >= since
+                    ],
+                }
+            )  # fmt: skip
+        return sorted(found, key=lambda p: str(p["person"]))
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:
