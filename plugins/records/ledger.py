@@ -94,6 +94,20 @@ class Rule(BaseModel):
     any: list[Condition]
     """The rule is met when any one of these is."""
 
+    def kinds(self) -> frozenset[str]:
+        """The kinds of entries the rule looks at (the others need not be counted)."""
+        wanted: set[str] = set()
+        for condition in self.any:
+            if condition.attended is not None or condition.lines is not None:
+                wanted.add("attended")
+            if condition.chaired is not None:
+                wanted.add("chaired")
+            if condition.actions is not None:
+                wanted.add("action")
+            if condition.kudos is not None:
+                wanted.add("kudos")
+        return frozenset(wanted)
+
 
 @dataclass
 class Tally:
@@ -147,9 +161,10 @@ def rules_met(
     met = []
     for rule in rules:
         since = now - timedelta(days=rule.period_days)
+        kinds = rule.kinds()
         tally = Tally()
         for ts, kind, meeting, category, count in rows:
-            if ts >= since:
+            if kind in kinds and ts >= since:
                 tally.add(kind, meeting, category, count)
         if any(meets(condition, tally) for condition in rule.any):
             met.append(rule.name)

@@ -25,6 +25,7 @@ from .ledger import Credit, Rule, credits_of, rules_met
 from .models import Entry, HeardEvent
 
 Key = tuple[str, str]
+EVIDENCE = ("time", "kind", "meeting", "category", "count", "source", "link")
 
 
 class RecordsConfig(PluginConfig):
@@ -181,10 +182,7 @@ class Records(Plugin):
                     "kudos": kudos,
                     "rules_met": met,
                     "evidence": [
-                        {
-                            "time": r[2].isoformat(), "kind": r[3], "meeting": r[4],
-                            "category": r[5], "count": r[6], "source": r[7], "link": r[8],
-                        }
+                        dict(zip(EVIDENCE, (r[2].isoformat(), *r[3:9]), strict=True))
                         for r in entries
                         if since is None or r[2] >= since
                     ],
