@@ -1,7 +1,7 @@
 """Kudos benchmark.
 
 1. Kudos handled per second end to end: ``!kudos`` lines from many people through a real bot
-   (memory transport, core + meetings + kudos, SQLite), until every kudos is committed.
+   (memory transport, core + meetings + kudos + records, SQLite), until every kudos is committed.
 2. ``!kudos top`` (all time, and one category over 30 days) and ``!kudos WHO`` on a database of
    1,000,000 kudos among 10,000 people, on SQLite and on a real PostgreSQL.
 
@@ -37,13 +37,14 @@ from opsbot_plugins.kudos.models import Kudos, Total  # noqa: E402
 from opsbot_plugins.kudos.plugin import DEFAULT_CATEGORIES  # noqa: E402
 from opsbot_plugins.kudos.plugin import Kudos as KudosPlugin  # noqa: E402
 from opsbot_plugins.kudos.store import ALL, KudosStore  # noqa: E402
+from opsbot_plugins.records.plugin import Records  # noqa: E402
 from tests.integration.postgresserver import running_postgres  # noqa: E402
 
 CATEGORIES = list(DEFAULT_CATEGORIES)
 
 
 async def end_to_end(folder: Path, count: int) -> float:
-    config = memory_config(folder / "e2e.db", ("core", "meetings", "kudos"), {})
+    config = memory_config(folder / "e2e.db", ("core", "meetings", "kudos", "records"), {})
     bot = Bot(config)
     await bot.start()
     chat = TestBot(bot).irc
@@ -63,6 +64,9 @@ async def end_to_end(folder: Path, count: int) -> float:
         await transport.say(giver, said)
     await bot.bus.drain()
     await plugin.store.flush()
+    records = bot.plugins["records"]
+    assert isinstance(records, Records)
+    await records.writer.flush()  # the credit in the contribution records is written too
     elapsed = time.perf_counter() - start
     replies = [s for s in transport.sent if s.text.startswith("Kudos to ")]
     await bot.stop()

@@ -14,10 +14,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, MeetingEnded
 from opsbot.events import DomainEvent, utcnow
+from opsbot.groupcommit import GroupCommit
 from opsbot.people import IdentityRow
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
 
@@ -45,37 +46,58 @@ class Records(Plugin):
     Config = RecordsConfig
     config: RecordsConfig
 
+    async def setup(self) -> None:
+        # Events are written in groups: a kudos handler never waits on the records' database.
+        self.writer: GroupCommit[tuple[str, datetime, dict[str, Any]]] = GroupCommit(
+            self._write, name="records writer"
+        )
+        self.writer.start()
+
+    async def teardown(self) -> None:
+        await self.writer.stop()
+
     # hearing
 
-    async def _heard(self, kind: str, event: Any) -> None:
+    def _heard(self, kind: str, event: DomainEvent) -> None:
         data = _plain(event)
         # Who the bot was, kept with the event: a rebuild gives it no credit either.
         data["bots"] = [list(t.me.key) for t in self.bot.transports.values() if t.me.key]
-        credits = credits_of(kind, data, event.ts)
-        async with self.storage.session() as session, session.begin():
-            session.add(HeardEvent(ts=event.ts, kind=kind, data=data))
-            session.add_all(_entry(credit) for credit in credits)
+        self.writer.add((kind, event.ts, data))
+
+    async def _write(self, items: list[tuple[str, datetime, dict[str, Any]]]) -> None:
+        """Store heard events in order, with the credits they give; withdrawals last (each
+        follows the kudos it takes back, in this batch or an earlier one)."""
+        events = [{"ts": ts, "kind": kind, "data": data} for kind, ts, data in items]
+        entries = [
+            _entry_row(credit) for kind, ts, data in items for credit in credits_of(kind, data, ts)
+        ]
+        withdrawn = [
+            f"kudos:{data['kudos_id']}" for kind, _, data in items if kind == "kudos_withdrawn"
+        ]
+        async with self.storage.engine.begin() as conn:
+            await conn.execute(insert(HeardEvent), events)
+            if entries:
+                await conn.execute(insert(Entry), entries)
+            if withdrawn:
+                await conn.execute(
+                    update(Entry).where(Entry.source.in_(withdrawn)).values(withdrawn=True)
+                )
 
     @subscribe(MeetingEnded)
     async def meeting_ended(self, event: MeetingEnded) -> None:
-        await self._heard("meeting_ended", event)
+        self._heard("meeting_ended", event)
 
     @subscribe(KudosGiven)
     async def kudos_given(self, event: KudosGiven) -> None:
-        await self._heard("kudos_given", event)
+        self._heard("kudos_given", event)
 
     @subscribe(KudosWithdrawn)
     async def kudos_withdrawn(self, event: KudosWithdrawn) -> None:
-        async with self.storage.session() as session, session.begin():
-            session.add(HeardEvent(ts=event.ts, kind="kudos_withdrawn", data=_plain(event)))
-            await session.execute(
-                update(Entry)
-                .where(Entry.source == f"kudos:{event.kudos_id}")
-                .values(withdrawn=True)
-            )
+        self._heard("kudos_withdrawn", event)
 
     async def rebuild(self) -> int:
         """Derive the ledger again from the stored events; returns the entries made."""
+        await self._flush()
         async with self.storage.session() as session, session.begin():
             await session.execute(delete(Entry))
             withdrawn: set[str] = set()
@@ -91,10 +113,17 @@ class Records(Plugin):
             session.add_all(entries)
         return len(entries)
 
+    async def _flush(self) -> None:
+        """Everything heard so far is written (no-op outside a running bot: the CLI)."""
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            await writer.flush()
+
     # asking
 
     async def record(self, identities: list[Key], now: datetime) -> dict[str, Any]:
         """A person's totals, evidence and the rules they meet."""
+        await self._flush()
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with self.storage.session() as session:
             rows = list(
@@ -137,6 +166,7 @@ class Records(Plugin):
     async def export(self, *, since: datetime | None, rule: str | None) -> list[dict[str, Any]]:
         """Every person (linked identities together) with a record, their evidence and rules:
         one pass over the ledger in person order, rows as tuples (no ORM objects)."""
+        await self._flush()
         async with self.storage.session() as session:
             links = await session.execute(
                 select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
@@ -210,19 +240,11 @@ class Records(Plugin):
 
 
 def _entry(credit: Credit) -> Entry:
-    return Entry(
-        ts=credit.ts,
-        network=credit.network,
-        account=credit.account,
-        nick=credit.nick,
-        kind=credit.kind,
-        meeting=credit.meeting,
-        category=credit.category,
-        count=credit.count,
-        source=credit.source,
-        link=credit.link,
-        withdrawn=False,
-    )
+    return Entry(**_entry_row(credit))
+
+
+def _entry_row(credit: Credit) -> dict[str, Any]:
+    return {**asdict(credit), "withdrawn": False}
 
 
 def _jsonable(value: Any) -> Any:
