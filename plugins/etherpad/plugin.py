@@ -250,33 +250,30 @@ class Etherpad(Plugin):
             running.chairs = set(event.chairs)
             await self._save(running)
 
+    def _logged(self, running: Running, kind: str) -> bool:
+        """Whether items of this kind go to the pad (#action and #agreed always)."""
+        config = self.config_for(running.room)
+        return kind in ("ACTION", "AGREED") or (kind, True) in (
+            ("INFO", config.log_info),
+            ("LINK", config.log_link),
+        )
+
     @subscribe(ItemRecorded)
     async def item(self, event: ItemRecorded) -> None:
         running = self._running(event)
-        if running is None:
+        if running is None or not self._logged(running, event.kind):
             return
-        config = self.config_for(running.room)
         when = event.ts.strftime("%H:%M UTC")
         if isinstance(event, ActionItemRecorded):
             owners = ", ".join(event.owners) or "unassigned"
             await self._write(running, f"ACTION ({owners}): {event.text} — {event.nick}, {when}")
-        elif (
-            event.kind == "AGREED"
-            or (event.kind == "INFO" and config.log_info)
-            or (event.kind == "LINK" and config.log_link)
-        ):
+        else:
             await self._write(running, f"{event.kind}: {event.text} — {event.nick}, {when}")
 
     @subscribe(ItemUndone)
     async def undone(self, event: ItemUndone) -> None:
         running = self._running(event)
-        config = self.config_for(running.room) if running is not None else None
-        logged = (
-            {"ACTION", "AGREED"}
-            | ({"INFO"} if config and config.log_info else set())
-            | ({"LINK"} if config and config.log_link else set())
-        )
-        if running is not None and event.kind in logged:
+        if running is not None and self._logged(running, event.kind):
             await self._write(running, f"UNDONE: {event.kind} {event.text}")
 
     @subscribe(MeetingEnded)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import Field
@@ -91,8 +92,14 @@ class Kudos(Plugin):
             return Identity(ctx.room.network, seen.account, seen.display_nick)
         return None
 
-    def _known_now(self, ctx: Context) -> set[str]:
-        return {name.casefold() for name in pills(ctx.msg.html)}
+    def _known(self, ctx: Context) -> Callable[[str], bool]:
+        """Whether a name is someone here: pilled in the message, or a member of the room."""
+        pilled = {name.casefold() for name in pills(ctx.msg.html)}
+
+        def known(name: str) -> bool:
+            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
+
+        return known
 
     @on(Message)
     async def heard(self, ctx: Context) -> None:
@@ -105,11 +112,7 @@ class Kudos(Plugin):
             self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
         if not self.config.plus_plus or "++" not in ctx.msg.text:
             return
-        pilled = self._known_now(ctx)
-
-        def known(name: str) -> bool:
-            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
-
+        known = self._known(ctx)
         found = plus_plus(ctx.msg.text, known)
         if found is not None:
             targets, reason = found
@@ -223,11 +226,7 @@ class Kudos(Plugin):
         if not words:
             await self._standing(ctx, ctx.sender)
             return
-        pilled = self._known_now(ctx)
-
-        def known(name: str) -> bool:
-            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
-
+        known = self._known(ctx)
         request = parse_request(args or "", known)
         if not request.reason:
             if request.category is not None or len(request.targets) != 1:

@@ -10,7 +10,8 @@ in chat, ``opsbot records export`` hands everything to election officials.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +36,7 @@ class RecordsConfig(PluginConfig):
 
 def _plain(event: DomainEvent) -> dict[str, Any]:
     """The event's fields as JSON-ready data (its time is stored beside it)."""
-    data = asdict(event)
-    data.pop("ts", None)
+    data = {name: getattr(event, name) for name in _field_names(type(event)) if name != "ts"}
     return _jsonable(data)  # type: ignore[no-any-return]
 
 
@@ -126,40 +126,30 @@ class Records(Plugin):
         await self._flush()
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with self.storage.session() as session:
-            rows = list(
-                await session.scalars(
-                    select(Entry).where(mine, Entry.withdrawn.is_(False)).order_by(Entry.ts)
-                )
-            )
-        met = rules_met(
-            self.config.rules,
-            ((r.ts, r.kind, r.meeting, r.category, r.count) for r in rows),
-            now,
-        )
-        attended = [r for r in rows if r.kind == "attended"]
+            rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts))).all()
+        summary = self._summary(rows, now, since=None)
+        return {"identities": [f"{n}:{a}" for n, a in identities], **summary}
+
+    def _summary(
+        self, rows: Sequence[Any], now: datetime, *, since: datetime | None
+    ) -> dict[str, Any]:
+        """Totals, rules met and evidence of one person's ledger rows (``_ledger()`` columns)."""
+        attended = [r for r in rows if r[3] == "attended"]
         kudos: dict[str, int] = {}
         for r in rows:
-            if r.kind == "kudos":
-                kudos[r.category] = kudos.get(r.category, 0) + 1
+            if r[3] == "kudos":
+                kudos[r[5]] = kudos.get(r[5], 0) + 1
         return {
-            "identities": [f"{n}:{a}" for n, a in identities],
             "meetings_attended": len(attended),
-            "lines_said": sum(r.count for r in attended),
-            "meetings_chaired": sum(1 for r in rows if r.kind == "chaired"),
-            "action_items": sum(1 for r in rows if r.kind == "action"),
+            "lines_said": sum(r[6] for r in attended),
+            "meetings_chaired": sum(1 for r in rows if r[3] == "chaired"),
+            "action_items": sum(1 for r in rows if r[3] == "action"),
             "kudos": kudos,
-            "rules_met": met,
+            "rules_met": rules_met(self.config.rules, (tuple(r[2:7]) for r in rows), now),
             "evidence": [
-                {
-                    "time": r.ts.isoformat(),
-                    "kind": r.kind,
-                    "meeting": r.meeting,
-                    "category": r.category,
-                    "count": r.count,
-                    "source": r.source,
-                    "link": r.link,
-                }
+                dict(zip(EVIDENCE, (r[2].isoformat(), *r[3:9]), strict=True))
                 for r in rows
+                if since is None or r[2] >= since
             ],
         }
 
@@ -172,14 +162,7 @@ class Records(Plugin):
                 select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
             )
             person_of = {(n, a): p for n, a, p in links.all()}
-            rows = await session.execute(
-                select(
-                    Entry.network, Entry.account, Entry.ts, Entry.kind, Entry.meeting,
-                    Entry.category, Entry.count, Entry.source, Entry.link,
-                )
-                .where(Entry.withdrawn.is_(False))
-                .order_by(Entry.network, Entry.account, Entry.ts)
-            )  # fmt: skip
+            rows = await session.execute(_ledger().order_by(Entry.network, Entry.account, Entry.ts))
             by_person: dict[Any, list[Any]] = {}
             names: dict[Any, set[str]] = {}
             for row in rows.all():
@@ -190,34 +173,11 @@ class Records(Plugin):
         now = utcnow()
         found = []
         for person, entries in by_person.items():
-            met = rules_met(
-                self.config.rules, ((r[2], r[3], r[4], r[5], r[6]) for r in entries), now
-            )
-            if rule is not None and rule not in met:
+            summary = self._summary(entries, now, since=since)
+            if rule is not None and rule not in summary["rules_met"]:
                 continue
-            attended = [r for r in entries if r[3] == "attended"]
-            kudos: dict[str, int] = {}
-            for r in entries:
-                if r[3] == "kudos":
-                    kudos[r[5]] = kudos.get(r[5], 0) + 1
             identities = sorted(names[person])
-            found.append(
-                {
-                    "person": identities[0],
-                    "identities": identities,
-                    "meetings_attended": len(attended),
-                    "lines_said": sum(r[6] for r in attended),
-                    "meetings_chaired": sum(1 for r in entries if r[3] == "chaired"),
-                    "action_items": sum(1 for r in entries if r[3] == "action"),
-                    "kudos": kudos,
-                    "rules_met": met,
-                    "evidence": [
-                        dict(zip(EVIDENCE, (r[2].isoformat(), *r[3:9]), strict=True))
-                        for r in entries
-                        if since is None or r[2] >= since
-                    ],
-                }
-            )  # fmt: skip
+            found.append({"person": identities[0], "identities": identities, **summary})
         return sorted(found, key=lambda p: str(p["person"]))
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
@@ -239,12 +199,33 @@ class Records(Plugin):
         )
 
 
+def _ledger() -> Any:
+    """The ledger's standing rows, as the tuples :meth:`Records._summary` reads."""
+    return select(
+        Entry.network, Entry.account, Entry.ts, Entry.kind, Entry.meeting,
+        Entry.category, Entry.count, Entry.source, Entry.link,
+    ).where(Entry.withdrawn.is_(False))  # fmt: skip
+
+
 def _entry(credit: Credit) -> Entry:
     return Entry(**_entry_row(credit))
 
 
 def _entry_row(credit: Credit) -> dict[str, Any]:
-    return {**asdict(credit), "withdrawn": False}
+    row = {name: getattr(credit, name) for name in _field_names(Credit)}
+    row["withdrawn"] = False
+    return row
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (``dataclasses.fields`` and ``asdict`` are slow per call)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _jsonable(value: Any) -> Any:
