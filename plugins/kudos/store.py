@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, delete, func, insert, or_, select, update
+from sqlalchemy import String, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -204,8 +204,13 @@ class KudosStore:
                 return
             await conn.execute(insert(Kudos), batch)
             await conn.execute(insert(Audit), audit)
-            for (network, key, category), (added, nick) in counts.items():
-                await _add_to_total(conn, network, key, category, added, nick)
+            await _add_to_totals(
+                conn,
+                [
+                    (network, key, category, added, nick)
+                    for (network, key, category), (added, nick) in counts.items()
+                ],
+            )
 
     async def withdraw(self, kudos_id: int, state: str, actor: str, note: str) -> Kudos | None:
         """Mark a kudos undone or revoked (kept, with an audit row); None if it is not standing."""
@@ -220,10 +225,13 @@ class KudosStore:
                 Audit(kudos_id=kudos_id, ts=utcnow(), action=action, actor=actor, note=note)
             )
             conn = await session.connection()
-            for category in (row.category, ALL):
-                await _add_to_total(
-                    conn, row.receiver_network, row.receiver_key, category, -1, row.receiver_nick
-                )
+            await _add_to_totals(
+                conn,
+                [
+                    (row.receiver_network, row.receiver_key, category, -1, row.receiver_nick)
+                    for category in (row.category, ALL)
+                ],
+            )
         self._forget(
             Given(
                 row.id,
@@ -404,19 +412,25 @@ def _not_opted_out(network: Any, key: Any) -> Any:
     return ~select(OptOut.key).where(OptOut.network == network, OptOut.key == key).exists()
 
 
-async def _add_to_total(
-    conn: Any, network: str, key: str, category: str, delta: int, nick: str
-) -> None:
-    done = await conn.execute(
-        update(Total)
-        .where(Total.receiver_network == network, Total.receiver_key == key)
-        .where(Total.category == category)
-        .values(count=Total.count + delta, nick=nick)
+async def _add_to_totals(conn: Any, changes: list[tuple[str, str, str, int, str]]) -> None:
+    """Add each ``(network, key, category, delta, nick)`` to its running total, in one
+    statement (an upsert: the total's row is made by its first kudos)."""
+    if not changes:
+        return
+    upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(Total)
+    await conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["receiver_network", "receiver_key", "category"],
+            set_={"count": Total.count + upsert.excluded.count, "nick": upsert.excluded.nick},
+        ),
+        [
+            {
+                "receiver_network": network,
+                "receiver_key": key,
+                "category": category,
+                "count": delta,
+                "nick": nick,
+            }
+            for network, key, category, delta, nick in changes
+        ],
     )
-    if done.rowcount == 0:
-        await conn.execute(
-            insert(Total).values(
-                receiver_network=network, receiver_key=key, category=category,
-                count=max(delta, 0), nick=nick,
-            )
-        )  # fmt: skip

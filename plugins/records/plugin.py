@@ -35,9 +35,10 @@ class RecordsConfig(PluginConfig):
 
 
 def _plain(event: DomainEvent) -> dict[str, Any]:
-    """The event's fields as JSON-ready data (its time is stored beside it)."""
-    data = {name: getattr(event, name) for name in _field_names(type(event)) if name != "ts"}
-    return _jsonable(data)  # type: ignore[no-any-return]
+    """The event's fields as data for a JSON column (its time is stored beside it). Domain
+    events hold only strings, numbers, tuples and string-keyed dicts, which JSON takes as they
+    are; tuples come back as lists, which the ledger reads alike."""
+    return {name: getattr(event, name) for name in _field_names(type(event)) if name != "ts"}
 
 
 class Records(Plugin):
@@ -226,11 +227,3 @@ def _field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
     return names
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
