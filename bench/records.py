@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,8 +52,12 @@ MEETINGS = ["ops_meetup_team", "openstack_operators", "large_scale_sig", "edge_w
 CATEGORIES = ["general", "rootcause", "review", "bugreport", "docs", "meetup", "mentoring"]
 
 
+IDS = itertools.count(1)
+
+
 def row(ts: Any, who: int, kind: str, **extra: Any) -> dict[str, Any]:
     return {
+        "id": next(IDS),
         "ts": ts,
         "network": "oftc",
         "account": f"p{who}",
@@ -108,6 +115,29 @@ async def fill(plugin: Records, kudos: int, meetings: int, people: int) -> None:
         await conn.execute(text("VACUUM ANALYZE" if is_pg else "ANALYZE"))
 
 
+def cli_export(url: str, fmt: str) -> float:
+    """``opsbot records export`` as a person runs it, output to /dev/null; seconds."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "database": {"url": url},
+                    "plugins": {"enabled": ["records"], "records": {"rules": RULES}},
+                }
+            )
+        )
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "opsbot", "records", "export", "--format", fmt],
+            env={**os.environ, "OPSBOT_CONFIG": str(config)},
+            stdout=subprocess.DEVNULL,
+            check=True,
+            cwd=ROOT,
+        )
+        return time.perf_counter() - start
+
+
 async def measure(url: str, kudos: int, meetings: int, people: int) -> dict[str, float]:
     config = parse_config(
         {
@@ -131,14 +161,18 @@ async def measure(url: str, kudos: int, meetings: int, people: int) -> dict[str,
             samples.append((time.perf_counter() - start) * 1000)
             assert found["evidence"], "every sampled person has a record"
         start = time.perf_counter()
-        everyone = await plugin.export(since=None, rule=None)
+        people = auc = 0
+        async for person in plugin.export(since=None, rule=None):
+            people += 1
+            auc += "auc" in person["rules_met"]
         exported = time.perf_counter() - start
         return {
             "fill_s": filled,
             "record_median_ms": statistics.median(samples),
             "export_s": exported,
-            "people_exported": float(len(everyone)),
-            "auc_people": float(sum("auc" in p["rules_met"] for p in everyone)),
+            "people_exported": float(people),
+            "auc_people": float(auc),
+            **{f"cli_export_{fmt}_s": cli_export(url, fmt) for fmt in ("json", "csv")},
         }
     finally:
         await bot.storage.close()

@@ -75,6 +75,22 @@ class MeetingEnded(MeetingEvent):
     """``(text, owners)`` of every action item."""
     chairs: tuple[tuple[str, str | None], ...] = ()
     """``(nick, account)`` of the chairs at the end."""
+    imported: bool = False
+    """Read from an archive (``opsbot meetings import``), not held live: nobody's account was
+    seen, and it ended long ago."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionItemClosed(MeetingEvent):
+    """An action item of an ended meeting marked done (``!done``); the meeting fields are the
+    item's meeting."""
+
+    action_id: int
+    text: str
+    owners: tuple[tuple[str, str | None], ...] = ()
+    """``(nick, account)`` of each owner, the account as seen in that meeting."""
+    closed_by: tuple[str, str | None]
+    """``(nick, account)`` of whoever closed it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from opsbot.domain import (
+    ActionItemClosed,
     ActionItemRecorded,
     AgendaProposed,
     ChairsChanged,
@@ -29,6 +30,7 @@ from opsbot.domain import (
 )
 from opsbot.events import (
     Edit,
+    Identity,
     Join,
     Message,
     NickChange,
@@ -400,17 +402,62 @@ class Meetings(Plugin):
         more = f" … and {len(found) - 10} more." if len(found) > 10 else ""
         await ctx.reply(f"Open action items: {shown}{more}")
 
-    @command("done", usage="ID", help="Close an action item.")
+    @command(
+        "done",
+        usage="ID",
+        help="Close an action item: its owners, its meeting's chair or a room moderator.",
+    )
     async def done(self, ctx: Context, action_id: int) -> None:
-        row = await self.store.close_action(
-            action_id, ctx.sender.account or ctx.sender.nick, ctx.msg.ts
+        found = await self.store.action(action_id)
+        if found is None:
+            await ctx.reply(f"There is no action item {action_id}.")
+            return
+        action, meeting = found
+        if action.state != "open":
+            await ctx.reply(f"Action item {action_id} was already closed by {action.done_by}.")
+            return
+        accounts = await self.store.accounts_in(meeting.id)
+        owners = tuple((nick, accounts.get(nick.casefold())) for nick in action.owners)
+        sender = ctx.sender
+        network = meeting.network
+        allowed = (
+            any(_is(sender, ctx.room.network, network, *owner) for owner in owners)
+            or _is(
+                sender,
+                ctx.room.network,
+                network,
+                meeting.owner,
+                accounts.get(meeting.owner.casefold()),
+            )
+            or await ctx.role() >= Role.OP
         )
+        if not allowed:
+            named = ", ".join(action.owners) or "nobody"
+            await ctx.reply(
+                f"Only an owner of action item {action_id} ({named}), the chair of its meeting "
+                f"({meeting.owner}) or a room moderator may close it."
+            )
+            return
+        row = await self.store.close_action(action_id, sender.account or sender.nick, ctx.msg.ts)
         if row is None:
             await ctx.reply(f"There is no action item {action_id}.")
-        elif row.done_by != (ctx.sender.account or ctx.sender.nick) or row.done_at != ctx.msg.ts:
+            return
+        if row.done_at != ctx.msg.ts:  # closed by someone else a moment ago
             await ctx.reply(f"Action item {action_id} was already closed by {row.done_by}.")
-        else:
-            await ctx.reply(f"Closed action item {action_id}: {row.text}")
+            return
+        await ctx.reply(f"Closed action item {action_id}: {row.text}")
+        await self.emit(
+            ActionItemClosed(
+                meeting_id=meeting.id,
+                network=network,
+                room=meeting.room,
+                meeting_name=meeting.name,
+                action_id=action_id,
+                text=row.text,
+                owners=owners,
+                closed_by=(sender.nick, sender.account),
+            )
+        )
 
     @command("minutes", usage="[NAME] [last|YYYY-MM-DD]", help="Links to a meeting's minutes.")
     async def minutes(self, ctx: Context, name: str | None = None, when: str | None = None) -> None:
@@ -462,3 +509,13 @@ def _is_date(text: str | None) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is(who: Identity, network: str, of_network: str, nick: str, account: str | None) -> bool:
+    """Whether ``who`` (on ``network``) is the person seen as ``nick``/``account`` on
+    ``of_network``: by account where one was seen, else by nick."""
+    if network != of_network:
+        return False
+    if account is not None:
+        return who.account == account
+    return who.nick.casefold() == nick.casefold()

@@ -221,6 +221,18 @@ class MeetingStore:
             found = [a for a in found if owner.casefold() in (o.casefold() for o in a.owners)]
         return found[:limit]
 
+    async def action(self, action_id: int) -> tuple[ActionRow, MeetingRow] | None:
+        """An action item and its meeting."""
+        async with self.storage.session() as session:
+            found = (
+                await session.execute(
+                    select(ActionRow, MeetingRow)
+                    .join(MeetingRow, ActionRow.meeting_id == MeetingRow.id)
+                    .where(ActionRow.id == action_id)
+                )
+            ).first()
+        return None if found is None else (found[0], found[1])
+
     async def close_action(self, action_id: int, by: str, when: datetime) -> ActionRow | None:
         async with self.storage.session() as session, session.begin():
             row = await session.get(ActionRow, action_id)
@@ -228,6 +240,16 @@ class MeetingStore:
                 return row
             row.state, row.done_at, row.done_by = "done", when, by
             return row
+
+    async def accounts_in(self, meeting_id: int) -> dict[str, str]:
+        """Casefolded nick to the account it spoke with in a meeting (the last one seen)."""
+        async with self.storage.session() as session:
+            rows = await session.execute(
+                select(LineRow.nick, LineRow.account)
+                .where(LineRow.meeting_id == meeting_id, LineRow.account.is_not(None))
+                .distinct()
+            )
+            return {nick.casefold(): account for nick, account in rows.all() if account}
 
     async def meetings(
         self,

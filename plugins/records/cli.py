@@ -56,42 +56,69 @@ def export(config_path: str | None, fmt: str, since: str | None, rule: str | Non
         except ValueError:
             raise click.BadParameter(f"{since!r} is not a date (YYYY-MM-DD)") from None
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> None:
         plugin = await _open(config_path)
         try:
             if rule is not None and rule not in {r.name for r in plugin.config.rules}:
                 known = ", ".join(r.name for r in plugin.config.rules) or "none configured"
                 raise click.BadParameter(f"no rule named {rule!r} (rules: {known})")
-            return await plugin.export(since=start, rule=rule)
+            out = JsonOut() if fmt == "json" else CsvOut()
+            async for person in plugin.export(since=start, rule=rule):
+                out.write(person)
+            out.end()
         finally:
             await plugin.storage.close()
 
-    people = run_async(go)
-    if fmt == "json":
-        click.echo(json.dumps(people, ensure_ascii=False, indent=1))
-        return
-    fields = [
+    run_async(go)
+
+
+class JsonOut:
+    """A JSON array written as people come, one person a line; closed only when complete (a
+    failed export leaves output no JSON parser accepts, never a shorter valid list)."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def write(self, person: dict[str, Any]) -> None:
+        sys.stdout.write("[\n" if self.first else ",\n")
+        sys.stdout.write(json.dumps(person, ensure_ascii=False, check_circular=False))
+        self.first = False
+
+    def end(self) -> None:
+        sys.stdout.write("[]\n" if self.first else "\n]\n")
+
+
+class CsvOut:
+    """CSV rows written as people come: lists joined with spaces, evidence as its links."""
+
+    FIELDS = (
         "person", "identities", "meetings_attended", "lines_said", "meetings_chaired",
-        "action_items", "kudos", "rules_met", "evidence",
-    ]  # fmt: skip
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields)
-    writer.writeheader()
-    for person in people:
-        writer.writerow(
-            {
-                **{
-                    k: person[k]
-                    for k in fields
-                    if k not in ("identities", "kudos", "rules_met", "evidence")
-                },
-                "identities": " ".join(person["identities"]),
-                "kudos": " ".join(f"{c}:{n}" for c, n in sorted(person["kudos"].items())),
-                "rules_met": " ".join(person["rules_met"]),
-                "evidence": " ".join(
-                    e["link"] or e["source"] for e in person["evidence"] if e["link"] or e["source"]
-                ),
-            }
+        "action_items", "action_items_completed", "kudos", "rules_met", "evidence",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.writer = csv.writer(sys.stdout)
+        self.writer.writerow(self.FIELDS)
+
+    def write(self, person: dict[str, Any]) -> None:
+        evidence = (e.get("link") or e["source"] for e in person["evidence"])
+        self.writer.writerow(
+            (
+                person["person"],
+                " ".join(person["identities"]),
+                person["meetings_attended"],
+                person["lines_said"],
+                person["meetings_chaired"],
+                person["action_items"],
+                person["action_items_completed"],
+                " ".join(f"{c}:{n}" for c, n in sorted(person["kudos"].items())),
+                " ".join(person["rules_met"]),
+                " ".join(e for e in evidence if e),
+            )
         )
+
+    def end(self) -> None:
+        sys.stdout.flush()
 
 
 @records.command("rebuild")

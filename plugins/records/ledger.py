@@ -3,12 +3,13 @@ rebuilt from the stored events and come out the same), and the recognition rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from opsbot.storage import iso_utc_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +19,7 @@ class Credit:
     account: str
     nick: str
     kind: str
-    """attended, chaired, action, kudos."""
+    """attended, chaired, action (owned), completed (an owned action item closed), kudos."""
     meeting: str = ""
     category: str = ""
     count: int = 1
@@ -37,28 +38,43 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
     if kind == "meeting_ended":
         network, meeting = data["network"], data["meeting_name"]
         source, link = f"meeting:{data['meeting_id']}", data.get("links", {}).get(".html", "")
-        accounts: dict[str, str | None] = data.get("accounts", {})
+        folded = {nick.casefold(): a for nick, a in data.get("accounts", {}).items() if a}
+        imported = bool(data.get("imported"))
+
+        def account_of(nick: str, seen: str | None = None) -> str | None:
+            # An archive proves no accounts: its people are credited by nick ("~nick"), which
+            # an admin can merge with their account (opsbot people merge).
+            found = seen or folded.get(nick.casefold())
+            return found or (f"~{nick.casefold()}" if imported else None)
+
         found: list[Credit] = []
         for nick, lines in data.get("attendees", {}).items():
-            if accounts.get(nick):
+            if account := account_of(nick):
                 found.append(
-                    Credit(ts, network, str(accounts[nick]), nick, "attended", meeting,
-                           count=int(lines), source=source, link=link)
+                    Credit(ts, network, account, nick, "attended", meeting, count=int(lines),
+                           source=source, link=link)
                 )  # fmt: skip
-        for nick, account in data.get("chairs", []):
-            if account:
+        for nick, seen in data.get("chairs", []):
+            if account := account_of(nick, seen):
                 found.append(
                     Credit(ts, network, account, nick, "chaired", meeting, source=source, link=link)
                 )
-        folded = {nick.casefold(): account for nick, account in accounts.items() if account}
         for _text, owners in data.get("actions", []):
             for owner in owners:
-                if folded.get(owner.casefold()):
+                if account := account_of(owner):
                     found.append(
-                        Credit(ts, network, str(folded[owner.casefold()]), owner, "action",
-                               meeting, source=source, link=link)
+                        Credit(ts, network, account, owner, "action", meeting, source=source,
+                               link=link)
                     )  # fmt: skip
         return found
+    if kind == "action_closed":
+        network, meeting = data["network"], data["meeting_name"]
+        return [
+            Credit(ts, network, account, nick, "completed", meeting,
+                   source=f"action:{data['action_id']}")
+            for nick, account in data.get("owners", [])
+            if account
+        ]  # fmt: skip
     if kind == "kudos_given":
         network, account = data["receiver"]
         return [
@@ -79,6 +95,9 @@ class Condition(BaseModel):
     """Lines said in meetings (of ``meetings``, if given)."""
     chaired: int | None = None
     actions: int | None = None
+    """Action items owned."""
+    completed: int | None = None
+    """Owned action items closed."""
     kudos: int | None = None
     """Kudos received (in ``category``, if given)."""
     meetings: list[str] = []
@@ -94,20 +113,6 @@ class Rule(BaseModel):
     any: list[Condition]
     """The rule is met when any one of these is."""
 
-    def kinds(self) -> frozenset[str]:
-        """The kinds of entries the rule looks at (the others need not be counted)."""
-        wanted: set[str] = set()
-        for condition in self.any:
-            if condition.attended is not None or condition.lines is not None:
-                wanted.add("attended")
-            if condition.chaired is not None:
-                wanted.add("chaired")
-            if condition.actions is not None:
-                wanted.add("action")
-            if condition.kudos is not None:
-                wanted.add("kudos")
-        return frozenset(wanted)
-
 
 @dataclass
 class Tally:
@@ -117,6 +122,7 @@ class Tally:
     lines: dict[str, int] = field(default_factory=dict)
     chaired: int = 0
     actions: int = 0
+    completed: int = 0
     kudos: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, meeting: str, category: str, count: int) -> None:
@@ -127,6 +133,8 @@ class Tally:
             self.chaired += 1
         elif kind == "action":
             self.actions += 1
+        elif kind == "completed":
+            self.completed += 1
         elif kind == "kudos":
             self.kudos[category] = self.kudos.get(category, 0) + 1
 
@@ -141,6 +149,7 @@ def meets(condition: Condition, tally: Tally) -> bool:
         (condition.lines, _within(tally.lines, condition.meetings)),
         (condition.chaired, tally.chaired),
         (condition.actions, tally.actions),
+        (condition.completed, tally.completed),
         (
             condition.kudos,
             sum(tally.kudos.values())
@@ -152,20 +161,25 @@ def meets(condition: Condition, tally: Tally) -> bool:
     return bool(wanted) and all(have >= need for need, have in wanted)
 
 
-def rules_met(
-    rules: Iterable[Rule], entries: Iterable[tuple[datetime, str, str, str, int]], now: datetime
-) -> list[str]:
-    """Names of the rules met by a person whose entries are ``(ts, kind, meeting, category,
-    count)`` (withdrawn ones left out by the caller)."""
-    rows = list(entries)
-    met = []
-    for rule in rules:
-        since = now - timedelta(days=rule.period_days)
-        kinds = rule.kinds()
-        tally = Tally()
-        for ts, kind, meeting, category, count in rows:
-            if kind in kinds and ts >= since:
-                tally.add(kind, meeting, category, count)
-        if any(meets(condition, tally) for condition in rule.any):
-            met.append(rule.name)
-    return met
+class Periods:
+    """The rules' periods as of one moment, as text to compare entries' times with (the form
+    :func:`opsbot.storage.iso_utc_text` gives): made once for a whole export."""
+
+    def __init__(self, rules: list[Rule], now: datetime) -> None:
+        self.rules = rules
+        self.since = {
+            days: iso_utc_text(now - timedelta(days=days))
+            for days in sorted({rule.period_days for rule in rules})
+        }
+
+    def tallies(self) -> list[tuple[str, Tally]]:
+        """A fresh tally for each period, with the time it starts."""
+        return [(since, Tally()) for since in self.since.values()]
+
+    def rules_met(self, tallies: list[tuple[str, Tally]]) -> list[str]:
+        by_days = {days: tally for days, (_, tally) in zip(self.since, tallies, strict=True)}
+        return [
+            rule.name
+            for rule in self.rules
+            if any(meets(condition, by_days[rule.period_days]) for condition in rule.any)
+        ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, PrimaryKeyConstraint, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from opsbot.storage import UTCDateTime
@@ -30,9 +30,15 @@ class Entry(Base):
     chaired, an action item owned, a kudos received (``category``)."""
 
     __tablename__ = "records_entries"
-    __table_args__ = (Index("ix_records_entries_person", "network", "account", "ts"),)
+    __table_args__ = (
+        # Kept in person order (SQLite: without rowid): a record is a range of the table.
+        PrimaryKeyConstraint("network", "account", "ts", "id", name="pk_records_entries"),
+        Index("ix_records_entries_source", "source"),
+        {"sqlite_with_rowid": False},
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Integer)
+    """Handed out by the plugin (one writer process per database), as kudos IDs are."""
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     network: Mapped[str] = mapped_column(String(64))
     account: Mapped[str] = mapped_column(String(255))

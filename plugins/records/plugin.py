@@ -1,33 +1,35 @@
 """Plugin ``records``: contribution records per person, so a community can recognise operators
 the way code contributors are recognised.
 
-It keeps the domain events it hears (meetings ended, kudos given and withdrawn) and derives a
-ledger from them: meetings attended with the lines said (as MeetBot's "People present" counts
-them), meetings chaired, action items owned, kudos received by category. Linked identities count
+It keeps the domain events it hears (meetings ended, live or imported from archives; action items
+closed; kudos given and withdrawn) and derives a ledger from them: meetings attended with the
+lines said (as MeetBot's "People present" counts them), meetings chaired, action items owned and
+completed, kudos received by category. Linked identities count
 as one person. Recognition rules from the config say who meets what; ``!record [WHO|me]`` tells
 in chat, ``opsbot records export`` hands everything to election officials.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from opsbot.domain import KudosGiven, KudosWithdrawn, MeetingEnded
+from opsbot.domain import ActionItemClosed, KudosGiven, KudosWithdrawn, MeetingEnded
 from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.people import IdentityRow
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
+from opsbot.storage import iso_utc, iso_utc_text, read_ahead
 
-from .ledger import Credit, Rule, credits_of, rules_met
+from .ledger import Credit, Periods, Rule, credits_of
 from .models import Entry, HeardEvent
 
 Key = tuple[str, str]
-EVIDENCE = ("time", "kind", "meeting", "category", "count", "source", "link")
 
 
 class RecordsConfig(PluginConfig):
@@ -48,6 +50,7 @@ class Records(Plugin):
     config: RecordsConfig
 
     async def setup(self) -> None:
+        self._ids = itertools.count(await self._next_id())
         # Events are written in groups: a kudos handler never waits on the records' database.
         self.writer: GroupCommit[tuple[str, datetime, dict[str, Any]]] = GroupCommit(
             self._write, name="records writer"
@@ -70,7 +73,9 @@ class Records(Plugin):
         follows the kudos it takes back, in this batch or an earlier one)."""
         events = [{"ts": ts, "kind": kind, "data": data} for kind, ts, data in items]
         entries = [
-            _entry_row(credit) for kind, ts, data in items for credit in credits_of(kind, data, ts)
+            _entry_row(credit, next(self._ids))
+            for kind, ts, data in items
+            for credit in credits_of(kind, data, ts)
         ]
         withdrawn = [
             f"kudos:{data['kudos_id']}" for kind, _, data in items if kind == "kudos_withdrawn"
@@ -88,6 +93,10 @@ class Records(Plugin):
     async def meeting_ended(self, event: MeetingEnded) -> None:
         self._heard("meeting_ended", event)
 
+    @subscribe(ActionItemClosed)
+    async def action_closed(self, event: ActionItemClosed) -> None:
+        self._heard("action_closed", event)
+
     @subscribe(KudosGiven)
     async def kudos_given(self, event: KudosGiven) -> None:
         self._heard("kudos_given", event)
@@ -99,20 +108,29 @@ class Records(Plugin):
     async def rebuild(self) -> int:
         """Derive the ledger again from the stored events; returns the entries made."""
         await self._flush()
-        async with self.storage.session() as session, session.begin():
-            await session.execute(delete(Entry))
-            withdrawn: set[str] = set()
-            rows = await session.scalars(select(HeardEvent).order_by(HeardEvent.id))
-            entries: list[Entry] = []
-            for row in rows:
-                if row.kind == "kudos_withdrawn":
-                    withdrawn.add(f"kudos:{row.data['kudos_id']}")
-                    continue
-                entries += [_entry(c) for c in credits_of(row.kind, row.data, row.ts)]
+        ids = itertools.count(1)
+        withdrawn: set[str] = set()
+        entries: list[dict[str, Any]] = []
+        async with self.storage.engine.begin() as conn:
+            await conn.execute(delete(Entry))
+            events = await conn.stream(
+                select(HeardEvent.kind, HeardEvent.data, HeardEvent.ts).order_by(HeardEvent.id)
+            )
+            async for kind, data, ts in events:
+                if kind == "kudos_withdrawn":
+                    withdrawn.add(f"kudos:{data['kudos_id']}")
+                else:
+                    entries += [_entry_row(c, next(ids)) for c in credits_of(kind, data, ts)]
             for entry in entries:
-                entry.withdrawn = entry.source in withdrawn
-            session.add_all(entries)
+                entry["withdrawn"] = entry["source"] in withdrawn
+            for start in range(0, len(entries), 5_000):
+                await conn.execute(insert(Entry), entries[start : start + 5_000])
+        self._ids = ids
         return len(entries)
+
+    async def _next_id(self) -> int:
+        async with self.storage.session() as session:
+            return int(await session.scalar(select(func.max(Entry.id))) or 0) + 1
 
     async def _flush(self) -> None:
         """Everything heard so far is written (no-op outside a running bot: the CLI)."""
@@ -128,58 +146,121 @@ class Records(Plugin):
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with self.storage.session() as session:
             rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts))).all()
-        summary = self._summary(rows, now, since=None)
+        summary = self._summary(rows, Periods(self.config.rules, now), since=None)
         return {"identities": [f"{n}:{a}" for n, a in identities], **summary}
 
     def _summary(
-        self, rows: Sequence[Any], now: datetime, *, since: datetime | None
+        self, rows: Sequence[Any], periods: Periods, *, since: datetime | None
     ) -> dict[str, Any]:
-        """Totals, rules met and evidence of one person's ledger rows (``_ledger()`` columns)."""
-        attended = [r for r in rows if r[3] == "attended"]
+        """Totals, rules met and evidence of one person's ledger rows (``_ledger()`` columns),
+        in one pass: an export makes a million of these. Evidence carries only the fields its
+        kind has."""
+        tallies = periods.tallies()
+        attended = lines = chaired = actions = completed = 0
         kudos: dict[str, int] = {}
-        for r in rows:
-            if r[3] == "kudos":
-                kudos[r[5]] = kudos.get(r[5], 0) + 1
+        evidence: list[dict[str, Any]] = []
+        shown_from = "" if since is None else iso_utc_text(since)
+        for _network, _account, ts, kind, meeting, category, count, source, link in rows:
+            for starts, tally in tallies:
+                if ts >= starts:
+                    tally.add(kind, meeting, category, count)
+            if kind == "attended":
+                attended += 1
+                lines += count
+                item = {"time": ts, "kind": kind, "meeting": meeting, "lines": count}
+            elif kind == "kudos":
+                kudos[category] = kudos.get(category, 0) + 1
+                item = {"time": ts, "kind": kind, "category": category}
+            else:
+                if kind == "chaired":
+                    chaired += 1
+                elif kind == "action":
+                    actions += 1
+                elif kind == "completed":
+                    completed += 1
+                item = {"time": ts, "kind": kind, "meeting": meeting}
+            if ts >= shown_from:
+                item["source"] = source
+                if link:
+                    item["link"] = link
+                evidence.append(item)
         return {
-            "meetings_attended": len(attended),
-            "lines_said": sum(r[6] for r in attended),
-            "meetings_chaired": sum(1 for r in rows if r[3] == "chaired"),
-            "action_items": sum(1 for r in rows if r[3] == "action"),
+            "meetings_attended": attended,
+            "lines_said": lines,
+            "meetings_chaired": chaired,
+            "action_items": actions,
+            "action_items_completed": completed,
             "kudos": kudos,
-            "rules_met": rules_met(self.config.rules, (tuple(r[2:7]) for r in rows), now),
-            "evidence": [
-                dict(zip(EVIDENCE, (r[2].isoformat(), *r[3:9]), strict=True))
-                for r in rows
-                if since is None or r[2] >= since
-            ],
+            "rules_met": periods.rules_met(tallies),
+            "evidence": evidence,
         }
 
-    async def export(self, *, since: datetime | None, rule: str | None) -> list[dict[str, Any]]:
-        """Every person (linked identities together) with a record, their evidence and rules:
-        one pass over the ledger in person order, rows as tuples (no ORM objects)."""
+    async def export(
+        self, *, since: datetime | None, rule: str | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every person with a record, their evidence and the rules they meet, one at a time in
+        the ledger's order (network, then account, as the database sorts them; linked people
+        where their first identity comes). The ledger is read as a stream: a million entries
+        never sit in memory at once."""
         await self._flush()
-        async with self.storage.session() as session:
-            links = await session.execute(
+        periods = Periods(self.config.rules, utcnow())
+        async with self.storage.engine.connect() as conn:
+            links = await conn.execute(
                 select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
             )
-            person_of = {(n, a): p for n, a, p in links.all()}
-            rows = await session.execute(_ledger().order_by(Entry.network, Entry.account, Entry.ts))
-            by_person: dict[Any, list[Any]] = {}
-            names: dict[Any, set[str]] = {}
-            for row in rows.all():
-                key = (row[0], row[1])
-                person = person_of.get(key, key)
-                by_person.setdefault(person, []).append(row)
-                names.setdefault(person, set()).add(f"{row[0]}:{row[1]}")
-        now = utcnow()
-        found = []
-        for person, entries in by_person.items():
-            summary = self._summary(entries, now, since=since)
-            if rule is not None and rule not in summary["rules_met"]:
-                continue
-            identities = sorted(names[person])
-            found.append({"person": identities[0], "identities": identities, **summary})
-        return sorted(found, key=lambda p: str(p["person"]))
+            person_of: dict[Key, int] = {(n, a): p for n, a, p in links.all()}
+            # Linked people first, from their own (few) rows; each is yielded where the stream
+            # below meets the first of their identities.
+            linked: dict[int, list[Any]] = {}
+            if person_of:
+                rows = await conn.execute(
+                    _ledger()
+                    .add_columns(IdentityRow.person)
+                    .join(
+                        IdentityRow,
+                        and_(
+                            IdentityRow.network == Entry.network,
+                            IdentityRow.account == Entry.account,
+                        ),
+                    )
+                    .order_by(Entry.ts)
+                )
+                for row in rows.all():
+                    linked.setdefault(row[-1], []).append(row[:-1])
+            stream = await conn.stream(_ledger().order_by(Entry.network, Entry.account, Entry.ts))
+            mine: list[Any] = []
+            current: Key | None = None
+            async for partition in read_ahead(stream):
+                for row in partition:
+                    key = (row[0], row[1])
+                    if key != current:
+                        if mine:
+                            found = self._person(mine, periods, since, rule)
+                            if found is not None:
+                                yield found
+                            mine = []
+                        current = key
+                        person = person_of.get(key)
+                        if person is not None and person in linked:
+                            found = self._person(linked.pop(person), periods, since, rule)
+                            if found is not None:
+                                yield found
+                    if key not in person_of:
+                        mine.append(row)
+            if mine:
+                found = self._person(mine, periods, since, rule)
+                if found is not None:
+                    yield found
+
+    def _person(
+        self, rows: list[Any], periods: Periods, since: datetime | None, rule: str | None
+    ) -> dict[str, Any] | None:
+        """One person's export from their ledger rows; None when ``rule`` is not met."""
+        summary = self._summary(rows, periods, since=since)
+        if rule is not None and rule not in summary["rules_met"]:
+            return None
+        identities = sorted({f"{r[0]}:{r[1]}" for r in rows})
+        return {"person": identities[0], "identities": identities, **summary}
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:
@@ -196,24 +277,22 @@ class Records(Plugin):
         await ctx.reply(
             f"{person.nick}: {found['meetings_attended']} meetings attended "
             f"({found['lines_said']} lines), {found['meetings_chaired']} chaired, "
-            f"{found['action_items']} action items; kudos: {kudos}. Rules met: {rules}."
+            f"{found['action_items']} action items ({found['action_items_completed']} done); "
+            f"kudos: {kudos}. Rules met: {rules}."
         )
 
 
 def _ledger() -> Any:
     """The ledger's standing rows, as the tuples :meth:`Records._summary` reads."""
     return select(
-        Entry.network, Entry.account, Entry.ts, Entry.kind, Entry.meeting,
+        Entry.network, Entry.account, iso_utc(Entry.ts), Entry.kind, Entry.meeting,
         Entry.category, Entry.count, Entry.source, Entry.link,
     ).where(Entry.withdrawn.is_(False))  # fmt: skip
 
 
-def _entry(credit: Credit) -> Entry:
-    return Entry(**_entry_row(credit))
-
-
-def _entry_row(credit: Credit) -> dict[str, Any]:
+def _entry_row(credit: Credit, entry_id: int) -> dict[str, Any]:
     row = {name: getattr(credit, name) for name in _field_names(Credit)}
+    row["id"] = entry_id
     row["withdrawn"] = False
     return row
 

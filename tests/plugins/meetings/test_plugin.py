@@ -102,6 +102,14 @@ async def test_open_actions_are_followed_up_at_the_next_meeting(bot: TestBot) ->
     assert listed.startswith("Open action items: (1) bob to upgrade the canary cells [ops ")
     [both] = await irc.say("carol", "!actions ops")
     assert "(1) bob to upgrade" in both and "(2) alice to write the report" in both
+    assert await irc.say("carol", "!done 1") == [
+        "Only an owner of action item 1 (bob), the chair of its meeting (alice) or a room "
+        "moderator may close it."
+    ]
+    assert await irc.say("bob", "!done 1", account="mallory") == [
+        "Only an owner of action item 1 (bob), the chair of its meeting (alice) or a room "
+        "moderator may close it."
+    ], "bob's nick under another account is not bob"
     assert await irc.say("bob", "!done 1") == [
         "Closed action item 1: bob to upgrade the canary cells"
     ]

@@ -30,6 +30,7 @@ RULES = [
     },
     {"name": "rootcause", "period_days": 365, "any": [{"kudos": 1, "category": "rootcause"}]},
     {"name": "chair", "any": [{"chaired": 1}]},
+    {"name": "finisher", "any": [{"completed": 1}]},
 ]
 
 
@@ -61,17 +62,17 @@ async def meeting(bot: TestBot, lines_by_bob: int) -> None:
 async def test_meetings_and_kudos_make_a_record_and_rules_are_met(rbot: TestBot) -> None:
     await meeting(rbot, 3)
     assert await rbot.irc.say("dave", "!record bob") == [
-        "bob: 1 meetings attended (3 lines), 0 chaired, 1 action items; kudos: none. "
+        "bob: 1 meetings attended (3 lines), 0 chaired, 1 action items (0 done); kudos: none. "
         "Rules met: none yet."
     ]
     await meeting(rbot, 1)
     await rbot.irc.say("alice", "!kudos bob #rootcause for finding the root cause")
     assert await rbot.irc.say("bob", "!record me") == [
-        "bob: 2 meetings attended (4 lines), 0 chaired, 2 action items; kudos: #rootcause 1. "
+        "bob: 2 meetings attended (4 lines), 0 chaired, 2 action items (0 done); kudos: #rootcause 1. "
         "Rules met: auc, rootcause."
     ]
     assert (await rbot.irc.say("bob", "!record alice"))[0] == (
-        "alice: 2 meetings attended (6 lines), 2 chaired, 0 action items; kudos: none. "
+        "alice: 2 meetings attended (6 lines), 2 chaired, 0 action items (0 done); kudos: none. "
         "Rules met: auc, chair."
     )
     assert await rbot.irc.say("bob", "!record carol") == [
@@ -86,7 +87,7 @@ async def test_withdrawn_kudos_do_not_count_and_the_ledger_rebuilds_the_same(
     await rbot.irc.say("alice", "!kudos bob #rootcause for the bisect")
     await rbot.irc.say("alice", "!kudos undo")
     assert (await rbot.irc.say("bob", "!record"))[0] == (
-        "bob: 1 meetings attended (12 lines), 0 chaired, 1 action items; kudos: none. "
+        "bob: 1 meetings attended (12 lines), 0 chaired, 1 action items (0 done); kudos: none. "
         "Rules met: auc."
     )
     plugin = records_of(rbot)
@@ -160,3 +161,85 @@ async def test_export_and_rebuild_from_the_command_line(
     assert unknown.returncode == 2 and "no rule named 'nope'" in unknown.stderr
     rebuilt = opsbot("rebuild")
     assert rebuilt.stdout.strip() == "5 ledger entries derived from the stored events."
+
+
+async def test_export_counts_linked_identities_as_one_person_in_ledger_order(
+    rbot: TestBot,
+) -> None:
+    irc, mx = rbot.irc, rbot.matrix
+    await meeting(rbot, 4)  # on IRC: alice chairs, bob says 4 lines and owns an action
+    await mx.say("zed", "o/")
+    await mx.say("bob", "o/")
+    await mx.say("zed", "!kudos bob #rootcause for the bisect")
+    await irc.say("alice", "!kudos bob #review for the spec review")
+    await rbot.bot.people.link(("irc", "bob"), ("matrix", "@bob:example.org"), by="test")
+
+    people = [p async for p in records_of(rbot).export(since=None, rule=None)]
+    assert [p["identities"] for p in people] == [
+        ["irc:alice"],
+        ["irc:bob", "matrix:@bob:example.org"],
+    ], "bob once, where his first identity comes; zed gave but received nothing"
+    bob = people[1]
+    assert (bob["meetings_attended"], bob["lines_said"], bob["action_items"]) == (1, 4, 1)
+    assert bob["kudos"] == {"review": 1, "rootcause": 1}
+    assert bob["rules_met"] == ["rootcause"]
+    assert sorted(e["kind"] for e in bob["evidence"]) == ["action", "attended", "kudos", "kudos"]
+
+    only = [p["person"] async for p in records_of(rbot).export(since=None, rule="chair")]
+    assert only == ["irc:alice"]
+
+
+async def test_the_ledger_moves_to_person_order_with_its_entries(
+    tmp_path: Path,
+    database_url: str,  # noqa: F811
+) -> None:
+    """records_0002 rebuilds the entries table clustered by person; nothing is lost."""
+    from sqlalchemy import text
+
+    from opsbot.storage import Storage, _upgrade
+
+    storage = Storage(database_url)
+    await storage.connect()
+    versions = Records.migrations_dir()
+    assert versions is not None
+    try:
+        async with storage.engine.begin() as conn:
+            await conn.run_sync(_upgrade, "records", versions, "records_0001")
+            await conn.execute(
+                text(
+                    "INSERT INTO records_entries (ts, network, account, nick, kind, meeting,"
+                    " category, count, source, link, withdrawn) VALUES"
+                    " ('2026-01-02 10:00:00', 'irc', 'bob', 'bob', 'kudos', '', 'docs', 1,"
+                    " 'kudos:7', '', false),"
+                    " ('2026-01-01 10:00:00', 'irc', 'bob', 'bob', 'attended', 'ops', '', 5,"
+                    " 'meeting:1', 'https://x/ops.html', false)"
+                )
+            )
+        assert await storage.migrate([("records", versions)]) == {"records": "records_0002"}
+        async with storage.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT id, kind, count, source FROM records_entries ORDER BY id")
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, "kudos", 1, "kudos:7"),
+            (2, "attended", 5, "meeting:1"),
+        ]
+    finally:
+        await storage.close()
+
+
+async def test_closing_an_owned_action_item_counts_as_completed(rbot: TestBot) -> None:
+    await meeting(rbot, 2)
+    assert await rbot.irc.say("bob", "!done 1") == ["Closed action item 1: bob file the bug"]
+    assert await rbot.irc.say("bob", "!record") == [
+        "bob: 1 meetings attended (2 lines), 0 chaired, 1 action items (1 done); kudos: none. "
+        "Rules met: finisher."
+    ]
+    [alice] = [p async for p in records_of(rbot).export(since=None, rule="chair")]
+    assert alice["action_items_completed"] == 0, "closing is credited to the owners"
+    assert await records_of(rbot).rebuild() == 5  # alice: attended, chaired; bob: + action, done
+    assert (await rbot.irc.say("bob", "!record"))[0].endswith(
+        "(1 done); kudos: none. Rules met: finisher."
+    )
