@@ -220,6 +220,10 @@ class Plugin:
     ``config: Config`` annotation for type checkers) and decorated handler methods."""
 
     Config: ClassVar[type[PluginConfig]] = PluginConfig
+    hears_history: ClassVar[bool] = False
+    """Whether the plugin wants the domain events of history loaded after the fact (``opsbot
+    meetings import`` announces the archives it reads to such plugins, in a bot of its own with
+    no networks). Only a plugin whose setup talks to nothing outside the database may say so."""
 
     config: PluginConfig
 

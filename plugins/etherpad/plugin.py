@@ -278,6 +278,8 @@ class Etherpad(Plugin):
 
     @subscribe(MeetingEnded)
     async def ended(self, event: MeetingEnded) -> None:
+        if event.imported:
+            return
         running = self.running.pop(self._room(event.network, event.room).key, None)
         if running is None:
             return

@@ -7,8 +7,10 @@ meetings plugin's settings.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ from .engine import Meeting, Settings, replay
 from .paths import DEFAULT_PATTERN
 
 if TYPE_CHECKING:
+    from opsbot.bot import Bot
     from opsbot.storage import Storage
 
     from .plugin import Meetings
@@ -108,8 +111,9 @@ async def _open(config_path: str | None) -> tuple[Storage, MeetingStore, Meeting
 
 async def _save(
     store: MeetingStore, plugin: Meetings, meeting_id: int, meeting: Meeting, ended: bool
-) -> Path:
-    """Write a meeting's outputs with the plugin's settings and store what it became."""
+) -> str:
+    """Write a meeting's outputs with the plugin's settings and store what it became; returns
+    the outputs' base name (relative to the output folder)."""
     from .files import write_outputs
 
     config = plugin.config
@@ -121,7 +125,29 @@ async def _save(
         tz=plugin.timezone,
     )
     await store.finish(meeting_id, meeting, base, summary, ended=ended)
-    return config.output_dir / base
+    return base
+
+
+@contextlib.asynccontextmanager
+async def _history_listeners(config_path: str | None) -> AsyncIterator[Bot | None]:
+    """A bot with no networks running the enabled plugins that hear history (the contribution
+    records), to tell them about imported meetings; None when no such plugin is enabled. It
+    starts before anything is imported: a plugin that cannot start stops the import."""
+    from opsbot.bot import Bot
+    from opsbot.loader import load_classes
+
+    config, _ = config_or_exit(config_path)
+    hearing = [n for n, cls in load_classes(config.plugins).items() if cls.hears_history]
+    if not hearing:
+        yield None
+        return
+    plugins = config.plugins.model_copy(update={"enabled": hearing})
+    bot = Bot(config.model_copy(update={"plugins": plugins}), transports=[])
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
 
 
 def _settings(plugin: Meetings, network: str, room: str) -> Settings:
@@ -142,57 +168,67 @@ def import_command(
 ) -> None:
     """Load existing MeetBot archives (.log.txt or .log.html) into the database, so history,
     action items and records include past meetings. A file already imported is skipped."""
+    sources = [(path, str(path.resolve())) for path in paths]
 
     async def go() -> list[str]:
-        from sqlalchemy import select
-
-        from .models import MeetingRow
-        from .transcript import read
-
         storage, store, plugin = await _open(config_path)
-        report = []
         try:
-            for path in paths:
-                source = str(path.resolve())
-                async with storage.session() as session:
-                    known = await session.scalar(
-                        select(MeetingRow.id).where(MeetingRow.source == source)
-                    )
-                if known is not None:
-                    report.append(f"{path}: already imported as meeting {known}, skipped")
-                    continue
-                transcript = read(path)
-                meeting = replay(
-                    transcript.lines, network, channel, _settings(plugin, network, channel)
-                )
-                if not meeting.started or meeting.owner is None or meeting.started_at is None:
-                    report.append(f"{path}: no #startmeeting, skipped")
-                    continue
-                meeting_id = await store.create(
-                    network,
-                    channel,
-                    channel,
-                    meeting.name,
-                    meeting.started_at,
-                    meeting.owner.nick,
-                    source=source,
-                )
-                await store.insert_lines(meeting_id, meeting.lines)
-                await _save(store, plugin, meeting_id, meeting, ended=True)
-                bad = (
-                    f", {len(transcript.problems)} unreadable lines skipped"
-                    if transcript.problems
-                    else ""
-                )
-                report.append(
-                    f"{path}: meeting {meeting_id} '{meeting.name}' {meeting.started_at:%Y-%m-%d %H:%M}, {len(meeting.lines)} lines, {len(meeting.actions())} actions{bad}"
-                )
+            async with _history_listeners(config_path) as listeners:
+                return [
+                    await _import_one(path, source, channel, network, store, plugin, listeners)
+                    for path, source in sources
+                ]
         finally:
             await storage.close()
-        return report
 
     for line in run_async(go):
         click.echo(line)
+
+
+async def _import_one(
+    path: Path,
+    source: str,
+    channel: str,
+    network: str,
+    store: MeetingStore,
+    plugin: Meetings,
+    listeners: Bot | None,
+) -> str:
+    """Import one archive; returns the line reported for it."""
+    from opsbot.events import Room
+
+    from .files import links
+    from .plugin import ended_event
+    from .transcript import read
+
+    known = await store.imported_from(source)
+    if known is not None:
+        return f"{path}: already imported as meeting {known}, skipped"
+    transcript = read(path)
+    meeting = replay(transcript.lines, network, channel, _settings(plugin, network, channel))
+    if not meeting.started or meeting.owner is None or meeting.started_at is None:
+        return f"{path}: no #startmeeting, skipped"
+    meeting_id = await store.create(
+        network, channel, channel, meeting.name, meeting.started_at, meeting.owner.nick,
+        source=source,
+    )  # fmt: skip
+    await store.insert_lines(meeting_id, meeting.lines)
+    base = await _save(store, plugin, meeting_id, meeting, ended=True)
+    if listeners is not None:
+        urls = links(base, plugin.config.url_prefix)
+        event = ended_event(meeting_id, Room(network, channel), meeting, urls, imported=True)
+        archive_bot = next(
+            (line.nick for line in meeting.lines if line.text.startswith("Meeting started ")), None
+        )
+        if archive_bot is not None:  # the MeetBot of the day attended, but gets no credit
+            attendees = {n: c for n, c in event.attendees.items() if n != archive_bot}
+            event = dataclasses.replace(event, attendees=attendees)
+        await listeners.bus.emit(event)
+    bad = f", {len(transcript.problems)} unreadable lines skipped" if transcript.problems else ""
+    return (
+        f"{path}: meeting {meeting_id} '{meeting.name}' {meeting.started_at:%Y-%m-%d %H:%M}, "
+        f"{len(meeting.lines)} lines, {len(meeting.actions())} actions{bad}"
+    )
 
 
 @meetings.command("regenerate")
@@ -214,10 +250,10 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 row.channel,
                 _settings(plugin, row.network, row.room),
             )
-            path = await _save(
+            base = await _save(
                 store, plugin, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )
-            return f"{meeting.name}: wrote {path}.*"
+            return f"{meeting.name}: wrote {plugin.config.output_dir / base}.*"
         finally:
             await storage.close()
 

@@ -365,19 +365,7 @@ class Meetings(Plugin):
         self.live.pop(live.room.key, None)
         meeting = live.meeting
         urls = await self._write(live, ended=True)
-        await self.emit(
-            MeetingEnded(
-                meeting_id=live.id,
-                network=live.room.network,
-                room=live.room.id,
-                meeting_name=meeting.name,
-                attendees=dict(meeting.people_present()),
-                accounts={meeting.spelling.get(k, k): a for k, a in meeting.accounts.items()},
-                links=urls,
-                actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
-                chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
-            )
-        )
+        await self.emit(ended_event(live.id, live.room, meeting, urls))
 
     # chat commands
 
@@ -519,3 +507,21 @@ def _is(who: Identity, network: str, of_network: str, nick: str, account: str | 
     if account is not None:
         return who.account == account
     return who.nick.casefold() == nick.casefold()
+
+
+def ended_event(
+    meeting_id: int, room: Room, meeting: Meeting, urls: dict[str, str], *, imported: bool = False
+) -> MeetingEnded:
+    """What other plugins hear of a meeting that ended (live, or read from an archive)."""
+    return MeetingEnded(
+        meeting_id=meeting_id,
+        network=room.network,
+        room=room.id,
+        meeting_name=meeting.name,
+        attendees=dict(meeting.people_present()),
+        accounts={meeting.spelling.get(k, k): a for k, a in meeting.accounts.items()},
+        links=urls,
+        actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
+        chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
+        imported=imported,
+    )

@@ -221,6 +221,12 @@ class MeetingStore:
             found = [a for a in found if owner.casefold() in (o.casefold() for o in a.owners)]
         return found[:limit]
 
+    async def imported_from(self, source: str) -> int | None:
+        """The meeting imported from ``source`` (an archive's path), if any."""
+        async with self.storage.session() as session:
+            found = await session.scalar(select(MeetingRow.id).where(MeetingRow.source == source))
+            return None if found is None else int(found)
+
     async def action(self, action_id: int) -> tuple[ActionRow, MeetingRow] | None:
         """An action item and its meeting."""
         async with self.storage.session() as session:

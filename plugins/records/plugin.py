@@ -48,6 +48,7 @@ class Records(Plugin):
 
     Config = RecordsConfig
     config: RecordsConfig
+    hears_history = True  # imported MeetBot archives count too
 
     async def setup(self) -> None:
         self._ids = itertools.count(await self._next_id())

@@ -18,6 +18,10 @@ from opsbot_plugins.records.models import Entry
 from opsbot_plugins.records.plugin import Records
 from tests.plugins.kudos.conftest import database_url  # noqa: F401  (SQLite and PostgreSQL)
 
+ARCHIVE = (
+    Path(__file__).parents[1] / "meetings" / "fixtures" / "ops_meetup_team.2026-11-24-14.00.log.txt"
+)
+
 RULES = [
     {
         "name": "auc",
@@ -243,3 +247,64 @@ async def test_closing_an_owned_action_item_counts_as_completed(rbot: TestBot) -
     assert (await rbot.irc.say("bob", "!record"))[0].endswith(
         "(1 done); kudos: none. Rules met: finisher."
     )
+
+
+async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
+    rbot: TestBot,
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    await meeting(rbot, 12)  # live: bob says 12 lines with his account
+    await rbot.bot.stop()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "database": {"url": database_url},
+                "networks": [{"type": "memory", "name": "irc"}],
+                "plugins": {
+                    "enabled": ["core", "meetings", "records"],
+                    "meetings": {"output_dir": str(tmp_path / "minutes")},
+                    "records": {"rules": RULES},
+                },
+            }
+        )
+    )
+
+    def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "opsbot", *args, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "OPSBOT_CONFIG": ""},
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    imported = opsbot("meetings", "import", str(ARCHIVE), "--network", "irc").stdout
+    assert "'ops_meetup_team'" in imported and "lines" in imported
+
+    people = {
+        p["person"]: p for p in json.loads(opsbot("records", "export", "--format", "json").stdout)
+    }
+    assert "irc:~openstack" not in people, "the archive's MeetBot gets no credit"
+    archived_bob = people["irc:~bob"]
+    assert archived_bob["meetings_attended"] == 1 and archived_bob["action_items"] == 1
+    assert people["irc:~mihalis68"]["meetings_chaired"] == 1
+    assert people["irc:bob"]["meetings_attended"] == 1
+
+    opsbot("people", "merge", "irc:bob", "irc:~bob")
+    people = {
+        p["person"]: p for p in json.loads(opsbot("records", "export", "--format", "json").stdout)
+    }
+    assert "irc:~bob" not in people
+    bob = people["irc:bob"]
+    assert bob["identities"] == ["irc:bob", "irc:~bob"]
+    assert (bob["meetings_attended"], bob["action_items"]) == (2, 2)
+    assert "auc" in bob["rules_met"]
+
+    again = opsbot("meetings", "import", str(ARCHIVE), "--network", "irc").stdout
+    assert "already imported" in again
+    exported = json.loads(opsbot("records", "export", "--format", "json").stdout)
+    assert {p["person"]: p for p in exported}["irc:bob"]["meetings_attended"] == 2
