@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .bus import Bus
 from .config import Config
+from .domain import ReloadRequested
 from .events import Identity, Message, Role, Room, utcnow
 from .loader import build_configs, load_classes
 from .people import People
@@ -67,6 +68,7 @@ class Bot:
         self._started: list[Transport] = []
         self._stopped = False
         self._wants_own_messages = False
+        self._reloads: set[asyncio.Future[None]] = set()
 
     # lifecycle
 
@@ -136,6 +138,7 @@ class Bot:
         signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
         try:
             await self.start()
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep
@@ -149,8 +152,15 @@ class Bot:
             log.info("stopping (%s)", "signal" if stop.is_set() else "end of input")
         finally:
             await self.stop()
-            for sig in signals:
+            for sig in (*signals, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+    def _reload(self) -> None:
+        """SIGHUP: plugins that read files (the meeting calendar) read them again."""
+        log.info("SIGHUP: asking plugins to reload")
+        task = asyncio.ensure_future(self.bus.emit(ReloadRequested()))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     # services for plugins
 

@@ -75,6 +75,8 @@ class MeetingEnded(MeetingEvent):
     """``(text, owners)`` of every action item."""
     chairs: tuple[tuple[str, str | None], ...] = ()
     """``(nick, account)`` of the chairs at the end."""
+    action_ids: tuple[int, ...] = ()
+    """The stored ID of each action item, in the order of ``actions`` (``!done ID``)."""
     imported: bool = False
     """Read from an archive (``opsbot meetings import``), not held live: nobody's account was
     seen, and it ended long ago."""
@@ -128,3 +130,17 @@ class KudosWithdrawn(DomainEvent):
     kudos_id: int
     how: str
     """undone or revoked."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaderboardOptOut(DomainEvent):
+    """Someone left (``opted_out``) or rejoined the public leaderboards and digests."""
+
+    person: tuple[str, str]
+    """(network, account) as the kudos plugin keys people."""
+    opted_out: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadRequested(DomainEvent):
+    """Reload configuration-like files now (the process got SIGHUP)."""

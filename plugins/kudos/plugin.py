@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from opsbot.domain import KudosGiven, KudosWithdrawn
+from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut
 from opsbot.events import Identity, Message, Role
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on
 
@@ -341,6 +341,7 @@ class Kudos(Plugin):
             await ctx.reply("Identify to an account first; opt-outs are kept per account.")
             return
         await self.store.set_opt_out(key, out)
+        await self.emit(LeaderboardOptOut(person=key, opted_out=out))
         if out:
             await ctx.reply("You are left out of public leaderboards; !kudos optin undoes it.")
         else:

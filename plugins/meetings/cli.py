@@ -216,7 +216,8 @@ async def _import_one(
     base = await _save(store, plugin, meeting_id, meeting, ended=True)
     if listeners is not None:
         urls = links(base, plugin.config.url_prefix)
-        event = ended_event(meeting_id, Room(network, channel), meeting, urls, imported=True)
+        ids = await store.action_ids(meeting_id)
+        event = ended_event(meeting_id, Room(network, channel), meeting, urls, ids, imported=True)
         archive_bot = next(
             (line.nick for line in meeting.lines if line.text.startswith("Meeting started ")), None
         )

@@ -365,7 +365,8 @@ class Meetings(Plugin):
         self.live.pop(live.room.key, None)
         meeting = live.meeting
         urls = await self._write(live, ended=True)
-        await self.emit(ended_event(live.id, live.room, meeting, urls))
+        ids = await self.store.action_ids(live.id)
+        await self.emit(ended_event(live.id, live.room, meeting, urls, ids))
 
     # chat commands
 
@@ -510,7 +511,13 @@ def _is(who: Identity, network: str, of_network: str, nick: str, account: str | 
 
 
 def ended_event(
-    meeting_id: int, room: Room, meeting: Meeting, urls: dict[str, str], *, imported: bool = False
+    meeting_id: int,
+    room: Room,
+    meeting: Meeting,
+    urls: dict[str, str],
+    action_ids: list[int],
+    *,
+    imported: bool = False,
 ) -> MeetingEnded:
     """What other plugins hear of a meeting that ended (live, or read from an archive)."""
     return MeetingEnded(
@@ -523,5 +530,6 @@ def ended_event(
         links=urls,
         actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
         chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
+        action_ids=tuple(action_ids),
         imported=imported,
     )

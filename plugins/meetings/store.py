@@ -221,6 +221,16 @@ class MeetingStore:
             found = [a for a in found if owner.casefold() in (o.casefold() for o in a.owners)]
         return found[:limit]
 
+    async def action_ids(self, meeting_id: int) -> list[int]:
+        """IDs of a meeting's action items, in the order they were recorded."""
+        async with self.storage.session() as session:
+            found = await session.scalars(
+                select(ActionRow.id)
+                .where(ActionRow.meeting_id == meeting_id)
+                .order_by(ActionRow.seq)
+            )
+            return list(found)
+
     async def imported_from(self, source: str) -> int | None:
         """The meeting imported from ``source`` (an archive's path), if any."""
         async with self.storage.session() as session:
