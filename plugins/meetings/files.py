@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, tzinfo
 from pathlib import Path
+
+from opsbot.files import write_atomically
 
 from .engine import Meeting
 from .paths import DEFAULT_PATTERN, EXTENSIONS, basename
@@ -15,20 +15,6 @@ from .render import Context, render_all, summary
 def links(base: str, url_prefix: str) -> dict[str, str]:
     prefix = url_prefix.rstrip("/")
     return {ext: f"{prefix}/{base}{ext}" if prefix else f"{base}{ext}" for ext in EXTENSIONS}
-
-
-def write_atomically(path: Path, text: str, private: bool = False) -> None:
-    """Write to a temporary file beside ``path`` and rename it over, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(temporary).chmod(0o600 if private else 0o644)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_outputs(

@@ -183,6 +183,9 @@ def load_folder(folder: Path) -> Loaded:
         except (OSError, UnicodeDecodeError) as error:
             problems.append(Problem(name, "", f"cannot be read: {error}"))
             continue
+        except ValueError as error:  # a scalar YAML cannot make, e.g. the date 2026-13-01
+            problems.append(Problem(name, "", f"not valid YAML: {error}"))
+            continue
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark is not None else ""
