@@ -286,10 +286,11 @@ class Schedule(Plugin):
             parts.append(
                 f"#{category}: " + ", ".join(f"{n} ({c})" if c > 1 else n for n, c in ranked)
             )
-        text = f"Kudos this week: {len(rows)} to {len(people)} people. " + "; ".join(parts)
+        named = "; ".join(parts) + ". " if parts else ""
+        text = f"Kudos this week: {len(rows)} to {len(people)} people. {named}Thank you all!"
         for where in self.config.digest.rooms:
             network, _, room = where.partition(":")
-            await self.bot.send(Room(network, room), text.rstrip() + " Thank you all!")
+            await self.bot.send(Room(network, room), text)
 
     # what the other plugins tell
 
