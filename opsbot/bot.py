@@ -30,6 +30,7 @@ from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
 from .transports import Transport, build_transport
+from .web import Web
 
 log = logging.getLogger("opsbot")
 
@@ -57,6 +58,8 @@ class Bot:
         self.people = People(self.storage)
         """Who is who across networks (linked identities)."""
         self.scheduler = Scheduler(self.timezone)
+        self.web: Web | None = Web(config.web) if config.web.enabled else None
+        """The web site, where plugins add their pages at set-up (None when switched off)."""
         if transports is None:
             transports = [
                 build_transport(i, net, config.bot) for i, net in enumerate(config.networks)
@@ -97,6 +100,13 @@ class Bot:
                         self.bus.subscribe(event_type, fn)
                     self._wants_own_messages |= rules.own_messages
             self.scheduler.start()
+            if self.web is not None:
+                try:
+                    await self.web.start()
+                except OSError as error:
+                    raise StartupError(
+                        f"cannot serve the web site on {self.config.web.listen}: {error.strerror}"
+                    ) from error
             for transport in self.transports.values():
                 transport.state = State(self.storage, f"network:{transport.name}")
                 await transport.start(self.bus)
@@ -116,6 +126,8 @@ class Bot:
         if self._stopped:
             return
         self._stopped = True
+        if self.web is not None:
+            await self.web.stop()
         await self.bus.close()
         for transport in reversed(self._started):
             try:

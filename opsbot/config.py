@@ -218,9 +218,28 @@ class PluginsConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class WebConfig(Model):
+    """The bot's web site: meeting archive, search, people and kudos pages, JSON API."""
+
+    enabled: bool = True
+    listen: str = Field(default="127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$")
+    """host:port to serve on (port 0: any free port)."""
+    base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Public URL of the site, used in the bot's links (default: http://listen)."""
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
 class Config(Model):
     bot: BotConfig = BotConfig()
     database: DatabaseConfig = DatabaseConfig()
+    web: WebConfig = WebConfig()
     networks: list[Network] = [ConsoleNetwork(type="console")]
     log: LogConfig = LogConfig()
     plugins: PluginsConfig = PluginsConfig()

@@ -101,6 +101,8 @@ def memory_config(
             {"type": "memory", "name": "matrix", "style": "matrix"},
         ],
         "plugins": {"enabled": list(plugins)},
+        # Tests that want the site ask for it (on any free port): bots in parallel never clash.
+        "web": {"enabled": False, "listen": "127.0.0.1:0"},
     }
     if "meetings" in plugins:
         data["plugins"]["meetings"] = {

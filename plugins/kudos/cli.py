@@ -16,6 +16,8 @@ from opsbot.cli import config_or_exit, run_async
 if TYPE_CHECKING:
     from opsbot.storage import Storage
 
+    from .store import Ranked
+
 config_option = click.option(
     "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
 )
@@ -62,7 +64,7 @@ def top(config_path: str | None, category: str | None, since: str | None, limit:
 
     start = _since(since)
 
-    async def go() -> list[tuple[str, int]]:
+    async def go() -> list[Ranked]:
         storage = await _storage(config_path)
         try:
             store = KudosStore(storage, timedelta(hours=24))
@@ -70,8 +72,8 @@ def top(config_path: str | None, category: str | None, since: str | None, limit:
         finally:
             await storage.close()
 
-    for nick, count in run_async(go):
-        click.echo(f"{count:6d}  {nick}")
+    for ranked in run_async(go):
+        click.echo(f"{ranked.count:6d}  {ranked.nick}")
 
 
 @kudos.command("export")

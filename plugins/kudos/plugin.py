@@ -24,6 +24,7 @@ from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on
 
 from .parse import evidence_in, parse_request, pills, plus_plus
 from .store import Key, KudosStore
+from .web import KudosSite
 
 DEFAULT_CATEGORIES = {
     "general": "anything else worth a thank-you",
@@ -65,6 +66,8 @@ class Kudos(Plugin):
         self.store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
         await self.store.start()
         self._seen_at: dict[tuple[str, str], float] = {}
+        if self.bot.web is not None:
+            KudosSite(self, self.bot.web)
 
     async def teardown(self) -> None:
         await self.store.stop()
@@ -278,7 +281,7 @@ class Kudos(Plugin):
         if not top:
             await ctx.reply(f"No {what}kudos{when} yet.")
             return
-        listed = ", ".join(f"{nick} ({n})" for nick, n in top)
+        listed = ", ".join(f"{r.nick} ({r.count})" for r in top)
         await ctx.reply(f"Most {what}kudos{when}: {listed}")
 
     async def _recent(self, ctx: Context, words: list[str]) -> None:

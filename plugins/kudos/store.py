@@ -313,9 +313,9 @@ class KudosStore:
         since: datetime | None,
         categories: Sequence[str],
         limit: int = 5,
-    ) -> list[tuple[str, int]]:
-        """(nick, count) of the people with most kudos (in ``category``, or any of
-        ``categories``), opted-out people left out."""
+    ) -> list[Ranked]:
+        """The people with most kudos (in ``category``, or any of ``categories``), opted-out
+        people left out."""
         await self.flush()
         async with self.storage.session() as session:
             if await session.scalar(select(IdentityRow.person).limit(1)) is not None:
@@ -323,7 +323,7 @@ class KudosStore:
             query: Any
             if since is None:  # all time: the running totals, by an index on the count
                 query = (
-                    select(Total.nick, Total.count)
+                    select(Total.nick, Total.count, Total.receiver_network, Total.receiver_key)
                     .where(Total.category == (category or ALL), Total.count > 0)
                     .where(_not_opted_out(Total.receiver_network, Total.receiver_key))
                     .order_by(Total.count.desc())
@@ -347,12 +347,12 @@ class KudosStore:
                     .subquery()
                 )
                 query = (
-                    select(counted.c.nick, counted.c.n)
+                    select(counted.c.nick, counted.c.n, counted.c.network, counted.c.key)
                     .where(_not_opted_out(counted.c.network, counted.c.key))
                     .order_by(counted.c.n.desc())
                 )
             rows = await session.execute(query.limit(limit))
-            return [(str(nick), int(n)) for nick, n in rows.all()]
+            return [Ranked(str(nick), int(n), (net, key)) for nick, n, net, key in rows.all()]
 
     async def _top_by_person(
         self,
@@ -361,7 +361,7 @@ class KudosStore:
         since: datetime | None,
         categories: Sequence[str],
         limit: int,
-    ) -> list[tuple[str, int]]:
+    ) -> list[Ranked]:
         """The leaderboard where some identities are linked: each person counted once."""
         table: Any
         network: Any
@@ -386,7 +386,7 @@ class KudosStore:
             ]
         person = func.coalesce("#" + func.cast(IdentityRow.person, String), network + " " + key)
         query = (
-            select(func.max(nick), amount)
+            select(func.max(nick), amount, func.min(network + ":" + key))
             .select_from(table)
             .outerjoin(
                 IdentityRow, and_(IdentityRow.network == network, IdentityRow.account == key)
@@ -397,7 +397,11 @@ class KudosStore:
             .limit(limit)
         )
         rows = await session.execute(query)
-        return [(str(n), int(c)) for n, c in rows.all() if c]
+        return [
+            Ranked(str(n), int(c), tuple(str(k).split(":", 1)))  # type: ignore[arg-type]
+            for n, c, k in rows.all()
+            if c
+        ]
 
     async def recent(self, limit: int = 5) -> Sequence[Kudos]:
         await self.flush()
@@ -406,6 +410,14 @@ class KudosStore:
                 select(Kudos).where(Kudos.state == "given").order_by(Kudos.id.desc()).limit(limit)
             )
             return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    nick: str
+    count: int
+    key: Key
+    """(network, account) — one of the person's identities."""
 
 
 def _not_opted_out(network: Any, key: Any) -> Any:

@@ -63,6 +63,7 @@ from .paths import DEFAULT_PATTERN, basename
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
 from .store import MeetingStore, line_row
+from .web import MeetingsSite
 
 RESERVED = frozenset({"help", "actions", "commands"})
 """Meeting commands that, after the bot's own prefix, stay the bot's commands (``!help``)."""
@@ -106,6 +107,7 @@ class Meetings(Plugin):
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
         self.store.writer.start()
+        self.site = MeetingsSite(self, self.bot.web) if self.bot.web is not None else None
         await asyncio.to_thread(warm_up)
         self.live: dict[str, Live] = {}
         for row, lines in await self.store.open_meetings():
@@ -128,6 +130,13 @@ class Meetings(Plugin):
 
     async def teardown(self) -> None:
         await self.store.writer.stop()
+
+    def local(self, moment: datetime | None) -> str:
+        """A time as the web pages show it: in the bot's zone."""
+        return "" if moment is None else f"{moment.astimezone(self.timezone):%Y-%m-%d %H:%M %Z}"
+
+    def clock(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self.timezone):%H:%M:%S}"
 
     def settings(self, room: Room) -> Settings:
         config = self.config_for(room)
@@ -231,6 +240,8 @@ class Meetings(Plugin):
         finally:  # whatever the engine makes of it, the line itself is never lost
             self.store.writer.add(line_row(live.id, line))
         cache_row(live.rows, line)
+        if self.site is not None:
+            self.site.feed.publish(live.id, line)
         await self._announce(live, line, effects)
         for effect in effects:
             if isinstance(effect, Reply):
@@ -365,6 +376,8 @@ class Meetings(Plugin):
         self.live.pop(live.room.key, None)
         meeting = live.meeting
         urls = await self._write(live, ended=True)
+        if self.site is not None:
+            self.site.feed.end(live.id)
         ids = await self.store.action_ids(live.id)
         await self.emit(ended_event(live.id, live.room, meeting, urls, ids))
 

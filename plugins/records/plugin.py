@@ -19,7 +19,13 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from opsbot.domain import ActionItemClosed, KudosGiven, KudosWithdrawn, MeetingEnded
+from opsbot.domain import (
+    ActionItemClosed,
+    KudosGiven,
+    KudosWithdrawn,
+    LeaderboardOptOut,
+    MeetingEnded,
+)
 from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.people import IdentityRow
@@ -28,6 +34,7 @@ from opsbot.storage import iso_utc, iso_utc_text, read_ahead
 
 from .ledger import Credit, Periods, Rule, credits_of
 from .models import Entry, HeardEvent
+from .web import PeopleSite
 
 Key = tuple[str, str]
 
@@ -57,6 +64,23 @@ class Records(Plugin):
             self._write, name="records writer"
         )
         self.writer.start()
+        self.opted_out: set[Key] = set()
+        """People who left the public leaderboards: no public page of theirs."""
+        async with self.storage.session() as session:
+            changes = await session.scalars(
+                select(HeardEvent.data).where(HeardEvent.kind == "opt_out").order_by(HeardEvent.id)
+            )
+            for data in changes:
+                self._opt(data)
+        if self.bot.web is not None:
+            PeopleSite(self, self.bot.web)
+
+    def _opt(self, data: dict[str, Any]) -> None:
+        key = (str(data["person"][0]), str(data["person"][1]))
+        if data["opted_out"]:
+            self.opted_out.add(key)
+        else:
+            self.opted_out.discard(key)
 
     async def teardown(self) -> None:
         await self.writer.stop()
@@ -98,6 +122,11 @@ class Records(Plugin):
     async def action_closed(self, event: ActionItemClosed) -> None:
         self._heard("action_closed", event)
 
+    @subscribe(LeaderboardOptOut)
+    async def opt_out(self, event: LeaderboardOptOut) -> None:
+        self._heard("opt_out", event)
+        self._opt(_plain(event))
+
     @subscribe(KudosGiven)
     async def kudos_given(self, event: KudosGiven) -> None:
         self._heard("kudos_given", event)
@@ -132,6 +161,10 @@ class Records(Plugin):
     async def _next_id(self) -> int:
         async with self.storage.session() as session:
             return int(await session.scalar(select(func.max(Entry.id))) or 0) + 1
+
+    async def flush(self) -> None:
+        """Everything heard so far is in the ledger."""
+        await self._flush()
 
     async def _flush(self) -> None:
         """Everything heard so far is written (no-op outside a running bot: the CLI)."""

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from aiohttp import web
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -40,6 +41,7 @@ from opsbot.events import Identity, Role, Room, utcnow
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, subscribe
 
 from .definitions import Definition, Entry, Loaded, load_folder
+from .ical import calendar
 from .models import HeardKudos, OpenAction, OptedOut, Sent, Skip
 from .recurrence import Occurrence, meets_on, next_occurrence, occurrences
 
@@ -97,6 +99,9 @@ class Schedule(Plugin):
         for skip in skips:
             self._skips.setdefault(skip.meeting_id, set()).add(skip.day)
         self.reload()
+        if self.bot.web is not None:
+            self.bot.web.add("/calendar.ics", self.calendar_file)
+            self.bot.web.section("Calendar", "/calendar.ics")
         digest = self.config.digest
         if digest.rooms:
             hour, minute = (int(part) for part in digest.time.split(":"))
@@ -146,6 +151,16 @@ class Schedule(Plugin):
         if definition is None:
             return None
         return next_occurrence(definition, after, self._skips.get(meeting_id, set()))
+
+    async def calendar_file(self, request: web.Request) -> web.Response:
+        """Every meeting as iCalendar, for calendar programs to subscribe to."""
+        body = calendar(self.definitions, utcnow().date(), name="Meetings").to_ical()
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Content-Disposition": 'inline; filename="calendar.ics"'},
+        )
 
     # jobs
 

@@ -1,0 +1,161 @@
+"""The bot's web site: one aiohttp application in the bot's process, to which plugins add their
+pages and JSON endpoints at set-up (the meetings archive, search, people, kudos, the calendar).
+
+The core gives every page the same frame (``base.html``, ``/static/site.css``), renders
+templates with autoescaping (nothing a person typed is ever marked safe), merges the plugins'
+OpenAPI fragments into ``/api/openapi.json``, and puts security headers on every response: a
+Content-Security-Policy that allows no inline script and no resource from elsewhere. The site is
+read-only: only GET (and HEAD) routes exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from aiohttp import web
+
+from .config import WebConfig
+
+log = logging.getLogger("opsbot.web")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def style_hash(css: str) -> str:
+    """The CSP source that allows one inline ``<style>`` block (MeetBot-style minutes files)."""
+    digest = hashlib.sha256(css.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+class Web:
+    def __init__(self, config: WebConfig) -> None:
+        self.config = config
+        self.app = web.Application(middlewares=[self._frame])
+        self._loaders: dict[str, jinja2.BaseLoader] = {"opsbot": jinja2.FileSystemLoader(TEMPLATES)}
+        self.env = jinja2.Environment(
+            loader=jinja2.PrefixLoader(self._loaders, delimiter=":"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.env.globals["site"] = self
+        self.sections: list[tuple[str, str]] = []
+        """(title, path) of each part of the site, for the navigation."""
+        self.openapi: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {"title": "opsbot", "version": "1"},
+            "paths": {},
+            "components": {"schemas": {}},
+        }
+        self.person_pages = False
+        """Whether a plugin serves ``/people/<network>:<account>`` (others link to it then)."""
+        self.styles: set[str] = set()
+        """Inline style blocks allowed by hash (the minutes files' own)."""
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.app.router.add_get("/", self._home)
+        self.app.router.add_get("/api/openapi.json", self._openapi)
+        self.app.router.add_static("/static/", STATIC, append_version=False)
+
+    # what plugins use
+
+    def add(self, path: str, handler: Handler, *, name: str | None = None) -> None:
+        """Serve GET (and HEAD) ``path`` with ``handler``."""
+        self.app.router.add_get(path, handler, name=name)
+
+    def section(self, title: str, path: str) -> None:
+        self.sections.append((title, path))
+
+    def templates(self, prefix: str, folder: Path) -> None:
+        """Templates of a plugin, named ``prefix:file.html``."""
+        self._loaders[prefix] = jinja2.FileSystemLoader(folder)
+
+    def api(self, fragment: Path) -> None:
+        """Add a plugin's OpenAPI fragment (YAML with ``paths`` and ``components.schemas``)."""
+        data = yaml.safe_load(fragment.read_text(encoding="utf-8")) or {}
+        self.openapi["paths"].update(data.get("paths", {}))
+        self.openapi["components"]["schemas"].update(data.get("components", {}).get("schemas", {}))
+
+    def page(
+        self, request: web.Request, template: str, *, status: int = 200, **context: Any
+    ) -> web.Response:
+        html = self.env.get_template(template).render(request=request, **context)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def url(self, path: str) -> str:
+        """The public URL of a path of the site (for links the bot posts)."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        if self.config.base_url:
+            return self.config.base_url
+        return f"http://{self.config.host}:{self.port or self.config.port}"
+
+    # serving
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else ()  # type: ignore[attr-defined]
+        self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+        log.info("web site at %s", self.base_url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def csp(self) -> str:
+        styles = " ".join(["'self'", *sorted(self.styles)])
+        return (
+            "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
+            f"style-src {styles}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+
+    @web.middleware
+    async def _frame(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            response = self.page(
+                request,
+                "opsbot:error.html",
+                status=error.status,
+                reason=error.reason,
+            )
+        except Exception:
+            log.exception("web page %s failed", request.path)
+            response = self.page(
+                request, "opsbot:error.html", status=500, reason="Something went wrong"
+            )
+        if not response.prepared:
+            secure(response.headers, self.csp())
+        return response
+
+    async def _home(self, request: web.Request) -> web.Response:
+        return self.page(request, "opsbot:home.html")
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(self.openapi)
+
+
+def secure(headers: MutableMapping[str, str], csp: str) -> None:
+    """Security headers every response carries."""
+    headers["Content-Security-Policy"] = csp
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"

@@ -1,0 +1,101 @@
+"""Kudos on the bot's web site: ``/kudos``, the leaderboard by category and period, and
+``/api/kudos``, the standing kudos with their evidence. People who opted out of the public
+leaderboards are never shown: not as receivers, and a giver who opted out is "someone"."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import and_, select
+
+from opsbot.events import utcnow
+from opsbot.web import Web
+
+from .models import Kudos, OptOut
+
+if TYPE_CHECKING:
+    from .plugin import Kudos as KudosPlugin
+
+PERIODS = {"7d": 7, "30d": 30, "12m": 365, "all": None}
+
+
+class KudosSite:
+    def __init__(self, plugin: KudosPlugin, site: Web) -> None:
+        self.plugin = plugin
+        self.site = site
+        site.templates("kudos", Path(__file__).parent / "templates")
+        site.section("Kudos", "/kudos")
+        site.add("/kudos", self.board)
+        site.add("/api/kudos", self.api)
+        site.api(Path(__file__).parent / "openapi.yaml")
+
+    async def board(self, request: web.Request) -> web.Response:
+        categories = self.plugin.config.categories
+        category = request.query.get("category") or None
+        period = request.query.get("period", "all")
+        if (category is not None and category not in categories) or period not in PERIODS:
+            raise web.HTTPNotFound(reason="No such category or period")
+        days = PERIODS[period]
+        since = None if days is None else utcnow() - timedelta(days=days)
+        ranked = await self.plugin.store.top(category, since, list(categories), limit=25)
+        return self.site.page(
+            request,
+            "kudos:board.html",
+            categories=categories,
+            category=category,
+            period=period,
+            periods=list(PERIODS),
+            ranked=ranked,
+        )
+
+    async def api(self, request: web.Request) -> web.Response:
+        query = request.query
+        receiver = query.get("receiver")
+        found: Any = (
+            select(Kudos)
+            .outerjoin(
+                OptOut,
+                and_(OptOut.network == Kudos.receiver_network, OptOut.key == Kudos.receiver_key),
+            )
+            .where(Kudos.state == "given", OptOut.key.is_(None))
+            .order_by(Kudos.id.desc())
+        )
+        try:
+            if query.get("since"):
+                since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
+                found = found.where(Kudos.ts >= since)
+            limit = min(int(query.get("limit", "100")), 1000)
+        except ValueError:
+            raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a number") from None
+        if query.get("category"):
+            found = found.where(Kudos.category == query["category"])
+        if receiver:
+            network, _, key = receiver.partition(":")
+            found = found.where(Kudos.receiver_network == network, Kudos.receiver_key == key)
+        await self.plugin.store.flush()
+        async with self.plugin.storage.session() as session:
+            rows = (await session.scalars(found.limit(limit))).all()
+            hidden = {(o.network, o.key) for o in await session.scalars(select(OptOut))}
+        return web.json_response(
+            [
+                {
+                    "id": row.id,
+                    "ts": row.ts.isoformat(),
+                    "giver": "someone"
+                    if (row.giver_network, row.giver_key) in hidden
+                    else row.giver_nick,
+                    "receiver": row.receiver_nick,
+                    "receiver_id": f"{row.receiver_network}:{row.receiver_key}",
+                    "category": row.category,
+                    "reason": row.reason,
+                    "evidence": [
+                        {"kind": e.get("kind"), "link": e.get("ref") or e.get("link")}
+                        for e in row.evidence
+                    ],
+                }
+                for row in rows
+            ]
+        )

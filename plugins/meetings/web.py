@@ -1,0 +1,409 @@
+"""The meetings archive on the bot's web site: an index by meeting name, then year, then
+meeting, in MeetBot's URL layout (``/meetings/<name>/<YYYY>/<name>.<YYYY-MM-DD-HH.MM>.html``,
+``.txt``, ``.log.html``, ``.log.txt``), so links from MeetBot-era minutes and from the bot's own
+``#endmeeting`` answers resolve; ``/meetings/<name>/latest``; a live page of a meeting in
+progress fed by server-sent events; full-text search; the JSON API of meetings and action items.
+
+Restricted meetings (``#restrictlogs``) are never served, listed or searched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from opsbot.web import Web, secure, style_hash
+
+from .engine import Line
+from .models import ActionRow, LineRow, MeetingRow
+from .search import marked, search
+
+if TYPE_CHECKING:
+    from .plugin import Live, Meetings
+
+TEMPLATES = Path(__file__).parent / "templates"
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".log.html": "text/html",
+    ".txt": "text/plain",
+    ".log.txt": "text/plain",
+    ".md": "text/markdown",
+    ".json": "application/json",
+}
+KEEPALIVE_SECONDS = 15.0
+
+
+class LiveFeed:
+    """Lines of meetings in progress, handed to whoever watches them (the live pages)."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[int, set[asyncio.Queue[Line | None]]] = {}
+
+    def publish(self, meeting_id: int, line: Line) -> None:
+        for queue in self._watchers.get(meeting_id, ()):
+            queue.put_nowait(line)
+
+    def end(self, meeting_id: int) -> None:
+        for queue in self._watchers.get(meeting_id, ()):
+            queue.put_nowait(None)
+
+    def subscribe(self, meeting_id: int) -> asyncio.Queue[Line | None]:
+        queue: asyncio.Queue[Line | None] = asyncio.Queue()
+        self._watchers.setdefault(meeting_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, meeting_id: int, queue: asyncio.Queue[Line | None]) -> None:
+        self._watchers.get(meeting_id, set()).discard(queue)
+
+    def close(self) -> None:
+        for meeting_id in list(self._watchers):
+            self.end(meeting_id)
+
+
+class MeetingsSite:
+    def __init__(self, plugin: Meetings, site: Web) -> None:
+        self.plugin = plugin
+        self.site = site
+        self.feed = LiveFeed()
+        site.templates("meetings", TEMPLATES)
+        for template in ("minutes.html", "log.html"):
+            found = re.search(r"<style>(.*?)</style>", (TEMPLATES / template).read_text(), re.S)
+            if found:
+                site.styles.add(style_hash(found.group(1)))
+        site.section("Meetings", "/meetings/")
+        site.section("Search", "/search")
+        site.add("/meetings/", self.index)
+        site.add("/meetings/live/{meeting_id:\\d+}", self.live)
+        site.add("/meetings/live/{meeting_id:\\d+}/events", self.events)
+        site.add("/meetings/{name}/", self.by_name)
+        site.add("/meetings/{name}/latest", self.latest)
+        site.add("/meetings/{name}/{year:\\d{4}}/", self.by_year)
+        site.add("/meetings/{path:.+}", self.file)
+        site.add("/search", self.search)
+        site.add("/api/meetings", self.api_meetings)
+        site.add("/api/meetings/{meeting_id:\\d+}", self.api_meeting)
+        site.add("/api/actions", self.api_actions)
+        site.api(Path(__file__).parent / "openapi.yaml")
+        site.app.on_shutdown.append(self._closing)
+
+    async def _closing(self, app: web.Application) -> None:
+        self.feed.close()
+
+    @property
+    def storage(self) -> Any:
+        return self.plugin.storage
+
+    def _public(self) -> Any:
+        return select(MeetingRow).where(
+            MeetingRow.restricted.is_(False), MeetingRow.ended_at.is_not(None)
+        )
+
+    # pages
+
+    async def index(self, request: web.Request) -> web.Response:
+        query = (
+            select(MeetingRow.name, func.count(), func.max(MeetingRow.started_at))
+            .where(MeetingRow.restricted.is_(False), MeetingRow.ended_at.is_not(None))
+            .group_by(MeetingRow.name)
+            .order_by(MeetingRow.name)
+        )
+        async with self.storage.session() as session:
+            names = (await session.execute(query)).all()
+        running = [live for live in self.plugin.live.values() if self._watchable(live)]
+        return self.site.page(
+            request, "meetings:web/index.html", names=names, running=running, plugin=self.plugin
+        )
+
+    async def by_name(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        rows = await self._meetings(name)
+        if not rows:
+            raise web.HTTPNotFound(reason=f"No meetings named {name}")
+        years: dict[int, int] = {}
+        for row in rows:
+            years[row.started_at.year] = years.get(row.started_at.year, 0) + 1
+        return self.site.page(request, "meetings:web/name.html", name=name, years=years)
+
+    async def by_year(self, request: web.Request) -> web.Response:
+        name, year = request.match_info["name"], int(request.match_info["year"])
+        rows = [r for r in await self._meetings(name) if r.started_at.year == year]
+        if not rows:
+            raise web.HTTPNotFound(reason=f"No meetings named {name} in {year}")
+        return self.site.page(
+            request,
+            "meetings:web/year.html",
+            name=name,
+            year=year,
+            meetings=rows,
+            plugin=self.plugin,
+        )
+
+    async def latest(self, request: web.Request) -> web.Response:
+        rows = await self._meetings(request.match_info["name"])
+        if not rows or rows[0].base is None:
+            raise web.HTTPNotFound(reason="No such meeting")
+        raise web.HTTPFound(f"/meetings/{rows[0].base}.html")
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """One of a meeting's files, if the meeting is public and its files exist."""
+        path = request.match_info["path"]
+        for extension in sorted(CONTENT_TYPES, key=len, reverse=True):
+            if path.endswith(extension):
+                base = path[: -len(extension)]
+                break
+        else:
+            raise web.HTTPNotFound()
+        async with self.storage.session() as session:
+            row = await session.scalar(self._public().where(MeetingRow.base == base).limit(1))
+        output = self.plugin.config.output_dir.resolve()
+        found = (output / f"{base}{extension}").resolve()
+        if row is None or not found.is_relative_to(output) or not found.is_file():
+            raise web.HTTPNotFound(reason="No such meeting file")
+        return web.Response(
+            body=await asyncio.to_thread(found.read_bytes),
+            content_type=CONTENT_TYPES[extension],
+            charset="utf-8",
+        )
+
+    async def _meetings(self, name: str) -> list[MeetingRow]:
+        async with self.storage.session() as session:
+            rows = await session.scalars(
+                self._public()
+                .where(MeetingRow.name == name.lower())
+                .order_by(MeetingRow.started_at.desc())
+            )
+            return list(rows)
+
+    # live
+
+    def _watchable(self, live: Live) -> bool:
+        return live.meeting.started and not live.meeting.restricted
+
+    def _live(self, request: web.Request) -> Live:
+        meeting_id = int(request.match_info["meeting_id"])
+        for live in self.plugin.live.values():
+            if live.id == meeting_id and self._watchable(live):
+                return live
+        raise web.HTTPNotFound(reason="No meeting in progress with that number")
+
+    async def live(self, request: web.Request) -> web.Response:
+        found = self._live(request)
+        lines = list(found.meeting.lines)
+        return self.site.page(
+            request,
+            "meetings:web/live.html",
+            live=found,
+            lines=lines,
+            after=lines[-1].seq if lines else -1,
+            plugin=self.plugin,
+        )
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: each new line as ``line`` (its JSON), then ``end``."""
+        found = self._live(request)
+        after = request.headers.get("Last-Event-ID") or request.query.get("after", "-1")
+        try:
+            seen = int(after)
+        except ValueError:
+            seen = -1
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        secure(response.headers, self.site.csp())
+        await response.prepare(request)
+        queue = self.feed.subscribe(found.id)  # before the backlog: nothing falls between
+        try:
+            for line in list(found.meeting.lines):
+                if line.seq > seen:
+                    await response.write(_event(line, self.plugin))
+                    seen = line.seq
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    await response.write(b": still here\n\n")
+                    continue
+                if item is None or found.meeting.restricted:
+                    await response.write(b"event: end\ndata: {}\n\n")
+                    break
+                if item.seq > seen:
+                    await response.write(_event(item, self.plugin))
+                    seen = item.seq
+        except ConnectionResetError:
+            pass
+        finally:
+            self.feed.unsubscribe(found.id, queue)
+        return response
+
+    # search
+
+    async def search(self, request: web.Request) -> web.Response:
+        query = request.query
+        words = query.get("q", "").strip()
+        problems = []
+        since = until = None
+        try:
+            if query.get("from"):
+                since = datetime.combine(date.fromisoformat(query["from"]), time(), UTC)
+            if query.get("to"):
+                until = datetime.combine(date.fromisoformat(query["to"]), time(), UTC) + timedelta(
+                    days=1
+                )
+        except ValueError:
+            problems.append("Dates are YYYY-MM-DD.")
+        page = max(int(query["page"]) if query.get("page", "").isdigit() else 1, 1)
+        hits = []
+        if words and not problems:
+            hits = await search(
+                self.storage,
+                words,
+                name=query.get("name") or None,
+                since=since,
+                until=until,
+                person=query.get("person") or None,
+                limit=51,
+                offset=(page - 1) * 50,
+            )
+        return self.site.page(
+            request,
+            "meetings:web/search.html",
+            query=query,
+            words=words,
+            hits=hits[:50],
+            more=len(hits) > 50,
+            page=page,
+            problems=problems,
+            marked=marked,
+            plugin=self.plugin,
+        )
+
+    # JSON API
+
+    async def api_meetings(self, request: web.Request) -> web.Response:
+        query = request.query
+        found = self._public().order_by(MeetingRow.started_at.desc())
+        if query.get("name"):
+            found = found.where(MeetingRow.name == query["name"].lower())
+        try:
+            if query.get("since"):
+                since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
+                found = found.where(MeetingRow.started_at >= since)
+            limit = min(int(query.get("limit", "100")), 1000)
+        except ValueError:
+            raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a number") from None
+        async with self.storage.session() as session:
+            rows = (await session.scalars(found.limit(limit))).all()
+        return web.json_response([self._meeting_json(row) for row in rows])
+
+    def _meeting_json(self, row: MeetingRow) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            "network": row.network,
+            "channel": row.channel,
+            "started_at": row.started_at.isoformat(),
+            "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+            "owner": row.owner,
+            "minutes": f"/meetings/{row.base}.html" if row.base else None,
+            "log": f"/meetings/{row.base}.log.html" if row.base else None,
+        }
+
+    async def api_meeting(self, request: web.Request) -> web.Response:
+        meeting_id = int(request.match_info["meeting_id"])
+        async with self.storage.session() as session:
+            row = await session.scalar(self._public().where(MeetingRow.id == meeting_id))
+            if row is None:
+                raise web.HTTPNotFound(reason="No such meeting")
+            lines = (
+                await session.scalars(
+                    select(LineRow).where(LineRow.meeting_id == meeting_id).order_by(LineRow.seq)
+                )
+            ).all()
+            actions = (
+                await session.scalars(
+                    select(ActionRow)
+                    .where(ActionRow.meeting_id == meeting_id)
+                    .order_by(ActionRow.seq)
+                )
+            ).all()
+        summary = row.summary or {}
+        return web.json_response(
+            {
+                **self._meeting_json(row),
+                "summary": summary,
+                "actions": [_action_json(a, row) for a in actions],
+                "lines": [
+                    {
+                        "seq": line.seq,
+                        "ts": line.ts.isoformat(),
+                        "kind": line.kind,
+                        "nick": line.nick,
+                        "text": line.text,
+                        "anchor": f"/meetings/{row.base}.log.html#l-{line.seq}",
+                    }
+                    for line in lines
+                ],
+            }
+        )
+
+    async def api_actions(self, request: web.Request) -> web.Response:
+        query = request.query
+        state = query.get("state", "open")
+        if state not in ("open", "done", "all"):
+            raise web.HTTPBadRequest(reason="state is open, done or all")
+        found = (
+            select(ActionRow, MeetingRow)
+            .join(MeetingRow, MeetingRow.id == ActionRow.meeting_id)
+            .where(MeetingRow.restricted.is_(False))
+            .order_by(MeetingRow.started_at.desc(), ActionRow.seq)
+            .limit(1000)
+        )
+        if state != "all":
+            found = found.where(ActionRow.state == state)
+        if query.get("meeting"):
+            found = found.where(MeetingRow.name == query["meeting"].lower())
+        async with self.storage.session() as session:
+            rows = (await session.execute(found)).all()
+        owner = query.get("owner", "").casefold()
+        return web.json_response(
+            [
+                _action_json(action, meeting)
+                for action, meeting in rows
+                if not owner or owner in (o.casefold() for o in action.owners)
+            ]
+        )
+
+
+def _action_json(action: ActionRow, meeting: MeetingRow) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "text": action.text,
+        "owners": list(action.owners),
+        "state": action.state,
+        "done_by": action.done_by,
+        "done_at": action.done_at.isoformat() if action.done_at else None,
+        "meeting_id": meeting.id,
+        "meeting": meeting.name,
+        "anchor": f"/meetings/{meeting.base}.log.html#l-{action.seq}" if meeting.base else None,
+    }
+
+
+def _event(line: Line, plugin: Meetings) -> bytes:
+    data = json.dumps(
+        {
+            "seq": line.seq,
+            "time": line.ts.astimezone(plugin.timezone).strftime("%H:%M:%S"),
+            "kind": line.kind,
+            "nick": line.nick,
+            "text": line.text,
+        },
+        ensure_ascii=False,
+    )
+    return f"id: {line.seq}\nevent: line\ndata: {data}\n\n".encode()

@@ -1,0 +1,159 @@
+"""Contribution records on the bot's web site: ``/people/`` to find someone, ``/people/<id>``
+(``network:account``) with a person's meetings, lines said, action items and kudos by category,
+and a chart of their activity by month drawn on the server as SVG (no script, nothing fetched
+from elsewhere); ``/api/people/<id>``. People who opted out of the public leaderboards have no
+public page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from opsbot.events import utcnow
+from opsbot.web import Web
+
+from .models import Entry
+
+if TYPE_CHECKING:
+    from .plugin import Records
+
+MONTHS = 24
+WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 720, 180, 12, 30, 30
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    labels: list[tuple[float, str]]
+    """(x, text) under the axis: every third month."""
+    peak: int
+    description: str
+
+
+def months_back(now: datetime, count: int) -> list[str]:
+    """``YYYY-MM`` of the last ``count`` months, oldest first, this one last."""
+    year, month = now.year, now.month
+    found = []
+    for _ in range(count):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return found[::-1]
+
+
+def activity_chart(evidence: list[dict[str, Any]], now: datetime) -> Chart:
+    """Meetings attended and kudos received per month over the last two years."""
+    months = months_back(now, MONTHS)
+    counts = {m: {"attended": 0, "kudos": 0} for m in months}
+    for item in evidence:
+        month = str(item["time"])[:7]
+        if month in counts and item["kind"] in ("attended", "kudos"):
+            counts[month][item["kind"]] += 1
+    peak = max([1, *(n for c in counts.values() for n in c.values())])
+    slot = (WIDTH - LEFT) / len(months)
+    usable = HEIGHT - TOP - BOTTOM
+    bars, labels = [], []
+    for i, month in enumerate(months):
+        for j, kind in enumerate(("attended", "kudos")):
+            n = counts[month][kind]
+            if n:
+                height = usable * n / peak
+                bars.append(
+                    Bar(
+                        x=round(LEFT + i * slot + 2 + j * (slot - 4) / 2, 1),
+                        y=round(TOP + usable - height, 1),
+                        width=round((slot - 4) / 2, 1),
+                        height=round(height, 1),
+                        kind=kind,
+                        label=f"{month}: {n} {'meetings' if kind == 'attended' else 'kudos'}",
+                    )
+                )
+        if i % 3 == 0:
+            labels.append((round(LEFT + i * slot, 1), month))
+    total = {k: sum(c[k] for c in counts.values()) for k in ("attended", "kudos")}
+    return Chart(
+        WIDTH, HEIGHT, bars, labels, peak,
+        f"{total['attended']} meetings attended and {total['kudos']} kudos received "
+        f"in the last {MONTHS} months, by month",
+    )  # fmt: skip
+
+
+class PeopleSite:
+    def __init__(self, plugin: Records, site: Web) -> None:
+        self.plugin = plugin
+        self.site = site
+        site.person_pages = True
+        site.templates("records", Path(__file__).parent / "templates")
+        site.section("People", "/people/")
+        site.add("/people/", self.index)
+        site.add("/people/{id}", self.person)
+        site.add("/api/people/{id}", self.api)
+        site.api(Path(__file__).parent / "openapi.yaml")
+
+    async def _found(self, request: web.Request) -> dict[str, Any]:
+        network, _, account = request.match_info["id"].partition(":")
+        if not network or not account:
+            raise web.HTTPNotFound(reason="People are network:account")
+        identities = await self.plugin.bot.people.identities((network, account))
+        if any(key in self.plugin.opted_out for key in identities):
+            raise web.HTTPNotFound(reason="No public record")
+        found = await self.plugin.record(identities, utcnow())
+        if not found["evidence"]:
+            raise web.HTTPNotFound(reason="No record for that person")
+        return found
+
+    async def person(self, request: web.Request) -> web.Response:
+        found = await self._found(request)
+        meetings: dict[str, int] = {}
+        for item in found["evidence"]:
+            if item["kind"] == "attended":
+                meetings[item["meeting"]] = meetings.get(item["meeting"], 0) + 1
+        nick = request.match_info["id"].partition(":")[2]
+        return self.site.page(
+            request,
+            "records:person.html",
+            person=found,
+            name=nick,
+            meetings=sorted(meetings.items(), key=lambda m: -m[1]),
+            chart=activity_chart(found["evidence"], utcnow()),
+            recent=[e for e in reversed(found["evidence"]) if e["kind"] != "kudos"][:20],
+        )
+
+    async def api(self, request: web.Request) -> web.Response:
+        return web.json_response(await self._found(request))
+
+    async def index(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("q", "").strip().casefold()
+        await self.plugin.flush()
+        query = (
+            select(Entry.network, Entry.account, func.max(Entry.nick), func.count())
+            .where(Entry.withdrawn.is_(False))
+            .group_by(Entry.network, Entry.account)
+            .order_by(func.count().desc())
+            .limit(2000)
+        )
+        async with self.plugin.storage.session() as session:
+            rows = (await session.execute(query)).all()
+        people = [
+            (f"{network}:{account}", nick, n)
+            for network, account, nick, n in rows
+            if (network, account) not in self.plugin.opted_out
+            and (not wanted or wanted in f"{account} {nick}".casefold())
+        ][:200]
+        return self.site.page(request, "records:people.html", people=people, wanted=wanted)
