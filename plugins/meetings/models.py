@@ -26,7 +26,7 @@ class MeetingRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     owner: Mapped[str] = mapped_column(String(255))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
-    base: Mapped[str | None] = mapped_column(String(512))
+    base: Mapped[str | None] = mapped_column(String(512), index=True)
     """Path of the output files without extension, relative to the output folder."""
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(1024))

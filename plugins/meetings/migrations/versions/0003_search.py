@@ -1,5 +1,6 @@
 """Full-text search of meeting lines: SQLite FTS5 (an external-content table kept by triggers),
-PostgreSQL a GIN index on ``to_tsvector('simple', text)``.
+PostgreSQL a GIN index on ``to_tsvector('simple', text)``; and an index on a meeting's file base,
+by which the web archive finds the meeting a file belongs to.
 
 SQLite: a later batch migration of ``meetings_lines`` recreates the table and drops its
 triggers; such a migration must create them again (``_sqlite_triggers``).
@@ -33,6 +34,7 @@ SQLITE = [
 
 
 def upgrade() -> None:
+    op.create_index("ix_meetings_meetings_base", "meetings_meetings", ["base"])
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for statement in SQLITE:
@@ -45,6 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_meetings_meetings_base", "meetings_meetings")
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for name in ("insert", "delete", "update"):
