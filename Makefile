@@ -74,6 +74,10 @@ bench-irc: $(VENV)/.dev-installed servers
 bench-etherpad: $(VENV)/.dev-installed servers
 	$(BIN)/python bench/etherpad.py
 
+# The web site under wrk: a minutes page and a search over 10,000 meetings (~2 min).
+bench-web: $(VENV)/.dev-installed servers
+	$(BIN)/python bench/web.py
+
 # opsbot beside a bare matrix-nio echo client on a real Synapse (~4 min).
 bench-matrix: $(VENV)/.dev-installed servers
 	$(BIN)/python bench/matrix_roundtrip.py

@@ -15,7 +15,7 @@ from opsbot.storage import Storage
 
 from .models import LineRow, MeetingRow
 
-FTS = table("meetings_lines_fts", column("rowid"), column("rank"))
+FTS = table("meetings_lines_fts", column("rowid"))
 SIMPLE: Any = literal_column("'simple'::regconfig")
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -52,7 +52,8 @@ async def search(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Hit]:
-    """Lines with every word of ``query``, best first (newest first among equals)."""
+    """Lines with every word of ``query``, newest first (as logs are read: what was said
+    lately about it)."""
     terms = words(query)
     if not terms:
         return []
@@ -67,15 +68,15 @@ async def search(
     if storage.engine.dialect.name == "postgresql":
         vector = func.to_tsvector(SIMPLE, LineRow.text)
         wanted = func.plainto_tsquery(SIMPLE, " ".join(terms))
-        found = found.where(vector.op("@@")(wanted)).order_by(
-            func.ts_rank(vector, wanted).desc(), LineRow.ts.desc()
-        )
+        found = found.where(vector.op("@@")(wanted)).order_by(LineRow.ts.desc(), LineRow.id.desc())
     else:
         matched = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
         found = (
             found.join(FTS, FTS.c.rowid == LineRow.id)
             .where(text("meetings_lines_fts MATCH :matched").bindparams(matched=matched))
-            .order_by(FTS.c.rank, LineRow.ts.desc())
+            # Newest first, in the index's own order: the search stops at the page's end
+            # instead of ranking every line that matches.
+            .order_by(FTS.c.rowid.desc())
         )
     if name:
         found = found.where(MeetingRow.name == name.lower())

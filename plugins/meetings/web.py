@@ -72,6 +72,8 @@ class MeetingsSite:
         self.plugin = plugin
         self.site = site
         self.feed = LiveFeed()
+        self.output = plugin.config.output_dir.resolve()
+        self._public_bases: set[str] = set()
         site.templates("meetings", TEMPLATES)
         for template in ("minutes.html", "log.html"):
             found = re.search(r"<style>(.*?)</style>", (TEMPLATES / template).read_text(), re.S)
@@ -160,17 +162,34 @@ class MeetingsSite:
                 break
         else:
             raise web.HTTPNotFound()
-        async with self.storage.session() as session:
-            row = await session.scalar(self._public().where(MeetingRow.base == base).limit(1))
-        output = self.plugin.config.output_dir.resolve()
-        found = (output / f"{base}{extension}").resolve()
-        if row is None or not found.is_relative_to(output) or not found.is_file():
+        if not await self._is_public(base):
             raise web.HTTPNotFound(reason="No such meeting file")
-        return web.Response(
-            body=await asyncio.to_thread(found.read_bytes),
-            content_type=CONTENT_TYPES[extension],
-            charset="utf-8",
-        )
+        found = (self.output / f"{base}{extension}").resolve()
+        if not found.is_relative_to(self.output) or not found.is_file():
+            raise web.HTTPNotFound(reason="No such meeting file")
+        response = web.FileResponse(found)
+        response.content_type = CONTENT_TYPES[extension]
+        response.charset = "utf-8"
+        return response
+
+    async def _is_public(self, base: str) -> bool:
+        """Whether ``base`` is an ended meeting that is not restricted (remembered: an ended
+        meeting stays as it is)."""
+        if base in self._public_bases:
+            return True
+        async with self.storage.session() as session:
+            found = await session.scalar(
+                select(MeetingRow.id).where(
+                    MeetingRow.base == base,
+                    MeetingRow.restricted.is_(False),
+                    MeetingRow.ended_at.is_not(None),
+                )
+            )
+        if found is not None:
+            if len(self._public_bases) > 50_000:
+                self._public_bases.clear()
+            self._public_bases.add(base)
+        return found is not None
 
     async def _meetings(self, name: str) -> list[MeetingRow]:
         async with self.storage.session() as session:
