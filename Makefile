@@ -6,7 +6,7 @@ CONFIG ?= $(if $(wildcard config.yaml),config.yaml,config.example.yaml)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck pytest bench bench-irc bench-matrix bench-etherpad servers clean
+.PHONY: run test lint typecheck pytest bench bench-irc bench-matrix bench-etherpad bench-web servers clean
 
 # The bot alone: enough for `make run`.
 $(VENV)/.installed: pyproject.toml

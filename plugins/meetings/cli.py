@@ -121,7 +121,7 @@ async def _save(
         meeting,
         config.output_dir,
         pattern=config.filename_pattern,
-        url_prefix=config.url_prefix,
+        url_prefix=plugin.prefix_for(config),
         tz=plugin.timezone,
     )
     await store.finish(meeting_id, meeting, base, summary, ended=ended)
@@ -215,7 +215,7 @@ async def _import_one(
     await store.insert_lines(meeting_id, meeting.lines)
     base = await _save(store, plugin, meeting_id, meeting, ended=True)
     if listeners is not None:
-        urls = links(base, plugin.config.url_prefix)
+        urls = links(base, plugin.prefix_for(plugin.config))
         ids = await store.action_ids(meeting_id)
         event = ended_event(meeting_id, Room(network, channel), meeting, urls, ids, imported=True)
         archive_bot = next(
@@ -331,7 +331,7 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
                 _settings(plugin, row.network, row.room),
             )
             config = plugin.config
-            ctx = Context(meeting, row.base or "", config.url_prefix, plugin.timezone)
+            ctx = Context(meeting, row.base or "", plugin.prefix_for(config), plugin.timezone)
             renderer: Any = {"txt": minutes_txt, "md": minutes_md, "json": record_json}[fmt]
             return str(renderer(ctx))
         finally:

@@ -93,7 +93,9 @@ class Meetings(Plugin):
 
     class Config(PluginConfig):
         output_dir: Path = Path("var/meetings")
-        url_prefix: str = "http://127.0.0.1:8080/meetings"
+        url_prefix: str | None = None
+        """Public URL of ``output_dir``, in the links the bot posts and the files hold (default:
+        the bot's web site, ``web.base_url`` + ``/meetings``; none when the site is off)."""
         filename_pattern: str = DEFAULT_PATTERN
         duration_minutes: int = Field(default=60, ge=1)
         """Anyone may #endmeeting once a meeting has run this long."""
@@ -131,6 +133,12 @@ class Meetings(Plugin):
     async def teardown(self) -> None:
         await self.store.writer.stop()
 
+    def prefix_for(self, config: Meetings.Config) -> str:
+        """Where the archive is on the web: the configured prefix, else the bot's site."""
+        if config.url_prefix is not None:
+            return config.url_prefix
+        return self.bot.web.url("/meetings") if self.bot.web is not None else ""
+
     def local(self, moment: datetime | None) -> str:
         """A time as the web pages show it: in the bot's zone."""
         return "" if moment is None else f"{moment.astimezone(self.timezone):%Y-%m-%d %H:%M %Z}"
@@ -147,7 +155,7 @@ class Meetings(Plugin):
             duration=timedelta(minutes=config.duration_minutes),
             pattern=config.filename_pattern,
             links=tuple(
-                (label, f"{config.url_prefix.rstrip('/')}/{{path}}{ext}")
+                (label, f"{self.prefix_for(config).rstrip('/')}/{{path}}{ext}")
                 for label, ext in LINK_LABELS
             ),
         )
@@ -320,7 +328,7 @@ class Meetings(Plugin):
                 owner=meeting.owner.nick,
                 owner_account=meeting.owner.account,
                 chairs=tuple(c.nick for c in meeting.chairs),
-                log_url=links(base, config.url_prefix)[".log.html"],
+                log_url=links(base, self.prefix_for(config))[".log.html"],
             )
         )
         if not config.announce_open_actions:
@@ -357,11 +365,11 @@ class Meetings(Plugin):
             meeting,
             config.output_dir,
             pattern=config.filename_pattern,
-            url_prefix=config.url_prefix,
+            url_prefix=self.prefix_for(config),
             tz=self.timezone,
         )
         await self.store.finish(live.id, meeting, base, summary, ended=ended)
-        return links(base, config.url_prefix)
+        return links(base, self.prefix_for(config))
 
     @on(WriteOutputs)
     async def write_outputs(self, ctx: Context) -> None:
@@ -483,7 +491,7 @@ class Meetings(Plugin):
             return
         row = rows[0]
         config = self.config_for(ctx.room)
-        urls = links(row.base or "", config.url_prefix)
+        urls = links(row.base or "", self.prefix_for(config))
         summary = row.summary or {}
         topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
         actions = len(_listed(summary.get("actions")))

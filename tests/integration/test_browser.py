@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.web.conftest import SiteFactory, base, meeting
+from tests.web.site import SiteFactory, base, meeting
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -25,16 +25,19 @@ ARGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 HOSTILE_NICK = "<img/src=x/onerror=alert(3)>"
 
-pytest_plugins = ["tests.web.conftest"]
+
+def chromium() -> str:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make servers` installs Debian's chromium")
+    return str(CHROMIUM)
 
 
 @pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make servers` installs Debian's chromium")
+async def browser() -> AsyncIterator[Browser]:
+    executable = chromium()
     async with async_playwright() as playwright:
         found = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
+            executable_path=executable, headless=True, args=ARGS
         )
         yield found
         await found.close()

@@ -16,7 +16,7 @@ from opsbot.bot import Bot, StartupError
 from opsbot.testing import memory_config
 from tests.plugins.kudos.conftest import database_url  # noqa: F401  (SQLite and PostgreSQL)
 
-from .conftest import SiteFactory, base, meeting
+from .site import SiteFactory, base, meeting
 
 HEADERS = (
     "Content-Security-Policy",
