@@ -67,7 +67,7 @@ def test_opsbot_db_upgrade_against_postgresql(postgres: PostgresServer, tmp_path
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout == (
-            "opsbot: at opsbot_0002\ncore: at core_0001\nmeetings: at meetings_0002\n"
+            "opsbot: at opsbot_0002\ncore: at core_0001\nmeetings: at meetings_0003\n"
         )
 
 
