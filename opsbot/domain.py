@@ -77,6 +77,8 @@ class MeetingEnded(MeetingEvent):
     """``(nick, account)`` of the chairs at the end."""
     action_ids: tuple[int, ...] = ()
     """The stored ID of each action item, in the order of ``actions`` (``!done ID``)."""
+    restricted: bool = False
+    """Held under ``#restrictlogs``: nothing of it may be shown publicly."""
     imported: bool = False
     """Read from an archive (``opsbot meetings import``), not held live: nobody's account was
     seen, and it ended long ago."""

@@ -552,5 +552,6 @@ def ended_event(
         actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
         chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
         action_ids=tuple(action_ids),
+        restricted=meeting.restricted,
         imported=imported,
     )

@@ -25,6 +25,8 @@ class Credit:
     count: int = 1
     source: str = ""
     link: str = ""
+    private: bool = False
+    """From a restricted meeting: counted, never shown publicly."""
 
 
 def credits_of(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
@@ -40,6 +42,7 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
         source, link = f"meeting:{data['meeting_id']}", data.get("links", {}).get(".html", "")
         folded = {nick.casefold(): a for nick, a in data.get("accounts", {}).items() if a}
         imported = bool(data.get("imported"))
+        private = bool(data.get("restricted"))
 
         def account_of(nick: str, seen: str | None = None) -> str | None:
             # An archive proves no accounts: its people are credited by nick ("~nick"), which
@@ -52,19 +55,20 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
             if account := account_of(nick):
                 found.append(
                     Credit(ts, network, account, nick, "attended", meeting, count=int(lines),
-                           source=source, link=link)
+                           source=source, link=link, private=private)
                 )  # fmt: skip
         for nick, seen in data.get("chairs", []):
             if account := account_of(nick, seen):
                 found.append(
-                    Credit(ts, network, account, nick, "chaired", meeting, source=source, link=link)
-                )
+                    Credit(ts, network, account, nick, "chaired", meeting, source=source,
+                           link=link, private=private)
+                )  # fmt: skip
         for _text, owners in data.get("actions", []):
             for owner in owners:
                 if account := account_of(owner):
                     found.append(
                         Credit(ts, network, account, owner, "action", meeting, source=source,
-                               link=link)
+                               link=link, private=private)
                     )  # fmt: skip
         return found
     if kind == "action_closed":

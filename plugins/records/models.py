@@ -51,3 +51,5 @@ class Entry(Base):
     """meeting:ID or kudos:ID"""
     link: Mapped[str] = mapped_column(String(1024), default="")
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """From a restricted meeting: counted, never shown publicly."""

@@ -194,7 +194,7 @@ class Records(Plugin):
         kudos: dict[str, int] = {}
         evidence: list[dict[str, Any]] = []
         shown_from = "" if since is None else iso_utc_text(since)
-        for _network, _account, ts, kind, meeting, category, count, source, link in rows:
+        for _network, _account, ts, kind, meeting, category, count, source, link, private in rows:
             for starts, tally in tallies:
                 if ts >= starts:
                     tally.add(kind, meeting, category, count)
@@ -217,6 +217,8 @@ class Records(Plugin):
                 item["source"] = source
                 if link:
                     item["link"] = link
+                if private:
+                    item["private"] = True
                 evidence.append(item)
         return {
             "meetings_attended": attended,
@@ -320,7 +322,7 @@ def _ledger() -> Any:
     """The ledger's standing rows, as the tuples :meth:`Records._summary` reads."""
     return select(
         Entry.network, Entry.account, iso_utc(Entry.ts), Entry.kind, Entry.meeting,
-        Entry.category, Entry.count, Entry.source, Entry.link,
+        Entry.category, Entry.count, Entry.source, Entry.link, Entry.private,
     ).where(Entry.withdrawn.is_(False))  # fmt: skip
 
 

@@ -116,6 +116,8 @@ class PeopleSite:
         found = await self.plugin.record(identities, utcnow())
         if not found["evidence"]:
             raise web.HTTPNotFound(reason="No record for that person")
+        # restricted meetings count in the totals; their names and links stay private
+        found["evidence"] = [e for e in found["evidence"] if not e.get("private")]
         return found
 
     async def person(self, request: web.Request) -> web.Response:

@@ -104,6 +104,12 @@ async def test_restricted_meetings_are_never_shown(
     relative = files[0].relative_to(bot.bot.plugins["meetings"].config.output_dir)  # type: ignore[attr-defined]
     async with http.get(f"{url}/meetings/{relative}") as file:
         assert file.status == 404
+    async with http.get(f"{url}/api/people/irc:bob") as person:
+        record = await person.json()
+    assert record["meetings_attended"] == 1, "a restricted meeting still counts"
+    assert "secret" not in json.dumps(record["evidence"]), "but is never named"
+    async with http.get(f"{url}/people/irc:bob") as page:
+        assert "secret" not in await page.text()
 
 
 async def test_search_with_filters(

@@ -219,16 +219,16 @@ async def test_the_ledger_moves_to_person_order_with_its_entries(
                     " 'meeting:1', 'https://x/ops.html', false)"
                 )
             )
-        assert await storage.migrate([("records", versions)]) == {"records": "records_0002"}
+        assert await storage.migrate([("records", versions)]) == {"records": "records_0003"}
         async with storage.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text("SELECT id, kind, count, source FROM records_entries ORDER BY id")
+                    text("SELECT id, kind, count, source, private FROM records_entries ORDER BY id")
                 )
             ).all()
         assert [tuple(r) for r in rows] == [
-            (1, "kudos", 1, "kudos:7"),
-            (2, "attended", 5, "meeting:1"),
+            (1, "kudos", 1, "kudos:7", False),
+            (2, "attended", 5, "meeting:1", False),
         ]
     finally:
         await storage.close()
