@@ -3,6 +3,9 @@ rebuilt from the stored events and come out the same), and the recognition rules
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,18 +132,26 @@ class Tally:
     completed: int = 0
     kudos: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: str, meeting: str, category: str, count: int) -> None:
-        if kind == "attended":
-            self.attended[meeting] = self.attended.get(meeting, 0) + 1
-            self.lines[meeting] = self.lines.get(meeting, 0) + count
-        elif kind == "chaired":
-            self.chaired += 1
-        elif kind == "action":
-            self.actions += 1
-        elif kind == "completed":
-            self.completed += 1
-        elif kind == "kudos":
-            self.kudos[category] = self.kudos.get(category, 0) + 1
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> Tally:
+        """The tally of ledger rows, counted in one C-level pass and one over attendances."""
+        tally = cls()
+        for (kind, meeting, category), n in Counter((r[3], r[4], r[5]) for r in rows).items():
+            if kind == "attended":
+                tally.attended[meeting] = tally.attended.get(meeting, 0) + n
+            elif kind == "kudos":
+                tally.kudos[category] = tally.kudos.get(category, 0) + n
+            elif kind == "chaired":
+                tally.chaired += n
+            elif kind == "action":
+                tally.actions += n
+            elif kind == "completed":
+                tally.completed += n
+        lines = tally.lines
+        for row in rows:
+            if row[3] == "attended":
+                lines[row[4]] = lines.get(row[4], 0) + row[6]
+        return tally
 
 
 def _within(values: dict[str, int], names: list[str]) -> int:
@@ -176,12 +187,13 @@ class Periods:
             for days in sorted({rule.period_days for rule in rules})
         }
 
-    def tallies(self) -> list[tuple[str, Tally]]:
-        """A fresh tally for each period, with the time it starts."""
-        return [(since, Tally()) for since in self.since.values()]
-
-    def rules_met(self, tallies: list[tuple[str, Tally]]) -> list[str]:
-        by_days = {days: tally for days, (_, tally) in zip(self.since, tallies, strict=True)}
+    def rules_met(self, rows: Sequence[Any]) -> list[str]:
+        """The rules met by one person's ledger rows (``(network, account, time, kind,
+        meeting, category, count, ...)``, oldest first: each period is a tail of them)."""
+        times = [row[2] for row in rows]
+        by_days = {
+            days: Tally.of(rows[bisect_left(times, since) :]) for days, since in self.since.items()
+        }
         return [
             rule.name
             for rule in self.rules

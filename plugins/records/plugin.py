@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 
 from opsbot.domain import (
     ActionItemClosed,
@@ -37,6 +37,16 @@ from .models import Entry, HeardEvent
 from .web import PeopleSite
 
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One range of an export: the identities from ``first`` to ``last`` (inclusive, in the
+    database's order), and the linked people it yields."""
+
+    first: Key
+    last: Key
+    linked: frozenset[int]
 
 
 class RecordsConfig(PluginConfig):
@@ -179,7 +189,7 @@ class Records(Plugin):
         await self._flush()
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with self.storage.session() as session:
-            rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts))).all()
+            rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts, Entry.id))).all()
         summary = self._summary(rows, Periods(self.config.rules, now), since=None)
         return {"identities": [f"{n}:{a}" for n, a in identities], **summary}
 
@@ -189,15 +199,11 @@ class Records(Plugin):
         """Totals, rules met and evidence of one person's ledger rows (``_ledger()`` columns),
         in one pass: an export makes a million of these. Evidence carries only the fields its
         kind has."""
-        tallies = periods.tallies()
         attended = lines = chaired = actions = completed = 0
         kudos: dict[str, int] = {}
         evidence: list[dict[str, Any]] = []
         shown_from = "" if since is None else iso_utc_text(since)
         for _network, _account, ts, kind, meeting, category, count, source, link, private in rows:
-            for starts, tally in tallies:
-                if ts >= starts:
-                    tally.add(kind, meeting, category, count)
             if kind == "attended":
                 attended += 1
                 lines += count
@@ -227,17 +233,22 @@ class Records(Plugin):
             "action_items": actions,
             "action_items_completed": completed,
             "kudos": kudos,
-            "rules_met": periods.rules_met(tallies),
+            "rules_met": periods.rules_met(rows),
             "evidence": evidence,
         }
 
     async def export(
-        self, *, since: datetime | None, rule: str | None
+        self,
+        *,
+        since: datetime | None,
+        rule: str | None,
+        part: Part | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every person with a record, their evidence and the rules they meet, one at a time in
         the ledger's order (network, then account, as the database sorts them; linked people
         where their first identity comes). The ledger is read as a stream: a million entries
-        never sit in memory at once."""
+        never sit in memory at once. ``part`` (from :meth:`parts`) limits it to one range of
+        identities, so several processes can share an export."""
         await self._flush()
         periods = Periods(self.config.rules, utcnow())
         async with self.storage.engine.connect() as conn:
@@ -259,11 +270,18 @@ class Records(Plugin):
                             IdentityRow.account == Entry.account,
                         ),
                     )
-                    .order_by(Entry.ts)
+                    .order_by(Entry.ts, Entry.id)
                 )
                 for row in rows.all():
-                    linked.setdefault(row[-1], []).append(row[:-1])
-            stream = await conn.stream(_ledger().order_by(Entry.network, Entry.account, Entry.ts))
+                    if part is None or row[-1] in part.linked:
+                        linked.setdefault(row[-1], []).append(row[:-1])
+            ledger = _ledger()
+            if part is not None:
+                here = tuple_(Entry.network, Entry.account)
+                ledger = ledger.where(here >= tuple_(*part.first), here <= tuple_(*part.last))
+            stream = await conn.stream(
+                ledger.order_by(Entry.network, Entry.account, Entry.ts, Entry.id)
+            )
             mine: list[Any] = []
             current: Key | None = None
             async for partition in read_ahead(stream):
@@ -287,6 +305,46 @@ class Records(Plugin):
                 found = self._person(mine, periods, since, rule)
                 if found is not None:
                     yield found
+
+    async def parts(self, count: int) -> list[Part]:
+        """The ledger cut into ``count`` ranges of identities with about as many entries each
+        (in the database's order), each linked person given to the range of their first
+        identity."""
+        await self._flush()
+        async with self.storage.session() as session:
+            sizes = (
+                await session.execute(
+                    select(Entry.network, Entry.account, func.count())
+                    .where(Entry.withdrawn.is_(False))
+                    .group_by(Entry.network, Entry.account)
+                    .order_by(Entry.network, Entry.account)
+                )
+            ).all()
+            links = (
+                await session.execute(
+                    select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
+                )
+            ).all()
+        if not sizes:
+            return []
+        total = sum(n for _, _, n in sizes)
+        bounds: list[list[Key]] = [[]]
+        done = 0
+        for network, account, n in sizes:
+            if done >= total * len(bounds) / count and len(bounds) < count:
+                bounds.append([])
+            bounds[-1].append((network, account))
+            done += n
+        part_of = {key: i for i, keys in enumerate(bounds) for key in keys}
+        first_part: dict[int, int] = {}
+        for network, account, person in links:
+            if (network, account) in part_of:
+                where = part_of[(network, account)]
+                first_part[person] = min(where, first_part.get(person, where))
+        return [
+            Part(keys[0], keys[-1], frozenset(p for p, at in first_part.items() if at == i))
+            for i, keys in enumerate(bounds)
+        ]
 
     def _person(
         self, rows: list[Any], periods: Periods, since: datetime | None, rule: str | None

@@ -159,6 +159,9 @@ async def test_export_and_rebuild_from_the_command_line(
     assert any(e["link"].endswith(".html") for e in bob["evidence"] if e["kind"] == "attended")
     only = json.loads(opsbot("export", "--format", "json", "--rule", "rootcause").stdout)
     assert [p["person"] for p in only] == ["irc:bob"]
+    alone = opsbot("export", "--format", "json", "--jobs", "1")
+    assert alone.stdout == exported.stdout, "one process or several: the same export"
+    assert opsbot("export", "--jobs", "1").stdout == opsbot("export", "--jobs", "2").stdout
     as_csv = opsbot("export").stdout.splitlines()
     assert as_csv[0].startswith("person,identities,meetings_attended") and len(as_csv) == 3
     unknown = opsbot("export", "--rule", "nope")
@@ -295,6 +298,13 @@ async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
     assert people["irc:bob"]["meetings_attended"] == 1
 
     opsbot("people", "merge", "irc:bob", "irc:~bob")
+    exports = {
+        jobs: json.loads(opsbot("records", "export", "--format", "json", "--jobs", jobs).stdout)
+        for jobs in ("1", "2", "3")
+    }
+    # with several processes bob's two identities fall in different parts: he is still one
+    assert [p["person"] for p in exports["3"]].count("irc:bob") == 1
+    assert exports["1"] == exports["2"] == exports["3"]
     people = {
         p["person"]: p for p in json.loads(opsbot("records", "export", "--format", "json").stdout)
     }
