@@ -139,7 +139,7 @@ async def _insert(bot: Bot, rows: list[dict[str, Any]], lines: list[dict[str, An
 
 def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     found = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
         capture_output=True, text=True, check=True, timeout=seconds + 30,
     ).stdout  # fmt: skip
     figures = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", found)[1])}  # type: ignore[index]
