@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -130,26 +131,42 @@ class Web:
         except web.HTTPException as error:
             if error.status < 400:
                 raise
-            response = self.page(
-                request,
-                "opsbot:error.html",
-                status=error.status,
-                reason=error.reason,
-            )
+            response = self._error(request, error.status, error.reason)
         except Exception:
             log.exception("web page %s failed", request.path)
-            response = self.page(
-                request, "opsbot:error.html", status=500, reason="Something went wrong"
-            )
+            response = self._error(request, 500, "Something went wrong")
         if not response.prepared:
             secure(response.headers, self.csp())
         return response
+
+    def _error(self, request: web.Request, status: int, reason: str) -> web.Response:
+        """An error as a page, or as JSON (``{"error": ...}``) under ``/api/``."""
+        if request.path.startswith("/api/"):
+            return web.json_response({"error": reason}, status=status)
+        return self.page(request, "opsbot:error.html", status=status, reason=reason)
 
     async def _home(self, request: web.Request) -> web.Response:
         return self.page(request, "opsbot:home.html")
 
     async def _openapi(self, request: web.Request) -> web.Response:
         return web.json_response(self.openapi)
+
+
+def since_and_limit(
+    query: Mapping[str, str], default: int = 100, most: int = 1000
+) -> tuple[datetime | None, int]:
+    """An API request's ``since`` (YYYY-MM-DD, as the start of that day UTC) and ``limit``
+    (at most ``most``); a malformed one is a 400 that says what is expected."""
+    try:
+        since = None
+        if query.get("since"):
+            since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
+        limit = int(query.get("limit", str(default)))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a whole number") from None
+    if limit < 1:
+        raise web.HTTPBadRequest(reason="limit is at least 1")
+    return since, min(limit, most)
 
 
 def secure(headers: MutableMapping[str, str], csp: str) -> None:

@@ -4,7 +4,7 @@ leaderboards are never shown: not as receivers, and a giver who opted out is "so
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import and_, select
 
 from opsbot.events import utcnow
-from opsbot.web import Web
+from opsbot.web import Web, since_and_limit
 
 from .models import Kudos, OptOut
 
@@ -63,13 +63,9 @@ class KudosSite:
             .where(Kudos.state == "given", OptOut.key.is_(None))
             .order_by(Kudos.id.desc())
         )
-        try:
-            if query.get("since"):
-                since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
-                found = found.where(Kudos.ts >= since)
-            limit = min(int(query.get("limit", "100")), 1000)
-        except ValueError:
-            raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a number") from None
+        since, limit = since_and_limit(query)
+        if since is not None:
+            found = found.where(Kudos.ts >= since)
         if query.get("category"):
             found = found.where(Kudos.category == query["category"])
         if receiver:

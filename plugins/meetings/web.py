@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from opsbot.web import Web, secure, style_hash
+from opsbot.web import Web, secure, since_and_limit, style_hash
 
 from .engine import Line
 from .models import ActionRow, LineRow, MeetingRow
@@ -310,13 +310,9 @@ class MeetingsSite:
         found = self._public().order_by(MeetingRow.started_at.desc())
         if query.get("name"):
             found = found.where(MeetingRow.name == query["name"].lower())
-        try:
-            if query.get("since"):
-                since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
-                found = found.where(MeetingRow.started_at >= since)
-            limit = min(int(query.get("limit", "100")), 1000)
-        except ValueError:
-            raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a number") from None
+        since, limit = since_and_limit(query)
+        if since is not None:
+            found = found.where(MeetingRow.started_at >= since)
         async with self.storage.session() as session:
             rows = (await session.scalars(found.limit(limit))).all()
         return web.json_response([self._meeting_json(row) for row in rows])

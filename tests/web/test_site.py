@@ -164,6 +164,13 @@ async def test_json_api_and_openapi(site_bot: SiteFactory, http: aiohttp.ClientS
     assert said == "#action bob to file the nova bug", "the anchor is the line that made it"
     async with http.get(f"{url}/api/actions?state=nonsense") as response:
         assert response.status == 400
+    for bad in ("/api/meetings?limit=lots", "/api/kudos?since=yesterday", "/api/meetings?limit=0"):
+        async with http.get(url + bad) as response:
+            assert response.status == 400, bad
+            assert_secure(response)
+            assert "error" in await response.json(), "API errors are JSON"
+    async with http.get(f"{url}/api/meetings?since=2000-01-01&limit=1") as response:
+        assert len(await response.json()) == 1
     async with http.get(f"{url}/api/kudos") as response:
         [kudos] = await response.json()
     assert (kudos["receiver"], kudos["category"], kudos["receiver_id"]) == (
