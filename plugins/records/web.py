@@ -6,6 +6,7 @@ public page."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .plugin import Records
 
 MONTHS = 24
+LISTING_SECONDS = 60.0
 WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 720, 180, 12, 30, 30
 
 
@@ -99,6 +101,7 @@ class PeopleSite:
         self.plugin = plugin
         self.site = site
         site.person_pages = True
+        self._listed: tuple[float, list[Any]] | None = None
         site.templates("records", Path(__file__).parent / "templates")
         site.section("People", "/people/")
         site.add("/people/", self.index)
@@ -140,18 +143,26 @@ class PeopleSite:
     async def api(self, request: web.Request) -> web.Response:
         return web.json_response(await self._found(request))
 
+    async def _everyone(self) -> list[Any]:
+        """(network, account, nick, entries) of the people with most entries, read at most
+        once a minute: the count walks the whole ledger."""
+        now = time.monotonic()
+        if self._listed is None or now - self._listed[0] > LISTING_SECONDS:
+            await self.plugin.flush()
+            query = (
+                select(Entry.network, Entry.account, func.max(Entry.nick), func.count())
+                .where(Entry.withdrawn.is_(False))
+                .group_by(Entry.network, Entry.account)
+                .order_by(func.count().desc())
+                .limit(2000)
+            )
+            async with self.plugin.storage.session() as session:
+                self._listed = (now, list((await session.execute(query)).all()))
+        return self._listed[1]
+
     async def index(self, request: web.Request) -> web.Response:
         wanted = request.query.get("q", "").strip().casefold()
-        await self.plugin.flush()
-        query = (
-            select(Entry.network, Entry.account, func.max(Entry.nick), func.count())
-            .where(Entry.withdrawn.is_(False))
-            .group_by(Entry.network, Entry.account)
-            .order_by(func.count().desc())
-            .limit(2000)
-        )
-        async with self.plugin.storage.session() as session:
-            rows = (await session.execute(query)).all()
+        rows = await self._everyone()
         people = [
             (f"{network}:{account}", nick, n)
             for network, account, nick, n in rows

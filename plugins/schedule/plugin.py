@@ -16,6 +16,7 @@ own tables.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -98,7 +99,7 @@ class Schedule(Plugin):
         self._skips: dict[str, set[date]] = {}
         for skip in skips:
             self._skips.setdefault(skip.meeting_id, set()).add(skip.day)
-        self.reload()
+        await self.reload()
         if self.bot.web is not None:
             self.bot.web.add("/calendar.ics", self.calendar_file)
             self.bot.web.section("Calendar", "/calendar.ics")
@@ -116,9 +117,10 @@ class Schedule(Plugin):
 
     # the calendar
 
-    def reload(self) -> Loaded:
-        """Read the YAML folder again and plan the jobs; problems are logged and returned."""
-        self.loaded = load_folder(self.config.folder)
+    async def reload(self) -> Loaded:
+        """Read the YAML folder again (in a worker thread: hundreds of files take a while) and
+        plan the jobs; problems are logged and returned."""
+        self.loaded = await asyncio.to_thread(load_folder, self.config.folder)
         for problem in self.loaded.problems:
             self.log.warning("meeting definitions: %s", problem)
         self.plan()
@@ -366,7 +368,7 @@ class Schedule(Plugin):
 
     @subscribe(ReloadRequested)
     async def reload_requested(self, event: ReloadRequested) -> None:
-        self.reload()
+        await self.reload()
 
     # chat
 
@@ -492,7 +494,7 @@ class Schedule(Plugin):
         if not self.bot.is_admin(ctx.sender):
             await ctx.reply("Only bot admins may reload the meeting definitions.")
             return
-        loaded = self.reload()
+        loaded = await self.reload()
         bad = len({p.file for p in loaded.problems})
         problems = (
             f"; {bad} files with problems (see the log): "
