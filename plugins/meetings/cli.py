@@ -142,7 +142,8 @@ async def _history_listeners(config_path: str | None) -> AsyncIterator[Bot | Non
         yield None
         return
     plugins = config.plugins.model_copy(update={"enabled": hearing})
-    bot = Bot(config.model_copy(update={"plugins": plugins}), transports=[])
+    quiet = config.web.model_copy(update={"enabled": False})  # the running bot serves the site
+    bot = Bot(config.model_copy(update={"plugins": plugins, "web": quiet}), transports=[])
     await bot.start()
     try:
         yield bot

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -259,11 +260,15 @@ async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
 ) -> None:
     await meeting(rbot, 12)  # live: bob says 12 lines with his account
     await rbot.bot.stop()
+    running = socket.socket()  # the bot that runs meanwhile holds the site's port
+    running.bind(("127.0.0.1", 0))
+    running.listen()
     config = tmp_path / "config.yaml"
     config.write_text(
         json.dumps(
             {
                 "database": {"url": database_url},
+                "web": {"listen": f"127.0.0.1:{running.getsockname()[1]}"},
                 "networks": [{"type": "memory", "name": "irc"}],
                 "plugins": {
                     "enabled": ["core", "meetings", "records"],
@@ -318,3 +323,4 @@ async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
     assert "already imported" in again
     exported = json.loads(opsbot("records", "export", "--format", "json").stdout)
     assert {p["person"]: p for p in exported}["irc:bob"]["meetings_attended"] == 2
+    running.close()
