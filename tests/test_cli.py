@@ -24,7 +24,8 @@ def opsbot(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "OPSBOT_CONFIG": ""},
+        # the example config serves the site on OPSBOT_WEB_LISTEN: any free port here
+        env={**os.environ, "OPSBOT_CONFIG": "", "OPSBOT_WEB_LISTEN": "127.0.0.1:0"},
     )
 
 
@@ -57,7 +58,7 @@ def test_end_of_input_finishes_every_line_first(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_bot_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("log: {level: INFO}\n")
+    config.write_text("log: {level: INFO}\nweb: {listen: '127.0.0.1:0'}\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "opsbot", "run", "-c", str(config)],
         cwd=tmp_path,

@@ -74,7 +74,10 @@ def test_opsbot_db_upgrade_against_postgresql(postgres: PostgresServer, tmp_path
 def test_a_console_bot_runs_on_postgresql(postgres: PostgresServer, tmp_path: Path) -> None:
     url = postgres.create_database()
     config = tmp_path / "pg.yaml"
-    config.write_text(f"database: {{url: '{url}'}}\nbot: {{admins: ['console:you']}}\n")
+    config.write_text(
+        f"database: {{url: '{url}'}}\nbot: {{admins: ['console:you']}}\n"
+        "web: {listen: '127.0.0.1:0'}\n"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "opsbot", "run", "-c", str(config)],
         input="!ping\n!plugins\n",

@@ -26,6 +26,7 @@ def config(folder: Path) -> Path:
     path = folder / "config.yaml"
     path.write_text(
         f"database: {{url: 'sqlite+aiosqlite:///{folder}/bot.db'}}\n"
+        "web: {listen: '127.0.0.1:0'}\n"
         f"plugins: {{meetings: {{output_dir: {folder}/meetings, url_prefix: 'https://m.example'}}}}\n"
     )
     return path

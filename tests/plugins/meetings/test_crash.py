@@ -16,6 +16,7 @@ def start_bot(folder: Path) -> subprocess.Popen[str]:
     config.write_text(
         f"database: {{url: 'sqlite+aiosqlite:///{folder}/bot.db'}}\n"
         f"log: {{file: {folder}/bot.log}}\n"
+        "web: {listen: '127.0.0.1:0'}\n"
         f"plugins:\n  enabled: [core, meetings]\n  meetings: {{output_dir: {folder}/meetings}}\n"
     )
     return subprocess.Popen(
