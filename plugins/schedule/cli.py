@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from opsbot.cli import config_or_exit
+from opsbot.cli import config_or_exit, run_async
 from opsbot.events import utcnow
 
 from .definitions import Loaded, load_folder
@@ -36,6 +36,30 @@ def _load(config_path: str | None, folder: Path | None) -> Loaded:
         assert isinstance(settings, ScheduleConfig)
         folder = settings.folder
     return load_folder(folder)
+
+
+async def _skips(config_path: str | None) -> dict[str, set[date]]:
+    """Days skipped in chat, by meeting (from the database the config names)."""
+    from sqlalchemy import select
+
+    from opsbot.storage import Storage
+
+    from .models import Skip
+    from .plugin import Schedule
+
+    config, _ = config_or_exit(config_path)
+    storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+    await storage.connect()
+    try:
+        await storage.migrate([("schedule", Schedule.migrations_dir())])
+        async with storage.session() as session:
+            rows = (await session.scalars(select(Skip))).all()
+    finally:
+        await storage.close()
+    found: dict[str, set[date]] = {}
+    for row in rows:
+        found.setdefault(row.meeting_id, set()).add(row.day)
+    return found
 
 
 @click.group()
@@ -97,8 +121,10 @@ def ical(config_path: str | None, folder: Path | None, out: Path | None) -> None
 @folder_option
 @click.argument("meeting", required=False)
 def next_command(config_path: str | None, folder: Path | None, meeting: str | None) -> None:
-    """When each meeting (or MEETING) meets next, soonest first (skips said in chat aside)."""
+    """When each meeting (or MEETING) meets next, soonest first, skipping the days skipped in
+    the files and in chat (``!skip``, kept in the database)."""
     loaded = _load(config_path, folder)
+    skips = run_async(lambda: _skips(config_path))
     now = utcnow()
     chosen = loaded.definitions
     if meeting is not None:
@@ -106,7 +132,7 @@ def next_command(config_path: str | None, folder: Path | None, meeting: str | No
             click.echo(f"No meeting named {meeting!r}.", err=True)
             sys.exit(2)
         chosen = {meeting.lower(): chosen[meeting.lower()]}
-    found = [next_occurrence(d, now) for d in chosen.values()]
+    found = [next_occurrence(d, now, skips.get(d.meeting_id, set())) for d in chosen.values()]
     coming = sorted((o for o in found if o is not None), key=lambda o: o.start)
     for o in coming:
         click.echo(

@@ -4,18 +4,20 @@ EXDATE, with dateutil) to the same dates as the schedule; and ``opsbot schedule`
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-from opsbot_plugins.schedule.definitions import Definition
+from opsbot.events import utcnow
+from opsbot_plugins.schedule.definitions import Definition, load_folder
 from opsbot_plugins.schedule.ical import calendar
-from opsbot_plugins.schedule.recurrence import occurrences
+from opsbot_plugins.schedule.recurrence import next_occurrence, occurrences
 
 FREQUENCIES = [
     ("weekly", "Tuesday"), ("biweekly-odd", "Monday"), ("biweekly-even", "Thursday"),
@@ -131,5 +133,16 @@ def test_check_ical_and_next_from_the_command_line(tmp_path: Path) -> None:
     assert soon.returncode == 0 and soon.stdout.count("\n") == 1
     assert " UTC  ops_meetup_team  #openstack-operators  (weekly, 60 min)" in soon.stdout
     assert soon.stdout.startswith("Tue ")
+    # a day skipped in chat (kept in the database) is skipped here too
+    coming = next_occurrence(load_folder(folder).definitions["ops_meetup_team"], utcnow())
+    assert coming is not None
+    with sqlite3.connect(tmp_path / "var" / "opsbot.db") as db:
+        db.execute(
+            "INSERT INTO schedule_skips VALUES ('ops_meetup_team', ?, 'holiday', 'irc:x', ?)",
+            (coming.start.date().isoformat(), "2026-01-01 00:00:00.000000"),
+        )
+    later = opsbot(folder, "next", "ops_meetup_team", cwd=tmp_path)
+    week_after = coming.start + timedelta(days=7)
+    assert later.stdout.startswith(f"{week_after:%a %Y-%m-%d %H:%M} UTC  ops_meetup_team"), later
     unknown = opsbot(folder, "next", "nope", cwd=tmp_path)
     assert unknown.returncode == 2 and "No meeting named 'nope'" in unknown.stderr
