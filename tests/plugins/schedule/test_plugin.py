@@ -5,6 +5,10 @@ late beyond the grace, the weekly kudos digest, reloading the definitions."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,3 +283,49 @@ async def test_times_are_utc_and_shown_in_the_bots_zone_across_daylight_saving(
     )
     shown = plugin_of(bot).when(datetime(2027, 3, 29, 23, 30, tzinfo=UTC))
     assert shown == "Mon 2027-03-29 23:30 UTC (Tue 01:30 CEST)"
+
+
+def test_sighup_makes_a_running_bot_read_the_definitions_again(tmp_path: Path) -> None:
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "ops.yaml").write_text(OPS)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path}/bot.db'}}\n"
+        "web: {enabled: false}\n"
+        f"plugins: {{enabled: [core, schedule], schedule: {{folder: '{folder}'}}}}\n"
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "run", "-c", str(config)],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert bot.stdin and bot.stdout and bot.stderr
+
+    def ask(line: str) -> str:
+        assert bot.stdin and bot.stdout
+        bot.stdin.write(line + "\n")
+        bot.stdin.flush()
+        return bot.stdout.readline()
+
+    try:
+        assert ask("!next edge_wg").startswith("<opsbot> No meeting named 'edge_wg'")
+        (folder / "edge.yaml").write_text(
+            "project: Edge WG\nmeeting_id: edge_wg\nschedule:\n"
+            "  - {time: '1000', day: Tuesday, irc: test, frequency: weekly}\n"
+        )
+        bot.send_signal(signal.SIGHUP)
+        for _ in range(50):
+            answer = ask("!next edge_wg")
+            if answer.startswith("<opsbot> Next: Edge WG"):
+                break
+            time.sleep(0.1)
+        assert answer.startswith("<opsbot> Next: Edge WG, edge_wg "), answer
+        assert bot.poll() is None, "SIGHUP reloads; it does not stop the bot"
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=15) == 0
+    assert "SIGHUP" in bot.stderr.read()
