@@ -1,7 +1,7 @@
 """Web benchmark: requests per second and latency percentiles of a minutes page and of a search
 (one connection, then 16 at once), over an archive of 10,000 meetings (50 lines each: 500,000
-lines searched), served by the bot's own web site on SQLite, loaded with ``wrk`` (Debian) on
-loopback for a bounded time each.
+lines searched), served by the bot's own web site on SQLite and on a real PostgreSQL, loaded
+with ``wrk`` (Debian) on loopback for a bounded time each.
 
 Run: ``python bench/web.py [--quick] [--seconds N]`` (wrk from Debian: ``make servers``).
 """
@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.config import parse_config  # noqa: E402
@@ -35,6 +35,7 @@ from opsbot_plugins.meetings.files import write_outputs  # noqa: E402
 from opsbot_plugins.meetings.models import LineRow, MeetingRow  # noqa: E402
 from opsbot_plugins.meetings.paths import basename  # noqa: E402
 from opsbot_plugins.meetings.transcript import read  # noqa: E402
+from tests.integration.postgresserver import running_postgres  # noqa: E402
 
 NAMES = [f"team_{i:02d}" for i in range(20)]
 WORDS = [
@@ -126,6 +127,11 @@ async def fill(bot: Bot, output: Path, meetings: int, lines_each: int) -> str:
             await _insert(bot, rows, line_rows)
             rows, line_rows = [], []
     await _insert(bot, rows, line_rows)
+    async with bot.storage.engine.connect() as conn:  # planner statistics, as a live store has
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(
+            text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE")
+        )
     return chosen
 
 
@@ -152,12 +158,26 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
 
 
 async def run(meetings: int, lines_each: int, seconds: int) -> dict[str, Any]:
+    """The same archive and load on SQLite, then on a real PostgreSQL."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make servers` installs it from Debian")
     folder = Path(tempfile.mkdtemp(prefix="opsbot-bench-web-"))
+    results = {
+        "sqlite": await measure(
+            f"sqlite+aiosqlite:///{folder}/web.db", meetings, lines_each, seconds
+        )
+    }
+    with running_postgres() as server:
+        url = server.create_database()
+        results["postgresql"] = await measure(url, meetings, lines_each, seconds)
+    return results
+
+
+async def measure(url: str, meetings: int, lines_each: int, seconds: int) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-bench-web-"))
     config = parse_config(
         {
-            "database": {"url": f"sqlite+aiosqlite:///{folder}/web.db"},
+            "database": {"url": url},
             "networks": [],
             "web": {"enabled": True, "listen": "127.0.0.1:0"},
             "plugins": {"enabled": ["meetings"], "meetings": {"output_dir": str(folder / "out")}},
@@ -194,15 +214,16 @@ def main() -> None:
     args = parser.parse_args()
     meetings, seconds = (1_000, 3) if args.quick else (10_000, args.seconds)
     results = asyncio.run(run(meetings, 50, seconds))
-    print(f"Web benchmark, one run: {results['meetings']:,} meetings, {results['lines']:,} lines")
-    for label in ("minutes_page", "search"):
-        for connections in (1, 16):
-            f = results[f"{label}_c{connections}"]
-            print(
-                f"  {label}, {connections} connection{'s' * (connections > 1)}: "
-                f"{f['requests_per_s']:,.0f} requests/s, p50 {f['p50_ms']:.2f} ms, "
-                f"p99 {f['p99_ms']:.2f} ms, errors {f['errors']:.0f}"
-            )
+    print(f"Web benchmark, one run: {meetings:,} meetings, {meetings * 50:,} lines")
+    for store, figures in results.items():
+        for label in ("minutes_page", "search"):
+            for connections in (1, 16):
+                f = figures[f"{label}_c{connections}"]
+                print(
+                    f"  {store}, {label}, {connections} connection{'s' * (connections > 1)}: "
+                    f"{f['requests_per_s']:,.0f} requests/s, p50 {f['p50_ms']:.2f} ms, "
+                    f"p99 {f['p99_ms']:.2f} ms, errors {f['errors']:.0f}"
+                )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "web.json").write_text(json.dumps(results, indent=2))
