@@ -4,6 +4,7 @@ leaderboards are never shown: not as receivers, and a giver who opted out is "so
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,17 +16,20 @@ from opsbot.events import utcnow
 from opsbot.web import Web, since_and_limit
 
 from .models import Kudos, OptOut
+from .store import Ranked
 
 if TYPE_CHECKING:
     from .plugin import Kudos as KudosPlugin
 
 PERIODS = {"7d": 7, "30d": 30, "12m": 365, "all": None}
+BOARD_SECONDS = 60.0
 
 
 class KudosSite:
     def __init__(self, plugin: KudosPlugin, site: Web) -> None:
         self.plugin = plugin
         self.site = site
+        self._boards: dict[tuple[str | None, str], tuple[float, list[Ranked]]] = {}
         site.templates("kudos", Path(__file__).parent / "templates")
         site.section("Kudos", "/kudos")
         site.add("/kudos", self.board)
@@ -38,9 +42,7 @@ class KudosSite:
         period = request.query.get("period", "all")
         if (category is not None and category not in categories) or period not in PERIODS:
             raise web.HTTPNotFound(reason="No such category or period")
-        days = PERIODS[period]
-        since = None if days is None else utcnow() - timedelta(days=days)
-        ranked = await self.plugin.store.top(category, since, list(categories), limit=25)
+        ranked = await self._ranked(category, period)
         return self.site.page(
             request,
             "kudos:board.html",
@@ -50,6 +52,24 @@ class KudosSite:
             periods=list(PERIODS),
             ranked=ranked,
         )
+
+    async def _ranked(self, category: str | None, period: str) -> list[Ranked]:
+        """The board; one over a period is counted at most once a minute (it counts every kudos
+        in the period: a year of a busy community takes a while)."""
+        days = PERIODS[period]
+        if days is None:  # all time: kept as running totals, always fresh
+            return await self.plugin.store.top(
+                category, None, list(self.plugin.config.categories), 25
+            )
+        now = time.monotonic()
+        cached = self._boards.get((category, period))
+        if cached is None or now - cached[0] > BOARD_SECONDS:
+            since = utcnow() - timedelta(days=days)
+            ranked = await self.plugin.store.top(
+                category, since, list(self.plugin.config.categories), 25
+            )
+            cached = self._boards[(category, period)] = (now, ranked)
+        return cached[1]
 
     async def api(self, request: web.Request) -> web.Response:
         query = request.query

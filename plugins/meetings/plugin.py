@@ -328,7 +328,9 @@ class Meetings(Plugin):
                 owner=meeting.owner.nick,
                 owner_account=meeting.owner.account,
                 chairs=tuple(c.nick for c in meeting.chairs),
-                log_url=links(base, self.prefix_for(config))[".log.html"],
+                log_url=self.site.live_url(live.id)
+                if self.site is not None and not meeting.restricted
+                else links(base, self.prefix_for(config))[".log.html"],
             )
         )
         if not config.announce_open_actions:

@@ -95,6 +95,10 @@ class MeetingsSite:
         site.api(Path(__file__).parent / "openapi.yaml")
         site.app.on_shutdown.append(self._closing)
 
+    def live_url(self, meeting_id: int) -> str:
+        """Where people follow a meeting while it runs."""
+        return self.site.url(f"/meetings/live/{meeting_id}")
+
     async def _closing(self, app: web.Application) -> None:
         self.feed.close()
 
