@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,8 +18,11 @@ import click
 
 if TYPE_CHECKING:
     from .config import Config, LogConfig
+    from .plugin import Plugin
+    from .storage import Storage
 
 T = TypeVar("T")
+P = TypeVar("P", bound="Plugin")
 CLI_ENTRY_POINTS = "opsbot.cli"
 """Plugins add command groups here (``meetings = "pkg.cli:meetings"``), imported lazily."""
 
@@ -105,6 +108,44 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help=f"Config file (default: $OPSBOT_CONFIG, else ./{DEFAULT_CONFIG}, else built-in defaults).",
 )
+
+
+async def open_storage(
+    config_path: str | None, plugins: Iterable[tuple[str, str | None]] = ()
+) -> Storage:
+    """The configured database, connected, with the core's tables and those of ``plugins``
+    (``(name, versions folder)``) migrated; the caller closes it. For command-line tools."""
+    from .storage import Storage
+
+    config, _ = config_or_exit(config_path)
+    storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+    await _prepare(storage, plugins)
+    return storage
+
+
+async def open_plugin(config_path: str | None, name: str, cls: type[P]) -> P:
+    """A plugin configured as the bot would configure it, on its migrated database, outside a
+    running bot (no networks, not set up): for the plugin's command-line tools. The caller
+    closes ``plugin.storage``."""
+    from .bot import Bot
+    from .loader import build_configs
+
+    config, _ = config_or_exit(config_path)
+    bot = Bot(config, transports=[])
+    settings = build_configs({name: cls}, config.plugins)[name]
+    await _prepare(bot.storage, [(name, cls.migrations_dir())])
+    return cls(bot, name, settings)
+
+
+async def _prepare(storage: Storage, plugins: Iterable[tuple[str, str | None]]) -> None:
+    from .state import MIGRATIONS as STATE_MIGRATIONS
+
+    await storage.connect()
+    try:
+        await storage.migrate([("opsbot", STATE_MIGRATIONS), *plugins])
+    except BaseException:
+        await storage.close()
+        raise
 
 
 class OpsbotGroup(click.Group):
@@ -200,16 +241,16 @@ def upgrade(config_path: str | None) -> None:
     config, _ = config_or_exit(config_path)
     from .loader import load_classes
     from .state import MIGRATIONS as STATE_MIGRATIONS
-    from .storage import Storage
 
     async def go() -> dict[str, str | None]:
         classes = load_classes(config.plugins)
-        storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
-        await storage.connect()
-        try:
+        storage = await open_storage(config_path)
+        try:  # the core's tables again: a no-op that reports their revision
             return await storage.migrate(
-                [("opsbot", STATE_MIGRATIONS)]
-                + [(n, c.migrations_dir()) for n, c in classes.items()]
+                [
+                    ("opsbot", STATE_MIGRATIONS),
+                    *((n, c.migrations_dir()) for n, c in classes.items()),
+                ]
             )
         finally:
             await storage.close()
@@ -227,16 +268,11 @@ def people() -> None:
 
 
 def _people_run(config_path: str | None, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    config, _ = config_or_exit(config_path)
     from .people import People
-    from .state import MIGRATIONS as STATE_MIGRATIONS
-    from .storage import Storage
 
     async def go() -> T:
-        storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
-        await storage.connect()
+        storage = await open_storage(config_path)
         try:
-            await storage.migrate([("opsbot", STATE_MIGRATIONS)])
             return await work(People(storage))
         finally:
             await storage.close()

@@ -11,16 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from opsbot.cli import config_or_exit, run_async
+from opsbot.cli import config_option, open_storage, run_async
 
 if TYPE_CHECKING:
     from opsbot.storage import Storage
 
     from .store import Ranked
-
-config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
-)
 
 
 def _since(value: str | None) -> datetime | None:
@@ -33,16 +29,9 @@ def _since(value: str | None) -> datetime | None:
 
 
 async def _storage(config_path: str | None) -> Storage:
-    from opsbot.state import MIGRATIONS
-    from opsbot.storage import Storage
-
     from .plugin import Kudos
 
-    config, _ = config_or_exit(config_path)
-    storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
-    await storage.connect()
-    await storage.migrate([("opsbot", MIGRATIONS), ("kudos", Kudos.migrations_dir())])
-    return storage
+    return await open_storage(config_path, [("kudos", Kudos.migrations_dir())])
 
 
 @click.group()

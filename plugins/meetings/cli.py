@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from opsbot.cli import config_or_exit, run_async
+from opsbot.cli import config_option, config_or_exit, open_plugin, run_async
 
 from .engine import Meeting, Settings, replay
 from .paths import DEFAULT_PATTERN
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 
     from .plugin import Meetings
     from .store import MeetingStore
-
-config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
-)
 
 
 def _day(value: str | None) -> date | None:
@@ -95,18 +91,11 @@ def replay_command(
 
 async def _open(config_path: str | None) -> tuple[Storage, MeetingStore, Meetings]:
     """The database (migrated) and a meetings plugin configured as the bot would be."""
-    from opsbot.bot import Bot
-    from opsbot.loader import build_configs
-
     from .plugin import Meetings
     from .store import MeetingStore
 
-    config, _ = config_or_exit(config_path)
-    bot = Bot(config, transports=[])
-    plugin_config = build_configs({"meetings": Meetings}, config.plugins)["meetings"]
-    await bot.storage.connect()
-    await bot.storage.migrate([("meetings", Meetings.migrations_dir())])
-    return bot.storage, MeetingStore(bot.storage), Meetings(bot, "meetings", plugin_config)
+    plugin = await open_plugin(config_path, "meetings", Meetings)
+    return plugin.storage, MeetingStore(plugin.storage), plugin
 
 
 async def _save(

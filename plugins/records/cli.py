@@ -18,31 +18,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from opsbot.cli import config_or_exit, run_async
+from opsbot.cli import config_option, open_plugin, run_async
 
 if TYPE_CHECKING:
     from .plugin import Part, Records
 
 MAX_WORKERS = 8
 
-config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
-)
-
 
 async def _open(config_path: str | None) -> Records:
-    from opsbot.bot import Bot
-    from opsbot.loader import build_configs
-    from opsbot.state import MIGRATIONS
-
     from .plugin import Records
 
-    config, _ = config_or_exit(config_path)
-    bot = Bot(config, transports=[])
-    plugin_config = build_configs({"records": Records}, config.plugins)["records"]
-    await bot.storage.connect()
-    await bot.storage.migrate([("opsbot", MIGRATIONS), ("records", Records.migrations_dir())])
-    return Records(bot, "records", plugin_config)
+    return await open_plugin(config_path, "records", Records)
 
 
 @click.group()

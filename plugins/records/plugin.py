@@ -147,7 +147,7 @@ class Records(Plugin):
 
     async def rebuild(self) -> int:
         """Derive the ledger again from the stored events; returns the entries made."""
-        await self._flush()
+        await self.flush()
         ids = itertools.count(1)
         withdrawn: set[str] = set()
         entries: list[dict[str, Any]] = []
@@ -173,10 +173,6 @@ class Records(Plugin):
             return int(await session.scalar(select(func.max(Entry.id))) or 0) + 1
 
     async def flush(self) -> None:
-        """Everything heard so far is in the ledger."""
-        await self._flush()
-
-    async def _flush(self) -> None:
         """Everything heard so far is written (no-op outside a running bot: the CLI)."""
         writer = getattr(self, "writer", None)
         if writer is not None:
@@ -186,7 +182,7 @@ class Records(Plugin):
 
     async def record(self, identities: list[Key], now: datetime) -> dict[str, Any]:
         """A person's totals, evidence and the rules they meet."""
-        await self._flush()
+        await self.flush()
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with self.storage.session() as session:
             rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts, Entry.id))).all()
@@ -249,7 +245,7 @@ class Records(Plugin):
         where their first identity comes). The ledger is read as a stream: a million entries
         never sit in memory at once. ``part`` (from :meth:`parts`) limits it to one range of
         identities, so several processes can share an export."""
-        await self._flush()
+        await self.flush()
         periods = Periods(self.config.rules, utcnow())
         async with self.storage.engine.connect() as conn:
             links = await conn.execute(
@@ -310,7 +306,7 @@ class Records(Plugin):
         """The ledger cut into ``count`` ranges of identities with about as many entries each
         (in the database's order), each linked person given to the range of their first
         identity."""
-        await self._flush()
+        await self.flush()
         async with self.storage.session() as session:
             sizes = (
                 await session.execute(

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import click
 
-from opsbot.cli import config_or_exit, run_async
+from opsbot.cli import config_option, config_or_exit, open_storage, run_async
 from opsbot.events import utcnow
 
 from .definitions import Loaded, load_folder
 from .recurrence import conflicts, next_occurrence
 
-config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Config file."
-)
 folder_option = click.option(
     "--folder",
     type=click.Path(file_okay=False, path_type=Path),
@@ -42,16 +39,11 @@ async def _skips(config_path: str | None) -> dict[str, set[date]]:
     """Days skipped in chat, by meeting (from the database the config names)."""
     from sqlalchemy import select
 
-    from opsbot.storage import Storage
-
     from .models import Skip
     from .plugin import Schedule
 
-    config, _ = config_or_exit(config_path)
-    storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
-    await storage.connect()
+    storage = await open_storage(config_path, [("schedule", Schedule.migrations_dir())])
     try:
-        await storage.migrate([("schedule", Schedule.migrations_dir())])
         async with storage.session() as session:
             rows = (await session.scalars(select(Skip))).all()
     finally:
