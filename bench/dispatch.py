@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psutil
+from support.results import save  # bench/ is the script's folder
 
 from opsbot.bot import Bot
 from opsbot.events import Message
@@ -230,11 +230,7 @@ def main() -> None:
     print(
         "  targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in verdicts.items())
     )
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "dispatch.json").write_text(
-        json.dumps({"figures": figures, "targets": TARGETS, "met": verdicts}, indent=2)
-    )
+    save("dispatch", {"figures": figures, "targets": TARGETS, "met": verdicts})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.testing import TestBot, memory_config  # noqa: E402
@@ -104,9 +105,7 @@ def main() -> None:
     print("Etherpad benchmark: Etherpad 1.8.14 (dirty DB) on loopback, opsbot on SQLite, one run")
     for key, value in results.items():
         print(f"  {key}: {value:,.2f}")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "etherpad.json").write_text(json.dumps(results, indent=2))
+    save("etherpad", results)
 
 
 if __name__ == "__main__":

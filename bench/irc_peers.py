@@ -36,6 +36,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
+
 from tests.integration.ircserver import IrcNetwork, Person  # noqa: E402
 
 
@@ -509,9 +511,7 @@ def main() -> None:
     for name, figures in results.items():
         if "rtt_median_ms" in figures and not name.startswith("floor"):
             print(f"  {name}: round trip {figures['rtt_median_ms'] / floor:.2f}x the floor")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "irc_peers.json").write_text(json.dumps(results, indent=2))
+    save("irc_peers", results)
 
 
 if __name__ == "__main__":

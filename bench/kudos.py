@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.events import utcnow  # noqa: E402
@@ -193,9 +193,7 @@ def main() -> None:
     for name in ("sqlite", "postgresql"):
         shown = ", ".join(f"{k} {v:,.1f}" for k, v in results[name].items())
         print(f"  {name}: {shown}")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "kudos.json").write_text(json.dumps(results, indent=2))
+    save("kudos", results)
 
 
 if __name__ == "__main__":

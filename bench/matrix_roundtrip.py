@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
+
 from tests.integration.homeserver import Homeserver, MatrixPerson  # noqa: E402
 
 BOT_COMMAND, BOT_ANSWER = "!version", "opsbot "
@@ -227,9 +229,7 @@ def main() -> None:
         print(f"  {name}: {shown}")
     floor = results["floor (bare nio echo client)"]["rtt_median_ms"]
     print(f"  opsbot round trip {results['opsbot']['rtt_median_ms'] / floor:.2f}x the floor")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "matrix_roundtrip.json").write_text(json.dumps(results, indent=2))
+    save("matrix_roundtrip", results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from support.results import save  # bench/ is the script's folder
 
 from opsbot.bot import Bot
 from opsbot.events import Message
@@ -157,11 +158,7 @@ def main() -> None:
         "replay": replay_s < TARGETS["replay_s"],
     }
     print("  targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in met.items()))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "meetings.json").write_text(
-        json.dumps({"sizes": results, "replay_s": replay_s, "met": met}, indent=2)
-    )
+    save("meetings", {"sizes": results, "replay_s": replay_s, "met": met})
 
 
 if __name__ == "__main__":

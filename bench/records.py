@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.config import parse_config  # noqa: E402
@@ -197,9 +198,7 @@ def main() -> None:
     print("Records benchmark, one run")
     for name, figures in results.items():
         print(f"  {name}: " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "records.json").write_text(json.dumps(results, indent=2))
+    save("records", results)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import random
 import re
 import shutil
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
+from support.results import save  # noqa: E402  (bench/ is the script's folder)
 
 from opsbot.bot import Bot  # noqa: E402
 from opsbot.config import parse_config  # noqa: E402
@@ -224,9 +224,7 @@ def main() -> None:
                     f"{f['requests_per_s']:,.0f} requests/s, p50 {f['p50_ms']:.2f} ms, "
                     f"p99 {f['p99_ms']:.2f} ms, errors {f['errors']:.0f}"
                 )
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "web.json").write_text(json.dumps(results, indent=2))
+    save("web", results)
 
 
 if __name__ == "__main__":
