@@ -13,6 +13,9 @@ config={"bot": {"prefix": "."}})``); every bot it built is stopped at the end of
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,6 +126,22 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 BotFactory = Callable[..., Awaitable[TestBot]]
+
+
+def run_opsbot(
+    *args: str, cwd: Path | None = None, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``opsbot ARGS`` as a person runs it, in a process of its own; ``$OPSBOT_CONFIG`` of the
+    test run is not inherited, and the example config's web site takes any free port."""
+    return subprocess.run(
+        [sys.executable, "-m", "opsbot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OPSBOT_CONFIG": "", "OPSBOT_WEB_LISTEN": "127.0.0.1:0"},
+    )
 
 
 @pytest.fixture

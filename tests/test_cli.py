@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,22 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from opsbot.testing import run_opsbot
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 
 
 def opsbot(
     *args: str, cwd: Path, stdin: str = "", timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsbot", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        # the example config serves the site on OPSBOT_WEB_LISTEN: any free port here
-        env={**os.environ, "OPSBOT_CONFIG": "", "OPSBOT_WEB_LISTEN": "127.0.0.1:0"},
-    )
+    return run_opsbot(*args, cwd=cwd, stdin=stdin, timeout=timeout)
 
 
 def test_run_on_the_example_config_answers_ping_and_exits_at_end_of_input(tmp_path: Path) -> None:

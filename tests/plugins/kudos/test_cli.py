@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from opsbot.testing import BotFactory
+from opsbot.testing import BotFactory, run_opsbot
 
 PLUGINS = ("core", "meetings", "kudos")
 
 
 def opsbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsbot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "OPSBOT_CONFIG": ""},
-    )
+    return run_opsbot(*args, cwd=cwd)
 
 
 async def test_top_and_export(bot_factory: BotFactory, tmp_path: Path) -> None:

@@ -3,10 +3,10 @@ line, and kudos counted per person (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from opsbot.testing import run_opsbot
 
 from .conftest import KudosFactory
 
@@ -66,13 +66,7 @@ async def test_people_merge_show_split_from_the_command_line(
     )
 
     def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "opsbot", "people", *args, "-c", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "OPSBOT_CONFIG": ""},
-        )
+        return run_opsbot("people", *args, "-c", str(config))
 
     merged = opsbot("merge", "irc:alice", "matrix:@alice:example.org")
     assert merged.returncode == 0, merged.stderr

@@ -4,17 +4,15 @@ ledger rebuilt from the stored events (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from opsbot.testing import BotFactory, TestBot
+from opsbot.testing import BotFactory, TestBot, run_opsbot
 from opsbot_plugins.records.models import Entry
 from opsbot_plugins.records.plugin import Records
 from tests.plugins.kudos.conftest import database_url  # noqa: F401  (SQLite and PostgreSQL)
@@ -142,13 +140,7 @@ async def test_export_and_rebuild_from_the_command_line(
     )
 
     def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "opsbot", "records", *args, "-c", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "OPSBOT_CONFIG": ""},
-        )
+        return run_opsbot("records", *args, "-c", str(config))
 
     exported = opsbot("export", "--format", "json")
     assert exported.returncode == 0, exported.stderr
@@ -280,13 +272,7 @@ async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
     )
 
     def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "opsbot", *args, "-c", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "OPSBOT_CONFIG": ""},
-        )
+        done = run_opsbot(*args, "-c", str(config))
         assert done.returncode == 0, done.stderr
         return done
 

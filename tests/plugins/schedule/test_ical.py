@@ -3,10 +3,8 @@ EXDATE, with dateutil) to the same dates as the schedule; and ``opsbot schedule`
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from opsbot.events import utcnow
+from opsbot.testing import run_opsbot
 from opsbot_plugins.schedule.definitions import Definition, load_folder
 from opsbot_plugins.schedule.ical import calendar
 from opsbot_plugins.schedule.recurrence import next_occurrence, occurrences
@@ -84,14 +83,7 @@ schedule:
 
 
 def opsbot(folder: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsbot", "schedule", *args, "--folder", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={**os.environ, "OPSBOT_CONFIG": ""},
-    )
+    return run_opsbot("schedule", *args, "--folder", str(folder), cwd=cwd)
 
 
 def test_check_ical_and_next_from_the_command_line(tmp_path: Path) -> None:
