@@ -189,7 +189,7 @@ async def _import_one(
 
     from .files import links
     from .plugin import ended_event
-    from .transcript import read
+    from .transcript import name_of, read
 
     known = await store.imported_from(source)
     if known is not None:
@@ -198,6 +198,7 @@ async def _import_one(
     meeting = replay(transcript.lines, network, channel, _settings(plugin, network, channel))
     if not meeting.started or meeting.owner is None or meeting.started_at is None:
         return f"{path}: no #startmeeting, skipped"
+    meeting.name = name_of(path) or meeting.name  # archives keep the names they have
     meeting_id = await store.create(
         network, channel, channel, meeting.name, meeting.started_at, meeting.owner.nick,
         source=source,
@@ -241,6 +242,8 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 row.channel,
                 _settings(plugin, row.network, row.room),
             )
+            if row.source is not None:  # an imported archive keeps the name it has
+                meeting.name = row.name
             base = await _save(
                 store, plugin, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )

@@ -78,15 +78,37 @@ ALL_COMMANDS = CHAIR_COMMANDS | ANYONE_COMMANDS
 USEFUL = "Useful Commands: #action #agreed #help #info #idea #link #topic #startvote."
 
 
+MAX_NAME = 229
+"""Longest meeting name: ``NAME.YYYY-MM-DD-HH.MM.log.html``, MeetBot's longest file name, must
+fit the 255 bytes a file name may have (MeetBot itself fails to write longer ones)."""
+NICK_LIST = re.compile(r"[,\s]+")
+
+
 def sanitise_name(text: str) -> str:
-    """A meeting name as MeetBot makes it: lower case, anything but letters, digits, ``-`` and
-    ``.`` as ``_``; never empty, never starting with a dot (it names folders and URLs)."""
-    name = re.sub(r"[^a-z0-9_.-]", "_", text.strip().lower()).lstrip(".")
-    return name[:100] or "meeting"
+    """A meeting name as OpenStack's MeetBot makes it from ``#startmeeting NAME`` or
+    ``#meetingname NAME``: lower case, runs of white space as one ``_``, then every character
+    but ``a-z`` and ``0-9`` as ``_`` (``scientific-sig`` is ``scientific_sig``). It names the
+    archive's folders and URLs, so it is never empty and never longer than :data:`MAX_NAME`."""
+    name = re.sub(r"[^a-z0-9]", "_", "_".join(text.lower().split()))
+    return name[:MAX_NAME] or "meeting"
 
 
 def default_name(channel: str) -> str:
-    return sanitise_name(channel.lstrip("#&!+").split(":")[0])
+    """The name of a meeting started without one: MeetBot's channel rule (``#`` and spaces
+    stripped, lower case, no ``/``), the server part of a Matrix room ID or alias left out
+    (room version 12 IDs have none), and anything a path could trip on (not a letter, digit,
+    ``-``, ``_`` or ``.``; a leading dot) as ``_``."""
+    name = channel.strip("# ").lower().replace("/", "")
+    if name.startswith("!") or (channel.startswith("#") and ":" in name):
+        name = name.lstrip("!").split(":", 1)[0]
+    name = re.sub(r"[^a-z0-9_.-]", "_", name).lstrip(".")
+    return name[:MAX_NAME] or "meeting"
+
+
+def nick_list(text: str) -> list[str]:
+    """The nicks of ``#chair a, b``, ``#nick a b`` and the like: split on commas and white
+    space, as MeetBot splits them, so no nick ever carries a comma."""
+    return [nick for nick in NICK_LIST.split(text) if nick]
 
 
 def asctime(ts: datetime) -> str:
@@ -149,7 +171,14 @@ class Vote:
     is_motion: bool = False
     ballots: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Voter (folded nick) to (nick as written, option)."""
+    voted: list[str] = field(default_factory=list)
+    """Options in the order they first got a ballot (MeetBot reports them in that order)."""
     closed: bool = False
+
+    def cast(self, nick: str, option: str) -> None:
+        self.ballots[fold(nick)] = (nick, option)
+        if option not in self.voted:
+            self.voted.append(option)
 
     def counts(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {option: [] for option in self.options}
@@ -159,6 +188,16 @@ class Vote:
 
     def summary(self) -> str:
         return ", ".join(f"{option}: {len(voters)}" for option, voters in self.counts().items())
+
+    def result(self) -> str:
+        """The minutes' record of a closed vote in MeetBot's words: ``Voted on "QUESTION?"
+        Results are, OPTION: N, ...``, each option that was ever voted for, in the order it first
+        was (one whose voters all changed their minds stays, with 0)."""
+        counts = self.counts()
+        return self.heading() + "".join(f", {o}: {len(counts[o])}" for o in self.voted)
+
+    def heading(self) -> str:
+        return f'Voted on "{self.question.rstrip("?")}?" Results are'
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,7 +506,7 @@ class Meeting:
         ]
 
     def _cmd_nick(self, line: Line, args: str) -> list[Effect]:
-        nicks = args.split()
+        nicks = nick_list(args)
         if not nicks:
             return [Reply("#nick needs one or more nicks.")]
         for nick in nicks:
@@ -479,7 +518,8 @@ class Meeting:
         key = fold(line.nick)
         if fold(line.nick) not in {fold(n) for n in self.extra_nicks}:
             self.extra_nicks.append(line.nick)
-        alias = args.split()[0] if args.split() else ""
+        names = nick_list(args)
+        alias = names[0] if names else ""
         if alias and fold(alias) != key and alias not in self.aliases.setdefault(key, []):
             self.aliases[key].append(alias)
             self._alias_count += 1
@@ -496,7 +536,7 @@ class Meeting:
                     f"{args.strip() or 'That'} is not a valid option. Valid options are {', '.join(vote.options)}."
                 )
             ]
-        vote.ballots[fold(line.nick)] = (line.nick, choice)
+        vote.cast(line.nick, choice)
         return []
 
     def _cmd_showvote(self, line: Line, args: str) -> list[Effect]:
@@ -565,7 +605,7 @@ class Meeting:
         return [Reply(f"The meeting name has been set to '{self.name}'")]
 
     def _cmd_chair(self, line: Line, args: str) -> list[Effect]:
-        for nick in args.split():
+        for nick in nick_list(args):
             person = Person(nick, self.accounts.get(fold(nick)))
             if not self.is_chair(person.nick, person.account):
                 self.chairs.append(person)
@@ -574,7 +614,7 @@ class Meeting:
     def _cmd_unchair(self, line: Line, args: str) -> list[Effect]:
         effects: list[Effect] = []
         assert self.owner is not None
-        for nick in args.split():
+        for nick in nick_list(args):
             if fold(nick) == fold(self.owner.nick):
                 effects.append(Reply(f"The owner ({self.owner.nick}) cannot be unchaired."))
                 continue
@@ -629,8 +669,8 @@ class Meeting:
                 )
             ]
         vote.closed = True
-        self._record("VOTE", line, f"{vote.question} ({vote.summary()})", "endvote")
-        return [Reply(f'Voted on "{vote.question}" Results are'), Reply(_tally(vote))]
+        self._record("VOTE", line, vote.result(), "endvote")
+        return [Reply(vote.heading()), Reply(_tally(vote))]
 
     def _cmd_motion(self, line: Line, args: str) -> list[Effect]:
         if self.open_vote is not None:

@@ -49,6 +49,19 @@ def date_of(path: Path | str) -> date | None:
     return date(year, month, day)
 
 
+_ARCHIVE_NAME = re.compile(
+    r"(?P<name>[A-Za-z0-9_-][A-Za-z0-9_.-]*)\.\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.log\.(?:html|txt)"
+)
+
+
+def name_of(path: Path | str) -> str | None:
+    """The meeting name an archive file carries (``ops-meetup`` of
+    ``ops-meetup.2019-02-05-14.00.log.html``): the name its folder and URL have, whatever rule
+    the MeetBot of the day used to make it."""
+    found = _ARCHIVE_NAME.fullmatch(Path(path).name)
+    return found.group("name").lower() if found is not None else None
+
+
 def html_to_text(markup: str) -> list[str]:
     """The text lines of a ``.log.html`` page: tags dropped, entities decoded."""
     lines = []

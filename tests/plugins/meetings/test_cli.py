@@ -114,7 +114,8 @@ def test_a_transcript_without_a_meeting_is_an_error(tmp_path: Path) -> None:
 
 def test_import_then_list_show_regenerate(tmp_path: Path) -> None:
     cfg = str(config(tmp_path))
-    html_log = tmp_path / "old.2019-02-05-14.00.log.html"
+    # An archive of an older MeetBot that kept dashes: imported, it keeps the name it has.
+    html_log = tmp_path / "ops-meetup.2019-02-05-14.00.log.html"
     html_log.write_text(
         '<pre>\n<span class="tm">14:00:47</span><span class="nk"> &lt;mihalis68&gt;</span> #startmeeting ops-meetup\n'
         '<span class="tm">14:01:00</span><span class="nk"> &lt;bob&gt;</span> #action bob to send &lt;slides&gt;\n'

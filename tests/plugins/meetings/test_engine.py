@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from opsbot_plugins.meetings.engine import (
+    MAX_NAME,
     REDACTED,
     Ended,
     Line,
@@ -58,12 +60,64 @@ def s() -> Script:
     return script
 
 
-def test_names_as_meetbot_makes_them() -> None:
-    assert sanitise_name("Ops Meetup Team") == "ops_meetup_team"
-    assert sanitise_name("../../etc/passwd") == "_.._etc_passwd"
+def meetbot_name(line: str) -> str:
+    """OpenStack MeetBot's do_meetingname (ircmeeting/meeting.py), as read: white space runs
+    joined by ``_`` after lower-casing, then every character but a-z and 0-9 as ``_``."""
+    return re.sub(r"[^a-z0-9]", "_", "_".join(line.strip().lower().split()))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("scientific-sig", "scientific_sig"),
+        ("Ops Meetup Team", "ops_meetup_team"),
+        ("  large   scale\tSIG ", "large_scale_sig"),
+        ("OpenStack-Ansible", "openstack_ansible"),
+        ("ops.meetup", "ops_meetup"),
+        ("under_score", "under_score"),
+        ("nova/placement", "nova_placement"),
+        ("../../etc/passwd", "______etc_passwd"),
+        ("Café ops", "caf__ops"),
+        ("日本 ops", "___ops"),
+        ("TC", "tc"),
+        ("release-2026.1", "release_2026_1"),
+    ],
+)
+def test_names_as_openstack_meetbot_makes_them(given: str, expected: str) -> None:
+    assert meetbot_name(given) == expected  # the table is MeetBot's rule
+    assert sanitise_name(given) == expected
+    s = Script()
+    s.say("alice", f"#startmeeting {given}", account="alice")
+    assert s.meeting.name == expected
+    assert s.say("alice", f"#meetingname {given}", account="alice") == [
+        f"The meeting name has been set to '{expected}'"
+    ]
+
+
+def test_names_too_long_for_a_file_are_cut_where_meetbot_could_not_write_them() -> None:
+    name = sanitise_name("a" * 300)
+    assert name == meetbot_name("a" * 300)[:MAX_NAME] and len(name) == 229
+    assert len(f"{name}.2026-12-03-15.46.log.html".encode()) == 255
     assert sanitise_name("   ") == "meeting"
-    assert default_name("#openstack-operators") == "openstack-operators"
-    assert default_name("!abc:matrix.org") == "abc"
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("#openstack-operators", "openstack-operators"),  # MeetBot keeps a channel's dashes
+        ("#OpenStack-Meeting-3", "openstack-meeting-3"),
+        ("!abc:matrix.org", "abc"),
+        (
+            "!e8yRfVguNhiuD1nISuZFS5q8pPxnP_PnEJ6ouZEmeqs",
+            "e8yrfvgunhiud1nisuzfs5q8ppxnp_pnej6ouzemeqs",
+        ),
+        ("#ops:localhost", "ops"),
+        ("Ops Meetup", "ops_meetup"),
+        ("#..", "meeting"),
+    ],
+)
+def test_default_names_from_the_channel(channel: str, expected: str) -> None:
+    assert default_name(channel) == expected
 
 
 def test_startmeeting_answers_as_meetbot(s: Script) -> None:
@@ -97,6 +151,34 @@ def test_commands_are_case_insensitive_at_line_start_with_either_prefix(s: Scrip
         ("HELP", "need reviewers"),
         ("HELP", "more reviewers"),
     ]
+
+
+@pytest.mark.parametrize("chairs", ["bob, carol", "bob carol", "bob,carol", " bob ,  carol, "])
+def test_chair_lists_split_on_commas_and_spaces_as_meetbot_does(chairs: str) -> None:
+    s = Script()
+    s.say("alice", "#startmeeting ops", account="alice")
+    s.say("bob", "hi", account="bob")
+    assert s.say("alice", f"#chair {chairs}", account="alice") == [
+        "Current chairs: alice, bob, carol"
+    ]
+    assert all("," not in chair.nick for chair in s.meeting.chairs)
+    assert s.say("bob", "#topic from bob", account="bob") == []
+    assert s.say("alice", f"#unchair {chairs}", account="alice") == ["Current chairs: alice"]
+
+
+def test_nick_lists_and_actions_owned_by_both(s: Script) -> None:
+    assert s.say("bob", "#nick dave, erin") == [
+        "Current nicks for action items: alice, bob, dave, erin"
+    ]
+    s.say("bob", "#here bobby,")
+    s.say("alice", "#action dave and erin write the upgrade notes", account="alice")
+    s.say("alice", "#action bobby files the bug", account="alice")
+    first, second = s.meeting.actions()
+    assert s.meeting.owners(first) == ["dave", "erin"]
+    assert s.meeting.owners(second) == ["bob"]
+    assert s.meeting.aliases["bob"] == ["bobby"]
+    names = [*s.meeting.people(), *(n for a in s.meeting.aliases.values() for n in a)]
+    assert not any(name.endswith(",") for name in names)
 
 
 def test_bot_commands_after_the_bot_prefix_are_not_meeting_commands() -> None:
@@ -250,6 +332,12 @@ def test_votes(s: Script) -> None:
         "Berlin (1): bob; Paris (0): -; Tokyo (1): carol",
     ]
     assert s.meeting.items[-1].kind == "VOTE"
+    # MeetBot's words, options in the order they first got a vote (Paris lost bob's, keeps 0)
+    assert (
+        s.meeting.items[-1].text
+        == 'Voted on "Where next?" Results are, Paris: 0, Berlin: 1, Tokyo: 1'
+    )
+
     assert s.say("alice", "#endvote", account="alice") == ["There is no vote open to end."]
 
 
