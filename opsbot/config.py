@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import matrix_ids
+
 
 class ConfigError(Exception):
     """The configuration is invalid; each problem is ``(key path, reason)``."""
@@ -148,7 +150,8 @@ class IrcNetwork(NetworkBase):
 
 
 class InviteRules(Model):
-    """Whose invitations the bot accepts; every other invitation is declined."""
+    """Whose invitations the bot accepts to rooms it is not configured for (invitations to the
+    network's ``rooms`` are always accepted); every other invitation is declined."""
 
     users: list[str] = []
     """Matrix user IDs, e.g. ``@alice:example.org``."""
@@ -176,7 +179,9 @@ class MatrixNetwork(NetworkBase):
     access_token: str | None = None
     device_name: str = "opsbot"
     rooms: list[str] = []
-    """Rooms to be in, by ID (``!abc:example.org``) or alias (``#ops:example.org``)."""
+    """Rooms to be in, by ID (``!abc:example.org``, or ``!hash`` from room version 12 on) or
+    alias (``#ops:example.org``). An invitation to one of them is always accepted: listing it
+    is the operator's consent."""
     invites: InviteRules = InviteRules()
     notice_replies: bool = True
     """Answer with m.notice (what bots should send) rather than m.text."""
@@ -188,6 +193,14 @@ class MatrixNetwork(NetworkBase):
     store_path: Path = Path("var/matrix-store")
     """Where the encryption keys of this device are kept (with ``e2e``); keep it with the
     database: losing it means the bot can no longer read what was encrypted for it."""
+
+    @field_validator("rooms")
+    @classmethod
+    def _rooms_are_rooms(cls, rooms: list[str]) -> list[str]:
+        wrong = [room for room in rooms if not matrix_ids.is_room(room)]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not {matrix_ids.WHAT}")
+        return rooms
 
     @model_validator(mode="after")
     def _has_credentials(self) -> MatrixNetwork:

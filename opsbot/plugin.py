@@ -255,12 +255,17 @@ class Plugin:
         """This plugin's config with the room's overrides applied, typed as the plugin's own
         ``Config`` (declare ``config: Config`` in the class)."""
         plugin = cast(Plugin, self)
-        if room is None or room.key not in plugin.config.rooms:
+        if room is None or not plugin.config.rooms:
             return self.config
-        cached = plugin._room_configs.get(room.key)
+        # A room is configured by its ID, or on Matrix by its alias (its name here).
+        keys = (room.key, f"{room.network}:{room.name}") if room.name else (room.key,)
+        key = next((k for k in keys if k in plugin.config.rooms), None)
+        if key is None:
+            return self.config
+        cached = plugin._room_configs.get(key)
         if cached is None:
-            cached = room_config(plugin.config, room.key)
-            plugin._room_configs[room.key] = cached
+            cached = room_config(plugin.config, key)
+            plugin._room_configs[key] = cached
         return cast(C, cached)
 
     @property

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import nio
 
+from .. import matrix_ids
 from ..config import MatrixNetwork
 from ..events import (
     Connected,
@@ -123,10 +124,15 @@ class MatrixTransport(Transport):
         self._direct: dict[str, str] = {}
         self._creators: dict[str, set[str]] = {}
         """Room creators, who outrank everyone in room versions 12 and later."""
+        self._configured: set[str] = set(config.rooms)
+        """The configured rooms by what config names them and, once resolved, by room ID."""
         self._device_id: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._online = False
+        self._have_state = False
+        """Whether this process has the rooms' state (members, power levels, creators): a
+        restart resumes from the stored token with one full-state sync to learn it again."""
 
     @property
     def me(self) -> Identity:
@@ -204,18 +210,21 @@ class MatrixTransport(Transport):
         assert client is not None
         if not client.access_token:
             await self._login(client)
+        await self._resolve_configured(client)
         while not self._stopping:
             first_ever = self._token is None
             response = await client.sync(
-                timeout=int(self.config.sync_timeout * 1000),
+                timeout=0 if not self._have_state else int(self.config.sync_timeout * 1000),
                 sync_filter=_sync_filter(1 if first_ever else TIMELINE_LIMIT),
                 since=self._token,
+                full_state=not self._have_state and not first_ever,
             )
             if isinstance(response, nio.SyncError):
                 if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
                     client.access_token = ""
                 raise _Retry(f"sync refused: {response.status_code} {response.message}")
             await self._handle_sync(response, history=not first_ever)
+            self._have_state = True
             if client.olm is not None:
                 await self._keep_keys(client)
             self._token = response.next_batch
@@ -283,6 +292,18 @@ class MatrixTransport(Transport):
             values["device_id"] = self._device_id
         await self.state.save(values)
 
+    async def _resolve_configured(self, client: nio.AsyncClient) -> None:
+        """The room IDs of configured aliases, so an invitation to such a room (which names
+        it by ID) is known for one the operator configured."""
+        for room in self.config.rooms:
+            if not matrix_ids.is_alias(room):
+                continue
+            answer = await client.room_resolve_alias(room)
+            if isinstance(answer, nio.RoomResolveAliasResponse):
+                self._configured.add(answer.room_id)
+            else:
+                log.warning("%s: cannot resolve %s: %s", self.name, room, answer.message)
+
     async def _join_configured(self) -> None:
         assert self.client is not None
         joined = set(self.client.rooms)
@@ -313,11 +334,30 @@ class MatrixTransport(Transport):
                 for event in events:
                     self._seen.add(event.event_id)
                 continue
-            if info.timeline.limited and info.timeline.prev_batch:
-                events = await self._gap(room_id, info.timeline.prev_batch) + events
+            timeline = info.timeline
+            if timeline.limited and timeline.prev_batch and self._own_join(events) is None:
+                events = await self._gap(room_id, timeline.prev_batch) + events
+            joined = self._own_join(events)
+            if joined is not None:  # a room new to the bot: what came before is history
+                for event in events[: joined + 1]:
+                    self._seen.add(event.event_id)
+                events = events[joined + 1 :]
             room = self._room_of(room_id)
             for event in events:
                 await self._deliver(room, event)
+
+    def _own_join(self, events: list[Any]) -> int | None:
+        """Where in a timeline the bot itself joined the room (the room is new to it)."""
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if (
+                isinstance(event, nio.RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                return index
+        return None
 
     async def _gap(self, room_id: str, prev_batch: str) -> list[Any]:
         """The events a limited sync left out: from its start back to the previous token."""
@@ -414,20 +454,29 @@ class MatrixTransport(Transport):
         )
 
     async def _invited(self, room_id: str, invite: Any) -> None:
+        """Accept an invitation to a configured room from anyone (configuring it is the
+        operator's consent), to other rooms from the users and servers of ``invites``."""
         assert self.client is not None
-        inviter = next(
-            (
-                e.sender
-                for e in invite.invite_state
-                if isinstance(e, nio.InviteMemberEvent)
-                and e.state_key == self.user_id
-                and e.membership == "invite"
-            ),
-            None,
-        )
+        inviter = None
+        aliases: set[str] = set()
+        for event in invite.invite_state:
+            if (
+                isinstance(event, nio.InviteMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "invite"
+            ):
+                inviter = event.sender
+            elif isinstance(event, nio.InviteAliasEvent):
+                content = event.source.get("content") or {}
+                named = [event.canonical_alias, *(content.get("alt_aliases") or ())]
+                aliases.update(alias for alias in named if isinstance(alias, str))
         rules = self.config.invites
-        if inviter is not None and (inviter in rules.users or _server_of(inviter) in rules.servers):
-            log.info("%s: invited to %s by %s; joining", self.name, room_id, inviter)
+        configured = room_id in self._configured or bool(aliases & self._configured)
+        if configured or (
+            inviter is not None and (inviter in rules.users or _server_of(inviter) in rules.servers)
+        ):
+            why = "a configured room" if configured else "an allowed inviter"
+            log.info("%s: invited to %s by %s (%s); joining", self.name, room_id, inviter, why)
             response: Any = await self.client.join(room_id)
         else:
             log.info("%s: declined the invitation to %s from %s", self.name, room_id, inviter)
@@ -543,10 +592,8 @@ class MatrixTransport(Transport):
         return Role.VOICE if level > 0 else Role.NONE
 
     async def join(self, room_id: str, key: str | None = None) -> Room:
-        if not room_id or room_id[0] not in "!#" or ":" not in room_id:
-            raise TransportError(
-                f"{room_id} is not a Matrix room ID (!id:server) or alias (#name:server)"
-            )
+        if not matrix_ids.is_room(room_id):
+            raise TransportError(f"{room_id} is not {matrix_ids.WHAT}")
         if self.client is None:
             raise TransportError("not connected to the homeserver")
         client = self.client

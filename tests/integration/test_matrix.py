@@ -395,3 +395,116 @@ async def test_an_access_token_and_a_room_alias_from_the_config(
     assert transport.client is not None and transport.client.device_id == token.device_id
     await bot_in_room(bot, made.room_id)  # named by its alias in the config
     assert "pong" in body_of(await answer(alice, made.room_id, world.bot_id, "!ping"))
+
+
+# Rooms as people make them today: private, invite-only, the homeserver's default room version
+# (12 on current Synapse: IDs without a server part), the bot invited by someone the `invites`
+# rules do not name, the room configured by its ID.
+
+
+async def private_room(
+    person: MatrixPerson, name: str, invite: list[str], version: str | None = None
+) -> str:
+    made = await person.client.room_create(
+        name=name, preset=nio.RoomPreset.private_chat, invite=invite, room_version=version
+    )
+    assert isinstance(made, nio.RoomCreateResponse), made
+    return str(made.room_id)
+
+
+async def room_version_of(person: MatrixPerson, room_id: str) -> str:
+    create = await person.client.room_get_state_event(room_id, "m.room.create")
+    return str(create.content.get("room_version", "1"))  # type: ignore[union-attr]
+
+
+async def test_a_private_room_of_the_default_version_configured_by_its_id(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    room_id = await private_room(alice, "Ops Meetup", [bob.user_id, world.bot_id])
+    assert await room_version_of(alice, room_id) == "12"
+    assert ":" not in room_id  # room version 12: no server part
+    await bob.join(room_id)
+    await alice.say(room_id, "!ping")  # said before the bot came: history, never answered
+    await alice.say(room_id, "#startmeeting said before the bot came")
+    bot = await world.start_bot(invites={}, rooms=[room_id])  # alice is in no `invites` rule
+    await bot_in_room(bot, room_id)
+    assert "pong" in body_of(await answer(bob, room_id, world.bot_id, "!ping"))
+    # The meeting started before the bot came is history too: this one is the first.
+    started = await answer(bob, room_id, world.bot_id, "#startmeeting", expect="")
+    assert "Meeting started" in body_of(started), body_of(started)
+    await answer(bob, room_id, world.bot_id, f"#chair {alice.name}, {bob.name}", expect="chairs")
+    await alice.say(room_id, "#info decided in a version 12 room")
+    ended = await answer(alice, room_id, world.bot_id, "#endmeeting")
+    assert "Meeting ended" in body_of(ended)
+    record = await written(world.folder)
+    assert record["meeting_name"] == "ops_meetup"  # from the room's name, as MeetBot's channel
+    assert record["chairs"] == [bob.name, alice.name]
+    assert [i["text"] for i in record["items"]] == ["decided in a version 12 room"]
+    pongs = [e for e in bob.messages(room_id, world.bot_id) if body_of(e).startswith("pong")]
+    assert len(pongs) == 1
+
+
+@pytest.mark.parametrize("version", ["10", "11", "12"])
+async def test_rooms_of_each_current_version(
+    version: str, world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    room_id = await private_room(alice, f"ops v{version}", [bob.user_id, world.bot_id], version)
+    assert await room_version_of(alice, room_id) == version
+    await bob.join(room_id)
+    bot = await world.start_bot(invites={}, rooms=[room_id])
+    await bot_in_room(bot, room_id)
+    await answer(bob, room_id, world.bot_id, "#startmeeting versions")
+    refused = await answer(bob, room_id, world.bot_id, "#chair nobody,", expect="Current chairs")
+    assert body_of(refused) == f"Current chairs: {bob.name}, nobody"
+    # alice made the room: admin by power level (10, 11) or as its creator (12)
+    ended = await answer(alice, room_id, world.bot_id, "#endmeeting")
+    assert "Meeting ended" in body_of(ended)
+    assert (await written(world.folder))["meeting_name"] == "versions"
+
+
+async def test_a_restarted_bot_knows_its_rooms_and_who_moderates_them(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    room_id = await private_room(alice, "restarts", [bob.user_id, world.bot_id])
+    await bob.join(room_id)
+    first = await world.start_bot(invites={}, rooms=[room_id])
+    await bot_in_room(first, room_id)
+    await answer(bob, room_id, world.bot_id, "#startmeeting restarts")
+    await first.stop()
+    second = await world.start_bot(invites={}, rooms=[room_id])
+    assert any(room.id == room_id for room in transport_of(second).rooms())
+    ended = await answer(alice, room_id, world.bot_id, "#endmeeting")  # the creator, after all
+    assert "Meeting ended" in body_of(ended)
+
+
+async def test_join_and_overrides_name_a_version_12_room_by_its_id(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    alice, bob = people
+    home = await private_room(alice, "home", [world.bot_id])
+    made = await alice.client.room_create(name="Public ops", preset=nio.RoomPreset.public_chat)
+    assert isinstance(made, nio.RoomCreateResponse), made
+    public = str(made.room_id)
+    assert ":" not in public
+    config = world.config(invites={}, rooms=[home])
+    config["bot"]["admins"] = [f"matrix:{alice.user_id}"]
+    config["plugins"]["meetings"]["rooms"] = {
+        f"matrix:{public}": {"url_prefix": "https://minutes.example/public"}
+    }
+    bot = Bot(parse_config(config, env={}))
+    await bot.start()
+    world.bots.append(bot)
+    await asyncio.wait_for(transport_of(bot).ready.wait(), 30)
+    await bot_in_room(bot, home)
+    joined = await answer(alice, home, world.bot_id, f"!join {public}", expect="")
+    assert "not" not in body_of(joined).lower(), body_of(joined)
+    await bot_in_room(bot, public)
+    await bob.join(public)
+    await answer(bob, public, world.bot_id, "#startmeeting public")
+    ended = await answer(bob, public, world.bot_id, "#endmeeting", expect="Minutes:")
+    assert "https://minutes.example/public/public/" in body_of(ended)  # the room's override
+    wrong = await answer(alice, home, world.bot_id, "!join not-a-room", expect="")
+    assert "is not a Matrix room ID" in body_of(wrong)
