@@ -89,6 +89,24 @@ def test_network_rules() -> None:
     assert path == "networks[0]" and "password or an access_token" in reason
 
 
+def test_matrix_rooms_of_every_room_version_and_aliases() -> None:
+    rooms = [
+        "!e8yRfVguNhiuD1nISuZFS5q8pPxnP_PnEJ6ouZEmeqs",  # version 12: no server part
+        "!abcdefg:example.org",
+        "#openstack-operators:example.org",
+    ]
+    net = {"type": "matrix", "name": "mx", "homeserver": "h", "user_id": "@a:b", "password": "p"}
+    config = parse_config({"networks": [{**net, "rooms": rooms}]}, env={})
+    assert config.networks[0].rooms == rooms  # type: ignore[union-attr]
+    assert problems({"networks": [{**net, "rooms": ["ops", "#no-server", "! spaced"]}]}) == [
+        (
+            "networks[0].rooms",
+            "Value error, 'ops', '#no-server', '! spaced': not a Matrix room ID (!id or "
+            "!id:server) or alias (#name:server)",
+        )
+    ]
+
+
 def test_file_level_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("bot:\n  nick: [unclosed\n")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from opsbot.groupcommit import GroupCommit
 from opsbot.storage import Storage
 
-from .engine import Line, Meeting
+from .engine import Line, Meeting, sanitise_name
 from .models import ActionRow, LineRow, MeetingRow
 
 log = logging.getLogger("opsbot.plugins.meetings")
@@ -274,14 +274,16 @@ class MeetingStore:
         room: tuple[str, str] | None = None,
         since: datetime | None = None,
     ) -> Sequence[MeetingRow]:
-        """Ended meetings, newest first."""
+        """Ended meetings, newest first. ``name`` is taken as a person types it: the stored name
+        (an imported ``ops-meetup``) or the one MeetBot makes of it (``scientific-sig`` is
+        ``scientific_sig``)."""
         query = (
             select(MeetingRow)
             .where(MeetingRow.ended_at.is_not(None))
             .order_by(MeetingRow.started_at.desc())
         )
         if name is not None:
-            query = query.where(MeetingRow.name == name)
+            query = query.where(MeetingRow.name.in_({name.lower(), sanitise_name(name)}))
         if room is not None:
             query = query.where(MeetingRow.network == room[0], MeetingRow.room == room[1])
         if since is not None:

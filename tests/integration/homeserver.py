@@ -217,8 +217,17 @@ class MatrixPerson:
         await self.client.close()
 
     async def create_room(
-        self, *, invite: list[str], power: dict[str, int] | None = None, encrypted: bool = False
+        self,
+        *,
+        invite: list[str],
+        power: dict[str, int] | None = None,
+        encrypted: bool = False,
+        name: str | None = None,
+        private: bool = False,
+        version: str | None = None,
     ) -> str:
+        """A room of the homeserver's default version (or ``version``); ``private`` makes it
+        as a person does in a client: invite-only, with a name."""
         # In current room versions the creator's power is implicit and may not be listed.
         state = [
             {
@@ -231,9 +240,17 @@ class MatrixPerson:
             invite=invite,
             power_level_override={"users": power} if power else None,
             initial_state=state if encrypted else (),
+            name=name,
+            preset=nio.RoomPreset.private_chat if private else None,
+            room_version=version,
         )
         assert isinstance(answer, nio.RoomCreateResponse), answer
         return str(answer.room_id)
+
+    async def room_version(self, room_id: str) -> str:
+        create = await self.client.room_get_state_event(room_id, "m.room.create")
+        assert isinstance(create, nio.RoomGetStateEventResponse), create
+        return str(create.content.get("room_version", "1"))
 
     async def join(self, room_id: str) -> None:
         answer = await self.client.join(room_id)

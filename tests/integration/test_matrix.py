@@ -405,16 +405,7 @@ async def test_an_access_token_and_a_room_alias_from_the_config(
 async def private_room(
     person: MatrixPerson, name: str, invite: list[str], version: str | None = None
 ) -> str:
-    made = await person.client.room_create(
-        name=name, preset=nio.RoomPreset.private_chat, invite=invite, room_version=version
-    )
-    assert isinstance(made, nio.RoomCreateResponse), made
-    return str(made.room_id)
-
-
-async def room_version_of(person: MatrixPerson, room_id: str) -> str:
-    create = await person.client.room_get_state_event(room_id, "m.room.create")
-    return str(create.content.get("room_version", "1"))  # type: ignore[union-attr]
+    return await person.create_room(invite=invite, name=name, private=True, version=version)
 
 
 async def test_a_private_room_of_the_default_version_configured_by_its_id(
@@ -422,7 +413,7 @@ async def test_a_private_room_of_the_default_version_configured_by_its_id(
 ) -> None:
     alice, bob = people
     room_id = await private_room(alice, "Ops Meetup", [bob.user_id, world.bot_id])
-    assert await room_version_of(alice, room_id) == "12"
+    assert await alice.room_version(room_id) == "12"
     assert ":" not in room_id  # room version 12: no server part
     await bob.join(room_id)
     await alice.say(room_id, "!ping")  # said before the bot came: history, never answered
@@ -451,7 +442,7 @@ async def test_rooms_of_each_current_version(
 ) -> None:
     alice, bob = people
     room_id = await private_room(alice, f"ops v{version}", [bob.user_id, world.bot_id], version)
-    assert await room_version_of(alice, room_id) == version
+    assert await alice.room_version(room_id) == version
     await bob.join(room_id)
     bot = await world.start_bot(invites={}, rooms=[room_id])
     await bot_in_room(bot, room_id)

@@ -140,6 +140,17 @@ async def test_minutes_in_chat(bot: TestBot) -> None:
     ]
 
 
+async def test_minutes_by_the_name_as_typed(bot: TestBot) -> None:
+    irc = bot.irc
+    assert (await irc.say("alice", "#startmeeting scientific-sig"))[-1] == (
+        "The meeting name has been set to 'scientific_sig'"
+    )
+    await irc.say("alice", "#endmeeting")
+    for typed in ("scientific-sig", "scientific_sig", "Scientific-SIG"):
+        [answer] = await irc.say("bob", f"!minutes {typed}")
+        assert answer.startswith("scientific_sig ") and f"{URL}/scientific_sig/" in answer
+
+
 async def test_matrix_multiline_edits_redactions_and_hostile_names(
     bot: TestBot, tmp_path: Path
 ) -> None:
