@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,8 @@ import pytest
 from opsbot.testing import run_opsbot
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
+CHANGELOG = EXAMPLE.with_name("CHANGELOG.md")
+RELEASED = re.search(r"^## (\d+\.\d+\.\d+)", CHANGELOG.read_text(), re.M).group(1)  # type: ignore[union-attr]
 
 
 def opsbot(
@@ -44,7 +47,14 @@ def test_run_without_a_config_uses_the_built_in_default(tmp_path: Path) -> None:
 def test_end_of_input_finishes_every_line_first(tmp_path: Path) -> None:
     lines = "".join(f"chatter {i}\n" for i in range(300)) + "!version\n"
     done = opsbot("run", cwd=tmp_path, stdin=lines)
-    assert done.returncode == 0 and done.stdout.startswith("<opsbot> opsbot 0.1.0"), done.stderr
+    assert done.returncode == 0 and done.stdout.startswith(f"<opsbot> opsbot {RELEASED} "), (
+        done.stderr
+    )
+
+
+def test_the_version_is_the_changelogs_newest(tmp_path: Path) -> None:
+    done = opsbot("--version", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.split()[-1] == RELEASED
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
