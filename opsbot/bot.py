@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .bus import Bus
 from .config import Config
-from .domain import ReloadRequested
+from .domain import DatabaseAvailability, ReloadRequested
 from .events import Identity, Message, Role, Room, utcnow
 from .loader import build_configs, load_classes
 from .people import People
@@ -54,7 +54,12 @@ class Bot:
         self.timezone = ZoneInfo(config.bot.timezone)
         self.router = Router(self)
         self.bus = Bus(self.router.dispatch)
-        self.storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
+        self.storage = Storage(
+            config.database.url,
+            connect_timeout=config.database.connect_timeout,
+            spool_dir=config.database.spool_dir,
+        )
+        self.storage.health.listener = self._database_changed
         self.people = People(self.storage)
         """Who is who across networks (linked identities)."""
         self.scheduler = Scheduler(self.timezone)
@@ -72,6 +77,7 @@ class Bot:
         self._stopped = False
         self._wants_own_messages = False
         self._reloads: set[asyncio.Future[None]] = set()
+        """Domain events emitted from signal handlers and callbacks, until delivered."""
 
     # lifecycle
 
@@ -166,6 +172,13 @@ class Bot:
             await self.stop()
             for sig in (*signals, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+    def _database_changed(self, up: bool) -> None:
+        """The storage found the database gone or back: tell the plugins (meetings tell
+        their rooms)."""
+        task = asyncio.ensure_future(self.bus.emit(DatabaseAvailability(up=up)))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     def _reload(self) -> None:
         """SIGHUP: plugins that read files (the meeting calendar) read them again."""

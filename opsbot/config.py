@@ -77,6 +77,9 @@ class DatabaseConfig(Model):
     url: str = "sqlite+aiosqlite:///var/opsbot.db"
     """SQLAlchemy URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PW@HOST/DB."""
     connect_timeout: float = Field(default=10.0, gt=0)
+    spool_dir: Path = Path("var/spool")
+    """Local folder where lines, kudos and records wait while the database is away (written
+    there as they arrive, stored when it is back, then removed). Keep it on local disk."""
 
 
 class NetworkBase(Model):

@@ -144,5 +144,13 @@ class LeaderboardOptOut(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseAvailability(DomainEvent):
+    """The database went away (``up`` false: what is written waits in the local spool) or came
+    back (``up`` true: what waited is being stored). Said once per outage."""
+
+    up: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReloadRequested(DomainEvent):
     """Reload configuration-like files now (the process got SIGHUP)."""

@@ -1,51 +1,135 @@
 """Group commit: items added one by one are written together, one transaction for whatever
 arrived while the last one ran, so thousands a second stay cheap and each is durable within
 milliseconds. Batches are bounded (binding a batch's parameters holds the event loop); a failed
-batch is kept and retried, never dropped."""
+batch is kept and retried, never dropped.
+
+With a spool (:mod:`.spool`) every item is on local disk from the moment it is added until the
+database has it: the database may go away and the process be killed meanwhile, and the items
+are written on the next start, once each, in order. Each batch's transaction also stores the
+sequence number of its last item (``opsbot_state``, scope ``spool``), which tells recovery
+exactly where the database stopped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .spool import Spool
+from .state import StateRow, put_state
+from .storage import Storage
 
 T = TypeVar("T")
 log = logging.getLogger("opsbot.groupcommit")
+SCOPE = "spool"
+
+Write = Callable[[list[T], AsyncConnection], Awaitable[None]]
+"""Writes one batch inside the transaction it is given."""
 
 
 class GroupCommit(Generic[T]):
     def __init__(
         self,
-        write: Callable[[list[T]], Awaitable[None]],
+        write: Write[T],
         *,
         name: str,
+        storage: Storage,
         batch: int = 500,
         retry_seconds: float = 0.5,
     ) -> None:
         self.write = write
         self.name = name
+        self.storage = storage
         self.batch = batch
         self.retry_seconds = retry_seconds
         self.failures = 0
-        self._items: list[T] = []
+        self.spool: Spool | None = None
+        self._items: list[tuple[int, T]] = []
+        self._seq = 0
         self._wake = asyncio.Event()
         self._committed = asyncio.Condition()
         self._queued = 0
         self._written = 0
         self._task: asyncio.Task[None] | None = None
+        self._lock: Any = None
+        """The open lock file that makes the spool this process's alone."""
 
-    def start(self) -> None:
+    @property
+    def key(self) -> str:
+        """The spool's file name and watermark key: the writer's name in one word."""
+        return self.name.replace(" ", "-")
+
+    async def start(self) -> None:
+        """Write what an earlier process spooled and the database lacks (before anything reads
+        the database), then begin. Raises what the database raises if it cannot be written."""
+        spool_dir = self.storage.spool_dir
+        if spool_dir is not None:
+            self.spool = self._open_spool(spool_dir / f"{self.key}.jsonl")
+        if self.spool is not None:
+            records = self.spool.open()
+            done = await self._watermark()
+            waiting = [(seq, item) for seq, item in records if seq > done]
+            self._seq = max([done, *(seq for seq, _ in records)])
+            began = time.perf_counter()
+            for start in range(0, len(waiting), self.batch):
+                await self._commit(waiting[start : start + self.batch])
+            if waiting:
+                log.warning(
+                    "%s: stored %d items kept in %s while the database was away (%.0f ms)",
+                    self.name, len(waiting), self.spool.path, (time.perf_counter() - began) * 1000,
+                )  # fmt: skip
+            self.spool.clear()
         self._task = asyncio.create_task(self._run(), name=self.name)
 
+    def _open_spool(self, path: Path) -> Spool | None:
+        """The writer's spool, unless another process (an import beside the running bot)
+        holds it: then this writer keeps its items in memory only."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_suffix(".lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            log.info("%s: %s is another process's; not spooling", self.name, path)
+            return None
+        self._lock = lock
+        return Spool(path)
+
+    async def _watermark(self) -> int:
+        async with self.storage.session() as session:
+            value = await session.scalar(
+                select(StateRow.value).where(StateRow.scope == SCOPE, StateRow.key == self.key)
+            )
+        return int(value) if value is not None else 0
+
     def add(self, item: T) -> None:
-        self._items.append(item)
+        self._seq += 1
+        if self.spool is not None:
+            try:
+                self.spool.append(self._seq, item)
+            except OSError as error:
+                log.error("%s: cannot spool to %s: %s", self.name, self.spool.path, error)
+        self._items.append((self._seq, item))
         self._queued += 1
         self._wake.set()
 
     @property
     def pending(self) -> int:
         return self._queued - self._written
+
+    async def _commit(self, batch: list[tuple[int, T]]) -> None:
+        async with self.storage.engine.begin() as conn:
+            await self.write([item for _, item in batch], conn)
+            if self.spool is not None:
+                await put_state(conn, SCOPE, self.key, str(batch[-1][0]))
 
     async def _run(self) -> None:
         while True:
@@ -54,14 +138,22 @@ class GroupCommit(Generic[T]):
             while self._items:
                 batch, self._items = self._items[: self.batch], self._items[self.batch :]
                 try:
-                    await self.write(batch)
-                except Exception:
+                    if self.spool is not None:
+                        await asyncio.to_thread(self.spool.sync)
+                    await self._commit(batch)
+                except Exception as error:
                     self.failures += 1
-                    log.exception("%s: could not write %d items; retrying", self.name, len(batch))
+                    self.storage.health.failed(error, f"{self.name} ({len(batch)} items)")
                     self._items = batch + self._items
                     await asyncio.sleep(self.retry_seconds)
                     continue
+                self.storage.health.succeeded()
                 self._written += len(batch)
+                if self.spool is not None:
+                    if self._items:
+                        self.spool.compact(list(self._items))
+                    else:
+                        self.spool.clear()
                 async with self._committed:
                     self._committed.notify_all()
 
@@ -77,7 +169,14 @@ class GroupCommit(Generic[T]):
         try:
             await asyncio.wait_for(self.flush(), grace)
         except TimeoutError:
-            log.error("%s: %d items could not be written before shutdown", self.name, self.pending)
+            kept = f"; they stay in {self.spool.path}" if self.spool is not None else ""
+            log.error(
+                "%s: %d items could not be written before shutdown%s", self.name, self.pending, kept
+            )
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
+        if self.spool is not None:
+            self.spool.close()
+        if self._lock is not None:
+            self._lock.close()

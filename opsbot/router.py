@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .arguments import ArgumentError, Param, bind, signature_params, usage_of
 from .config import ConfigError
 from .events import Event, Message, Role, RoomEvent
+from .health import is_unreachable, short
 from .plugin import Context, Handler, Plugin, Rules, handlers_of
 
 if TYPE_CHECKING:
@@ -296,7 +297,18 @@ class Router:
         """Run one handler; True if it failed and an apology was sent to the room."""
         try:
             await handler.fn(ctx, *args, **kwargs)
-        except Exception:
+        except Exception as error:
+            if is_unreachable(error):
+                # Not a bug: the database is away. One line each, no traceback per command.
+                log.warning("%s: the database is unreachable (%s)", handler.qualname, short(error))
+                if isinstance(ctx.event, Message) and not apologised:
+                    needs = f", and {self._what(handler, ctx)} needs it" if ctx.command else ""
+                    await self._say(
+                        ctx,
+                        f"The database is unreachable just now{needs}; try again once it is back.",
+                    )
+                    return True
+                return False
             ref = secrets.token_hex(3)
             log.exception("[%s] %s failed on %r", ref, handler.qualname, ctx.event)
             if isinstance(ctx.event, Message) and not apologised:

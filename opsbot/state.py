@@ -7,6 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import MetaData, String, Text, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .events import utcnow
@@ -51,3 +54,14 @@ class State:
                 await session.merge(
                     StateRow(scope=self.scope, key=key, value=value, updated_at=now)
                 )
+
+
+async def put_state(conn: AsyncConnection, scope: str, key: str, value: str) -> None:
+    """Set one value inside a transaction someone else holds (a group commit's batch)."""
+    upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(StateRow)
+    await conn.execute(
+        upsert.values(scope=scope, key=key, value=value, updated_at=utcnow()).on_conflict_do_update(
+            index_elements=["scope", "key"],
+            set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
+        )
+    )

@@ -38,6 +38,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from .health import DatabaseHealth
+
 log = logging.getLogger("opsbot.storage")
 
 
@@ -128,9 +130,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Storage:
-    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, connect_timeout: float = 10.0, spool_dir: Path | None = None
+    ) -> None:
         self.url = url
         self.connect_timeout = connect_timeout
+        self.spool_dir = spool_dir
+        """Where group-commit writers keep what the database does not have yet (none: only in
+        memory, for tools that write nothing while a bot runs)."""
+        self.health = DatabaseHealth()
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
 

@@ -98,7 +98,10 @@ def memory_config(
     meeting files beside it; ``config`` is merged over it (mappings merge, other values replace)."""
     data: dict[str, Any] = {
         "bot": {"nick": "opsbot", "admins": ["irc:admin", "matrix:@admin:example.org"]},
-        "database": {"url": f"sqlite+aiosqlite:///{database}"},
+        "database": {
+            "url": f"sqlite+aiosqlite:///{database}",
+            "spool_dir": str(database.parent / "spool"),
+        },
         "networks": [
             {"type": "memory", "name": "irc", "style": "irc"},
             {"type": "memory", "name": "matrix", "style": "matrix"},

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import String, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.events import utcnow
 from opsbot.groupcommit import GroupCommit
@@ -56,7 +57,7 @@ class KudosStore:
         self.storage = storage
         self.window = window
         self._writer: GroupCommit[tuple[str, dict[str, Any]]] = GroupCommit(
-            self._write, name="kudos writer"
+            self._write, name="kudos writer", storage=storage
         )
         self._next_id = 1
         self._last: dict[tuple[Key, Key, str], datetime] = {}
@@ -66,6 +67,7 @@ class KudosStore:
         """Latest sighting per person since start-up, answered before asking the database."""
 
     async def start(self) -> None:
+        await self._writer.start()  # what was spooled while the database was away, first
         since = utcnow() - max(self.window, timedelta(days=1))
         async with self.storage.session() as session:
             self._next_id = int(await session.scalar(select(func.max(Kudos.id))) or 0) + 1
@@ -84,7 +86,6 @@ class KudosStore:
             )
             for kid, ts, gn, gk, rn, rk, category in rows.all():
                 self._remember(Given(kid, ts, (gn, gk), (rn, rk), category))
-        self._writer.start()
 
     async def stop(self) -> None:
         await self._writer.stop()
@@ -165,7 +166,7 @@ class KudosStore:
         )
         return given
 
-    async def _write(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _write(self, items: list[tuple[str, dict[str, Any]]], conn: AsyncConnection) -> None:
         batch = [row for kind, row in items if kind == "kudos"]
         # One sighting per person per batch (the latest): an upsert may touch a row once.
         seen = list({(r["network"], r["nick"]): r for kind, r in items if kind == "seen"}.values())
@@ -184,33 +185,32 @@ class KudosStore:
             }
             for row in batch
         ]
-        async with self.storage.engine.begin() as conn:
-            if seen:
-                upsert = (
-                    postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-                )(Seen)
-                await conn.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=["network", "nick"],
-                        set_={
-                            "account": upsert.excluded.account,
-                            "display_nick": upsert.excluded.display_nick,
-                            "last_seen": upsert.excluded.last_seen,
-                        },
-                    ),
-                    seen,
-                )
-            if not batch:
-                return
-            await conn.execute(insert(Kudos), batch)
-            await conn.execute(insert(Audit), audit)
-            await _add_to_totals(
-                conn,
-                [
-                    (network, key, category, added, nick)
-                    for (network, key, category), (added, nick) in counts.items()
-                ],
+        if seen:
+            upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+                Seen
             )
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["network", "nick"],
+                    set_={
+                        "account": upsert.excluded.account,
+                        "display_nick": upsert.excluded.display_nick,
+                        "last_seen": upsert.excluded.last_seen,
+                    },
+                ),
+                seen,
+            )
+        if not batch:
+            return
+        await conn.execute(insert(Kudos), batch)
+        await conn.execute(insert(Audit), audit)
+        await _add_to_totals(
+            conn,
+            [
+                (network, key, category, added, nick)
+                for (network, key, category), (added, nick) in counts.items()
+            ],
+        )
 
     async def withdraw(self, kudos_id: int, state: str, actor: str, note: str) -> Kudos | None:
         """Mark a kudos undone or revoked (kept, with an audit row); None if it is not standing."""

@@ -21,6 +21,7 @@ from opsbot.domain import (
     ActionItemRecorded,
     AgendaProposed,
     ChairsChanged,
+    DatabaseAvailability,
     ItemRecorded,
     ItemUndone,
     LineLogged,
@@ -88,6 +89,12 @@ class WriteOutputs(RoomEvent):
     final: bool
 
 
+DATABASE_AWAY = (
+    "The database is unreachable; the meeting is kept locally and will be stored when it returns."
+)
+DATABASE_BACK = "The database is back; the meeting is stored again as it goes."
+
+
 class Meetings(Plugin):
     """MeetBot-compatible meetings: #startmeeting, #topic, #action, votes, minutes and logs."""
 
@@ -108,7 +115,7 @@ class Meetings(Plugin):
 
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
-        self.store.writer.start()
+        await self.store.writer.start()  # lines spooled while the database was away first
         self.site = MeetingsSite(self, self.bot.web) if self.bot.web is not None else None
         await asyncio.to_thread(warm_up)
         self.live: dict[str, Live] = {}
@@ -179,6 +186,17 @@ class Meetings(Plugin):
                 ctx.claim()
                 line = await self._with_moderation(ctx, live, line)
             await self._feed(ctx, live, line)
+
+    @subscribe(DatabaseAvailability)
+    async def database(self, event: DatabaseAvailability) -> None:
+        """Tell every meeting in progress, once, that its log waits on local disk, and once
+        that it is stored again."""
+        text = DATABASE_BACK if event.up else DATABASE_AWAY
+        for live in list(self.live.values()):
+            try:
+                await self.bot.send(live.room, text, notice=True)
+            except TransportError as error:
+                self.log.warning("could not tell %s: %s", live.room.key, error)
 
     @subscribe(AgendaProposed)
     async def agenda(self, event: AgendaProposed) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.groupcommit import GroupCommit
 from opsbot.storage import Storage
@@ -70,12 +71,11 @@ class MeetingStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
-            self._write_lines, name="meeting log writer"
+            self._write_lines, name="meeting log writer", storage=storage
         )
 
-    async def _write_lines(self, rows: list[dict[str, Any]]) -> None:
-        async with self.storage.engine.begin() as conn:
-            await conn.execute(insert(LineRow), rows)
+    async def _write_lines(self, rows: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        await conn.execute(insert(LineRow), rows)
 
     async def create(
         self,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
     ActionItemClosed,
@@ -71,9 +72,9 @@ class Records(Plugin):
         self._ids = itertools.count(await self._next_id())
         # Events are written in groups: a kudos handler never waits on the records' database.
         self.writer: GroupCommit[tuple[str, datetime, dict[str, Any]]] = GroupCommit(
-            self._write, name="records writer"
+            self._write, name="records writer", storage=self.storage
         )
-        self.writer.start()
+        await self.writer.start()  # what was spooled while the database was away, first
         self.opted_out: set[Key] = set()
         """People who left the public leaderboards: no public page of theirs."""
         async with self.storage.session() as session:
@@ -103,7 +104,9 @@ class Records(Plugin):
         data["bots"] = [list(t.me.key) for t in self.bot.transports.values() if t.me.key]
         self.writer.add((kind, event.ts, data))
 
-    async def _write(self, items: list[tuple[str, datetime, dict[str, Any]]]) -> None:
+    async def _write(
+        self, items: list[tuple[str, datetime, dict[str, Any]]], conn: AsyncConnection
+    ) -> None:
         """Store heard events in order, with the credits they give; withdrawals last (each
         follows the kudos it takes back, in this batch or an earlier one)."""
         events = [{"ts": ts, "kind": kind, "data": data} for kind, ts, data in items]
@@ -115,14 +118,13 @@ class Records(Plugin):
         withdrawn = [
             f"kudos:{data['kudos_id']}" for kind, _, data in items if kind == "kudos_withdrawn"
         ]
-        async with self.storage.engine.begin() as conn:
-            await conn.execute(insert(HeardEvent), events)
-            if entries:
-                await conn.execute(insert(Entry), entries)
-            if withdrawn:
-                await conn.execute(
-                    update(Entry).where(Entry.source.in_(withdrawn)).values(withdrawn=True)
-                )
+        await conn.execute(insert(HeardEvent), events)
+        if entries:
+            await conn.execute(insert(Entry), entries)
+        if withdrawn:
+            await conn.execute(
+                update(Entry).where(Entry.source.in_(withdrawn)).values(withdrawn=True)
+            )
 
     @subscribe(MeetingEnded)
     async def meeting_ended(self, event: MeetingEnded) -> None:

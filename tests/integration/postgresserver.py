@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,9 +26,24 @@ def _postgres_bin() -> Path:
 
 
 class PostgresServer:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, data: Path | None = None, start: Any = None) -> None:
         self.host = host
         self.port = port
+        self._data = data
+        self._start = start
+
+    def stop(self) -> None:
+        """Stop the server as an operator would (fast shutdown: connections cut)."""
+        assert self._data is not None
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(_postgres_bin() / "pg_ctl"), "-D",
+             str(self._data), "-m", "fast", "-w", "stop"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        assert self._start is not None
+        self._start()
 
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://postgres@{self.host}:{self.port}/{database}"
@@ -84,29 +100,33 @@ def running_postgres() -> Iterator[PostgresServer]:
         capture_output=True,
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off"
-    started = subprocess.run(
-        [
-            *as_postgres,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(folder / "server.log"),
-            "-w",
-            "-t",
-            "30",
-            "-o",
-            options,
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if started.returncode != 0:
-        log = (folder / "server.log").read_text() if (folder / "server.log").exists() else ""
-        raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+
+    def start() -> None:
+        started = subprocess.run(
+            [
+                *as_postgres,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(folder / "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                options,
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if started.returncode != 0:
+            log = (folder / "server.log").read_text() if (folder / "server.log").exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+
+    start()
     try:
-        yield PostgresServer("127.0.0.1", port)
+        yield PostgresServer("127.0.0.1", port, data, start)
     finally:
         subprocess.run(
             [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],

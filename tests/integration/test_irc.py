@@ -350,7 +350,7 @@ async def test_ctcp_and_formatting(bot: Bot, network: IrcNetwork) -> None:
     await gina.say("#ops", "\x02\x0304!ping\x03\x02")
     await gina.wait_for(lambda line: "PRIVMSG #ops :pong" in line, since=mark)
     await gina.send("PRIVMSG opsbot :version")  # a private message needs no prefix
-    await gina.wait_for(lambda line: "PRIVMSG gina :opsbot 0.1.0 on Python" in line, since=mark)
+    await gina.wait_for(lambda line: "PRIVMSG gina :opsbot 0.9.0 on Python" in line, since=mark)
     await gina.quit()
 
 

@@ -268,12 +268,15 @@ async def test_a_restarted_bot_replays_nothing_and_resumes_the_meeting(
     await bob.say(room_id, "said while the bot was away")
     second = await world.start_bot()
     assert transport_of(second).client.device_id == device  # type: ignore[union-attr]
-    await answer(alice, room_id, world.bot_id, "#topic after the bot restarted")
+    # (#topic has no answer; before 0.9 a restarted bot, knowing no room state, took the
+    # line said while it was away for a command in a private chat and answered that.)
+    await alice.say(room_id, "#topic after the bot restarted")
     await answer(alice, room_id, world.bot_id, "#endmeeting")
     await asyncio.sleep(1)
     said = [body_of(e) for e in alice.messages(room_id, world.bot_id)]
     assert sum(1 for text in said if text.startswith("pong")) == 1
     assert sum(1 for text in said if "Meeting started" in text) == 1
+    assert not [text for text in said if "Unknown command" in text], said
     record = await written(world.folder)
     assert record["topics"] == ["after the bot restarted"]
     assert "said while the bot was away" in all_outputs(world.folder)

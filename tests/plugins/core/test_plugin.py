@@ -48,7 +48,7 @@ async def test_help_for_a_plugin_and_for_nothing_known(bot: TestBot) -> None:
 
 async def test_version_and_plugins(bot: TestBot) -> None:
     [version] = await bot.irc.say("alice", "!version")
-    assert version.startswith("opsbot 0.1.0 on Python 3.")
+    assert version.startswith(f"opsbot {opsbot_version()} on Python 3.")
     [plugins] = await bot.irc.say("alice", "!plugins")
     assert plugins.startswith("Plugins: core (")
 
