@@ -342,9 +342,24 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
     """Read and validate a config file; raises ConfigError (also for unreadable or bad YAML)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as error:
         raise ConfigError([("", f"cannot read the file: {error.strerror}")], source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(
+            [
+                (
+                    "",
+                    f"not UTF-8: byte 0x{raw[error.start]:02x} at line {line}, column {column} "
+                    "(save the file as UTF-8)",
+                )
+            ],
+            source,
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -118,6 +118,10 @@ def test_file_level_errors(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config(listing)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("bot: {nick: opsbot}\n# Café\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin.yaml: not UTF-8: byte 0xe9 at line 2, column 6"):
+        load_config(latin)
 
 
 def test_the_commented_irc_example_is_valid() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from sqlalchemy import select
 
 from opsbot.domain import (
@@ -49,6 +49,17 @@ class EtherpadServer(BaseModel):
     oauth_client_secret: str | None = None
     oauth_token_url: str = ""
     """Etherpad 2.x: OAuth2 client credentials (default token URL: <url>/oidc/token)."""
+
+    @field_validator("api_key_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                if not path.read_text().strip():
+                    raise ValueError(f"{path} is empty")
+            except OSError as error:
+                raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        return path
 
     @model_validator(mode="after")
     def _one_way_in(self) -> EtherpadServer:

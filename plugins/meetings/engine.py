@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from .paths import DEFAULT_PATTERN, basename
+from .paths import DEFAULT_PATTERN, MAX_NAME_IN_PATH, basename
 
 LineKind = Literal[
     "message", "action", "notice", "join", "part", "quit", "nick", "edit", "redaction", "agenda"
@@ -78,7 +78,7 @@ ALL_COMMANDS = CHAIR_COMMANDS | ANYONE_COMMANDS
 USEFUL = "Useful Commands: #action #agreed #help #info #idea #link #topic #startvote."
 
 
-MAX_NAME = 229
+MAX_NAME = MAX_NAME_IN_PATH
 """Longest meeting name: ``NAME.YYYY-MM-DD-HH.MM.log.html``, MeetBot's longest file name, must
 fit the 255 bytes a file name may have (MeetBot itself fails to write longer ones)."""
 NICK_LIST = re.compile(r"[,\s]+")

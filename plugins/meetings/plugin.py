@@ -12,9 +12,9 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from opsbot.domain import (
     ActionItemClosed,
@@ -60,7 +60,7 @@ from .engine import (
 )
 from .files import links, write_outputs
 from .lines import lines_of
-from .paths import DEFAULT_PATTERN, basename
+from .paths import DEFAULT_PATTERN, basename, check_pattern
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
 from .store import MeetingStore, line_row
@@ -103,7 +103,8 @@ class Meetings(Plugin):
         url_prefix: str | None = None
         """Public URL of ``output_dir``, in the links the bot posts and the files hold (default:
         the bot's web site, ``web.base_url`` + ``/meetings``; none when the site is off)."""
-        filename_pattern: str = DEFAULT_PATTERN
+        filename_pattern: Annotated[str, AfterValidator(check_pattern)] = DEFAULT_PATTERN
+        """Where a meeting's files go under ``output_dir``: ``{name}`` and ``{start:%Y...}``."""
         duration_minutes: int = Field(default=60, ge=1)
         """Anyone may #endmeeting once a meeting has run this long."""
         set_topic: bool = False

@@ -4,6 +4,7 @@ answers, API keys and OAuth2 client credentials; and the agenda parser."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +159,18 @@ def test_a_server_needs_exactly_one_way_in() -> None:
         EtherpadServer(url="https://pad.example", api_key="k", oauth_client_id="c")
     with pytest.raises(ValidationError, match="needs oauth_client_secret"):
         EtherpadServer(url="https://pad.example", oauth_client_id="c")
+
+
+def test_an_api_key_file_that_cannot_be_read_is_a_config_error(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from opsbot_plugins.etherpad.plugin import EtherpadServer
+
+    with pytest.raises(ValidationError, match="cannot read .*missing.txt: No such file"):
+        EtherpadServer(url="http://127.0.0.1:9001", api_key_file=tmp_path / "missing.txt")
+    empty = tmp_path / "APIKEY.txt"
+    empty.write_text("\n")
+    with pytest.raises(ValidationError, match="APIKEY.txt is empty"):
+        EtherpadServer(url="http://127.0.0.1:9001", api_key_file=empty)
+    empty.write_text("secret\n")
+    assert EtherpadServer(url="http://127.0.0.1:9001", api_key_file=empty).client() is not None

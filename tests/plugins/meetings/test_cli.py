@@ -192,3 +192,13 @@ def test_imported_actions_are_open_for_the_bot(tmp_path: Path) -> None:
     assert done.stdout.startswith(
         "<opsbot> Open action items: (2) erin to draft the schedule [ops_meetup_team 2026-11-24]"
     )
+
+
+def test_check_config_refuses_a_filename_pattern_that_makes_no_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("plugins: {meetings: {filename_pattern: '{nam}/{start:%Y}'}}\n")
+    done = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "plugins.meetings.filename_pattern" in done.stderr
+    assert "names 'nam' but only {name} and {start} exist" in done.stderr
+    assert "Traceback" not in done.stderr
