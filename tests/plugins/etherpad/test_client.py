@@ -166,11 +166,11 @@ def test_an_api_key_file_that_cannot_be_read_is_a_config_error(tmp_path: Path) -
 
     from opsbot_plugins.etherpad.plugin import EtherpadServer
 
-    with pytest.raises(ValidationError, match="cannot read .*missing.txt: No such file"):
+    with pytest.raises(ValidationError, match=r"cannot read .*missing\.txt: No such file"):
         EtherpadServer(url="http://127.0.0.1:9001", api_key_file=tmp_path / "missing.txt")
     empty = tmp_path / "APIKEY.txt"
     empty.write_text("\n")
-    with pytest.raises(ValidationError, match="APIKEY.txt is empty"):
+    with pytest.raises(ValidationError, match=r"APIKEY\.txt is empty"):
         EtherpadServer(url="http://127.0.0.1:9001", api_key_file=empty)
     empty.write_text("secret\n")
     assert EtherpadServer(url="http://127.0.0.1:9001", api_key_file=empty).client() is not None
