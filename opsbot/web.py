@@ -152,6 +152,18 @@ class Web:
         return web.json_response(self.openapi)
 
 
+MAX_ID = 2**63 - 1
+"""The largest ID a database column holds: a larger one is no ID."""
+
+
+def whole_number(text: str | None, what: str, *, low: int = 1, high: int = MAX_ID) -> int:
+    """A number from a URL (path or query) within bounds, or a 400 saying what is expected;
+    never a 500 because SQLite or PostgreSQL cannot hold it."""
+    if text is None or not text.isdigit() or not low <= int(text) <= high:
+        raise web.HTTPBadRequest(reason=f"{what} is a whole number from {low} to {high}")
+    return int(text)
+
+
 def since_and_limit(
     query: Mapping[str, str], default: int = 100, most: int = 1000
 ) -> tuple[datetime | None, int]:
@@ -161,12 +173,9 @@ def since_and_limit(
         since = None
         if query.get("since"):
             since = datetime.combine(date.fromisoformat(query["since"]), time(), UTC)
-        limit = int(query.get("limit", str(default)))
     except ValueError:
-        raise web.HTTPBadRequest(reason="since is YYYY-MM-DD, limit a whole number") from None
-    if limit < 1:
-        raise web.HTTPBadRequest(reason="limit is at least 1")
-    return since, min(limit, most)
+        raise web.HTTPBadRequest(reason="since is YYYY-MM-DD") from None
+    return since, min(whole_number(query.get("limit", str(default)), "limit"), most)
 
 
 def secure(headers: MutableMapping[str, str], csp: str) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from opsbot.web import Web, secure, since_and_limit, style_hash
+from opsbot.web import Web, secure, since_and_limit, style_hash, whole_number
 
 from .engine import Line
 from .models import ActionRow, LineRow, MeetingRow
@@ -138,7 +138,8 @@ class MeetingsSite:
         return self.site.page(request, "meetings:web/name.html", name=name, years=years)
 
     async def by_year(self, request: web.Request) -> web.Response:
-        name, year = request.match_info["name"], int(request.match_info["year"])
+        name = request.match_info["name"]
+        year = whole_number(request.match_info["year"], "the year", low=1970, high=9999)
         rows = [r for r in await self._meetings(name) if r.started_at.year == year]
         if not rows:
             raise web.HTTPNotFound(reason=f"No meetings named {name} in {year}")
@@ -210,7 +211,7 @@ class MeetingsSite:
         return live.meeting.started and not live.meeting.restricted
 
     def _live(self, request: web.Request) -> Live:
-        meeting_id = int(request.match_info["meeting_id"])
+        meeting_id = whole_number(request.match_info["meeting_id"], "a meeting's ID")
         for live in self.plugin.live.values():
             if live.id == meeting_id and self._watchable(live):
                 return live
@@ -281,7 +282,7 @@ class MeetingsSite:
                 )
         except ValueError:
             problems.append("Dates are YYYY-MM-DD.")
-        page = max(int(query["page"]) if query.get("page", "").isdigit() else 1, 1)
+        page = whole_number(query.get("page", "1"), "page", high=10_000)
         hits = []
         if words and not problems:
             hits = await search(
@@ -335,7 +336,7 @@ class MeetingsSite:
         }
 
     async def api_meeting(self, request: web.Request) -> web.Response:
-        meeting_id = int(request.match_info["meeting_id"])
+        meeting_id = whole_number(request.match_info["meeting_id"], "a meeting's ID")
         async with self.storage.session() as session:
             row = await session.scalar(self._public().where(MeetingRow.id == meeting_id))
             if row is None:

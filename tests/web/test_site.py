@@ -202,6 +202,31 @@ async def test_json_api_and_openapi(site_bot: SiteFactory, http: aiohttp.ClientS
     assert str(event["summary"]) == "Operators Meetup Team (ops_meetup_team)"
 
 
+async def test_numbers_out_of_any_range_and_every_method_answer_with_the_headers(
+    site_bot: SiteFactory, http: aiohttp.ClientSession
+) -> None:
+    bot = await site_bot()
+    await meeting(bot)
+    url = base(bot)
+    huge = "99999999999999999999"
+    for bad, reason in [
+        (f"/search?q=placement&page={huge}", "page is a whole number from 1 to 10000"),
+        ("/search?q=placement&page=-1", "page is a whole number"),
+        (f"/api/meetings/{huge}", "a meeting's ID is a whole number"),
+        (f"/api/meetings?limit={huge}", "limit is a whole number"),
+    ]:
+        async with http.get(url + bad) as response:
+            assert response.status == 400, bad
+            assert_secure(response)
+            body = await response.text()
+            assert reason in body, (bad, body)
+    for method in ("HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"):
+        for path in ("/", "/meetings/", "/api/meetings", "/nowhere"):
+            async with http.request(method, url + path) as response:
+                assert_secure(response)
+                assert response.status in (200, 404, 405), (method, path, response.status)
+
+
 async def test_people_who_opted_out_are_never_shown(
     site_bot: SiteFactory, http: aiohttp.ClientSession
 ) -> None:
