@@ -31,9 +31,10 @@ EXIT_UNAVAILABLE = 1
 EXIT_CONFIG = 2
 
 
-def resolve_config(path: str | None) -> tuple[Config, str]:
+def resolve_config(path: str | None, *, secrets: bool = False) -> tuple[Config, str]:
     """The config from ``-c``, else ``$OPSBOT_CONFIG``, else ./config.yaml, else the built-in
-    default (the console room and SQLite); returns it with a description of where it came from."""
+    default (the console room and SQLite); returns it with a description of where it came from.
+    Only ``run`` and ``check-config`` need the ``secrets`` (network logins, API keys) set."""
     from .config import Config, load_config
 
     chosen = path or os.environ.get("OPSBOT_CONFIG") or None
@@ -41,7 +42,7 @@ def resolve_config(path: str | None) -> tuple[Config, str]:
         chosen = DEFAULT_CONFIG
     if chosen is None:
         return Config(), "built-in defaults (console room, SQLite in ./var)"
-    return load_config(chosen), chosen
+    return load_config(chosen, secrets=secrets), chosen
 
 
 def _fail(message: str, status: int) -> None:
@@ -49,12 +50,12 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
-def config_or_exit(path: str | None) -> tuple[Config, str]:
+def config_or_exit(path: str | None, *, secrets: bool = False) -> tuple[Config, str]:
     """The config, or exit 2 with its problems printed."""
     from .config import ConfigError
 
     try:
-        return resolve_config(path)
+        return resolve_config(path, secrets=secrets)
     except ConfigError as error:
         _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
         raise AssertionError from None  # unreachable: _fail exits
@@ -179,7 +180,7 @@ def main() -> None:
 @config_option
 def run(config_path: str | None) -> None:
     """Run the bot until Ctrl-C, SIGTERM, or the end of console input."""
-    config, source = config_or_exit(config_path)
+    config, source = config_or_exit(config_path, secrets=True)
     setup_logging(config.log)
     logging.getLogger("opsbot").info("configuration from %s", source)
     from .bot import Bot
@@ -213,7 +214,7 @@ def init(directory: str, force: bool) -> None:
 @config_option
 def check_config(config_path: str | None) -> None:
     """Validate the config, including every plugin's section; exit 2 if it is invalid."""
-    config, source = config_or_exit(config_path)
+    config, source = config_or_exit(config_path, secrets=True)
     from .config import ConfigError
     from .loader import build_configs, load_classes
     from .transports import build_transport

@@ -276,8 +276,22 @@ class Config(Model):
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+_SECRET = re.compile(r"password|secret|token|api_key", re.IGNORECASE)
+
+
+def is_secret(path: str) -> bool:
+    """What only the running bot needs: the networks' logins and every key named like a
+    secret (passwords, tokens, API keys). Tools that read the database never need them."""
+    last = re.split(r"[.\[]", path)[-1]
+    return path.startswith("networks") or _SECRET.search(last) is not None
+
+
 def _substitute(
-    value: Any, path: str, env: Mapping[str, str], problems: list[tuple[str, str]]
+    value: Any,
+    path: str,
+    env: Mapping[str, str],
+    problems: list[tuple[str, str]],
+    secrets: bool,
 ) -> Any:
     if isinstance(value, str):
 
@@ -287,14 +301,16 @@ def _substitute(
                 return env[name]
             if default is not None:
                 return default
+            if not secrets and is_secret(path):
+                return found.group(0)  # not needed here: left as written
             problems.append((path, f"environment variable {name} is not set"))
             return ""
 
         return _ENV.sub(lookup, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, _join(path, k), env, problems) for k, v in value.items()}
+        return {k: _substitute(v, _join(path, k), env, problems, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+        return [_substitute(v, f"{path}[{i}]", env, problems, secrets) for i, v in enumerate(value)]
     return value
 
 
@@ -319,9 +335,15 @@ def validation_problems(error: ValidationError, prefix: str = "") -> list[tuple[
 
 
 def parse_config(
-    data: Any, source: str | None = None, env: Mapping[str, str] | None = None
+    data: Any,
+    source: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
-    """Validate a loaded YAML document; raises ConfigError."""
+    """Validate a loaded YAML document; raises ConfigError. Without ``secrets`` (command-line
+    tools that only read the database), unset variables in secret keys (:func:`is_secret`)
+    are no error."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -329,7 +351,7 @@ def parse_config(
             [("", "the file must hold a mapping of keys (bot:, networks:, ...)")], source
         )
     problems: list[tuple[str, str]] = []
-    data = _substitute(data, "", os.environ if env is None else env, problems)
+    data = _substitute(data, "", os.environ if env is None else env, problems, secrets)
     if problems:
         raise ConfigError(problems, source)
     try:
@@ -338,7 +360,9 @@ def parse_config(
         raise ConfigError(validation_problems(error), source) from None
 
 
-def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path | str, env: Mapping[str, str] | None = None, *, secrets: bool = True
+) -> Config:
     """Read and validate a config file; raises ConfigError (also for unreadable or bad YAML)."""
     source = str(path)
     try:
@@ -367,4 +391,4 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
-    return parse_config(data, source, env)
+    return parse_config(data, source, env, secrets=secrets)

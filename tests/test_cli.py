@@ -155,3 +155,30 @@ def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     done = opsbot(*command, "--help", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("Usage: ")
+
+
+def test_tools_that_read_the_database_need_no_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path}/bot.db'}}\n"
+        "networks:\n"
+        "  - {type: irc, name: oftc, host: irc.oftc.net, nick: opsbot,\n"
+        "     sasl: {account: opsbot, password: '${OPSBOT_IRC_PASSWORD}'}}\n"
+        "  - {type: matrix, name: matrix, homeserver: 'https://m.example', user_id: '@o:m.example',\n"
+        "     password: '${OPSBOT_MATRIX_PASSWORD}'}\n"
+        "plugins:\n"
+        "  enabled: [core, meetings, kudos, records, etherpad]\n"
+        "  etherpad: {servers: {main: {url: 'https://pad.example', api_key: '${OPSBOT_PAD_KEY}'}}}\n"
+    )
+    for tool in (
+        ("minutes", "list"),
+        ("kudos", "top"),
+        ("kudos", "export", "--format", "csv"),
+        ("records", "export", "--format", "json"),
+    ):
+        done = opsbot(*tool, "-c", str(config), cwd=tmp_path)
+        assert done.returncode == 0, (tool, done.stderr)
+    checked = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert checked.returncode == 2
+    for name in ("OPSBOT_IRC_PASSWORD", "OPSBOT_MATRIX_PASSWORD", "OPSBOT_PAD_KEY"):
+        assert f"environment variable {name} is not set" in checked.stderr
