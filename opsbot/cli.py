@@ -84,6 +84,9 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     raise AssertionError("unreachable")
 
 
+CHATTY_LIBRARIES = ("nio", "alembic", "apscheduler", "aiohttp.access", "peewee")
+
+
 def setup_logging(config: LogConfig) -> None:
     handlers: list[logging.Handler] = []
     if config.file is not None:
@@ -100,6 +103,11 @@ def setup_logging(config: LogConfig) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    if logging.getLogger().getEffectiveLevel() >= logging.INFO:
+        # The bot's own lines at INFO (connections, meetings, deliveries), not the libraries'
+        # chatter: matrix-nio logs every event, Alembic each plugin's set-up, APScheduler jobs.
+        for chatty in CHATTY_LIBRARIES:
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 config_option = click.option(

@@ -182,3 +182,14 @@ def test_tools_that_read_the_database_need_no_secrets(tmp_path: Path) -> None:
     assert checked.returncode == 2
     for name in ("OPSBOT_IRC_PASSWORD", "OPSBOT_MATRIX_PASSWORD", "OPSBOT_PAD_KEY"):
         assert f"environment variable {name} is not set" in checked.stderr
+
+
+def test_the_info_log_shows_the_bots_own_lines_not_the_libraries(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("log: {level: INFO}\nweb: {listen: '127.0.0.1:0'}\n")
+    done = opsbot("run", "-c", str(config), cwd=tmp_path, stdin="!ping\n")
+    assert done.returncode == 0, done.stderr
+    assert "INFO opsbot: configuration from" in done.stderr
+    assert "database" in done.stderr
+    for library in ("alembic", "apscheduler", "nio."):
+        assert f" {library}" not in done.stderr, done.stderr
