@@ -65,6 +65,18 @@ class ItemUndone(MeetingEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRevised(MeetingEvent):
+    """The line that made an item was edited (``text`` is the item's new text) or redacted
+    (``redacted``; ``text`` is empty and the item is gone from the minutes). Whatever holds a
+    copy of the item (the pad) must follow: nothing a person redacted stays anywhere."""
+
+    seq: int
+    kind: str
+    text: str
+    redacted: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeetingEnded(MeetingEvent):
     attendees: dict[str, int] = field(default_factory=dict)
     """Nick to lines said."""

@@ -123,6 +123,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # What is deleted or overwritten (a redacted line) is zeroed, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     # Reads through a memory map: no read() call per page when a query walks an index.
     cursor.execute("PRAGMA mmap_size=1073741824")
@@ -201,6 +203,14 @@ class Storage:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         log.info("database %s ready", self.display_url)
+
+    async def forget_old_pages(self) -> None:
+        """After data was removed for good (a redaction): SQLite's write-ahead log still holds
+        the pages as they were; fold it into the database and empty it. PostgreSQL's old row
+        versions go at the next (auto)vacuum."""
+        if self.is_sqlite:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def session(self) -> AsyncSession:
         """A new session: ``async with storage.session() as s, s.begin(): ...``."""

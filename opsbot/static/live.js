@@ -1,6 +1,7 @@
 "use strict";
 // Appends the lines a meeting's server-sent events bring to the list that names them
-// (data-events). Text goes in as text: nothing said in a meeting is ever parsed as HTML.
+// (data-events), and rewrites lines an edit or a redaction changed. Text goes in as text:
+// nothing said in a meeting is ever parsed as HTML.
 document.addEventListener("DOMContentLoaded", function () {
   var list = document.getElementById("live");
   if (!list) { return; }
@@ -24,6 +25,14 @@ document.addEventListener("DOMContentLoaded", function () {
     item.appendChild(document.createTextNode(" "));
     item.appendChild(span("text", line.text));
     list.appendChild(item);
+  });
+  source.addEventListener("revise", function (event) {
+    // An edit or a redaction: the lines it names now say what it says.
+    var revised = JSON.parse(event.data);
+    revised.seqs.forEach(function (seq) {
+      var text = document.querySelector("#l-" + seq + " .text");
+      if (text) { text.textContent = revised.text; }
+    });
   });
   source.addEventListener("end", function () {
     source.close();

@@ -234,7 +234,16 @@ class Undone:
     item: Item
 
 
-Effect = Reply | SetTopic | Save | Ended | Recorded | Undone
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """A recorded item's line was edited (the item has its new text) or redacted (the item is
+    gone from the minutes): what holds a copy (the pad) must follow."""
+
+    item: Item
+    redacted: bool = False
+
+
+Effect = Reply | SetTopic | Save | Ended | Recorded | Undone | Revised
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +338,7 @@ class Meeting:
         if line.kind == "edit":
             return self._edit(line)
         if line.kind == "redaction":
-            self._redact(line)
-            return []
+            return self._redact(line)
         if line.kind not in SAID:
             return []
         if not self.ended:
@@ -449,6 +457,7 @@ class Meeting:
         if target is None or target in self.redacted:
             return []
         self.texts[target] = line.text
+        effects: list[Effect] = []
         for seq in self.seqs_of.get(target, ()):
             item = self.item_of.get(seq)
             if item is None:
@@ -458,16 +467,27 @@ class Meeting:
                 item.text = parsed[1] or item.text
             else:
                 item.text = line.text.strip()
-        return []
+            effects.append(Revised(item))
+        return effects
 
-    def _redact(self, line: Line) -> None:
+    def _redact(self, line: Line) -> list[Effect]:
+        """A redacted line leaves ``[message removed]`` in the log, and its item (if it made
+        one) leaves the minutes altogether."""
         target = line.target_id
         if target is None:
-            return
+            return []
         self.redacted.add(target)
+        effects: list[Effect] = []
         for seq in self.seqs_of.get(target, ()):
-            if seq in self.item_of:
-                self.item_of[seq].text = REDACTED
+            item = self.item_of.pop(seq, None)
+            if item is None or item not in self.items:
+                continue
+            self.items.remove(item)
+            effects.append(Revised(item, redacted=True))
+            if item.kind == "TOPIC":
+                topics = [i.text for i in self.items if i.kind == "TOPIC"]
+                self.current_topic = topics[-1] if topics else ""
+        return effects
 
     def text_of(self, line: Line) -> str:
         """What a log line says now: its latest edit, or the redaction marker."""

@@ -23,6 +23,7 @@ from opsbot.domain import (
     ChairsChanged,
     DatabaseAvailability,
     ItemRecorded,
+    ItemRevised,
     ItemUndone,
     LineLogged,
     MeetingEnded,
@@ -52,10 +53,12 @@ from .engine import (
     Meeting,
     Recorded,
     Reply,
+    Revised,
     Save,
     Settings,
     SetTopic,
     Undone,
+    replay,
     sanitise_name,
 )
 from .files import links, write_outputs
@@ -247,6 +250,39 @@ class Meetings(Plugin):
         if live is not None:
             for line in lines_of(ctx.event):
                 await self._feed(ctx, live, line)
+        elif isinstance(ctx.event, Redaction):
+            await self._redact_after_the_meeting(ctx.event)
+
+    def _revise_stored(self, live: Live, line: Line) -> None:
+        """An edit or a redaction changes the stored line it names too: the database keeps no
+        copy of a redacted text (nor of an edited line's old one, for search)."""
+        target = line.target_id
+        if target is None or line.kind not in ("edit", "redaction"):
+            return
+        if line.kind == "redaction":
+            self.store.revise(live.id, target, None)
+        elif target not in live.meeting.redacted:
+            self.store.revise(live.id, target, line.text)
+
+    async def _redact_after_the_meeting(self, event: Redaction) -> None:
+        """A line redacted after its meeting ended: gone from the database, then the outputs
+        are written again without it."""
+        room = event.room
+        for meeting_id in await self.store.meetings_with_message(
+            room.network, room.id, event.target_id
+        ):
+            self.store.revise(meeting_id, event.target_id, None)
+            await self.store.writer.flush()
+            row = await self.store.meeting(meeting_id)
+            if row is None:
+                continue
+            meeting = replay(await self.store.lines(meeting_id), row.network, row.channel,
+                             self.settings(room))  # fmt: skip
+            if row.source is not None:  # an imported archive keeps the name it has
+                meeting.name = row.name
+            await self.write_meeting(meeting_id, room, meeting, ended=row.ended_at is not None)
+            self.log.info("meeting %d: a line was redacted after it ended; outputs rewritten",
+                          meeting_id)  # fmt: skip
 
     @on(NickChange)
     async def nick(self, ctx: Context) -> None:
@@ -266,6 +302,7 @@ class Meetings(Plugin):
             effects = live.meeting.feed(line)
         finally:  # whatever the engine makes of it, the line itself is never lost
             self.store.writer.add(line_row(live.id, line))
+        self._revise_stored(live, line)
         cache_row(live.rows, line)
         if self.site is not None:
             self.site.feed.publish(live.id, line)
@@ -312,6 +349,14 @@ class Meetings(Plugin):
             if isinstance(effect, Undone):
                 item = effect.item
                 await self.emit(ItemUndone(**common, seq=item.seq, kind=item.kind, text=item.text))
+            elif isinstance(effect, Revised):
+                item = effect.item
+                text = "" if effect.redacted else item.text
+                await self.emit(
+                    ItemRevised(
+                        **common, seq=item.seq, kind=item.kind, text=text, redacted=effect.redacted
+                    )
+                )
             elif isinstance(effect, Recorded):
                 item = effect.item
                 about = {
@@ -377,10 +422,14 @@ class Meetings(Plugin):
             self.log.warning("could not set the topic of %s: %s", live.room, why)
 
     async def _write(self, live: Live, ended: bool) -> dict[str, str]:
+        return await self.write_meeting(live.id, live.room, live.meeting, ended=ended)
+
+    async def write_meeting(
+        self, meeting_id: int, room: Room, meeting: Meeting, *, ended: bool
+    ) -> dict[str, str]:
         """Write every output (in a worker thread: rendering a long log takes a while) and store
         what the meeting became; returns the links."""
-        config = self.config_for(live.room)
-        meeting = live.meeting
+        config = self.config_for(room)
         base, summary = await asyncio.to_thread(
             write_outputs,
             meeting,
@@ -389,7 +438,7 @@ class Meetings(Plugin):
             url_prefix=self.prefix_for(config),
             tz=self.timezone,
         )
-        await self.store.finish(live.id, meeting, base, summary, ended=ended)
+        await self.store.finish(meeting_id, meeting, base, summary, ended=ended)
         return links(base, self.prefix_for(config))
 
     @on(WriteOutputs)

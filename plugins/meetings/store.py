@@ -8,6 +8,7 @@ and tries again; :meth:`LineWriter.flush` waits until everything handed over is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from opsbot.groupcommit import GroupCommit
 from opsbot.storage import Storage
 
-from .engine import Line, Meeting, sanitise_name
+from .engine import REDACTED, SAID, Line, Meeting, sanitise_name
 from .models import ActionRow, LineRow, MeetingRow
 
 log = logging.getLogger("opsbot.plugins.meetings")
@@ -70,12 +71,83 @@ class OpenAction:
 class MeetingStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self._background: set[asyncio.Future[None]] = set()
         self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
             self._write_lines, name="meeting log writer", storage=storage
         )
 
-    async def _write_lines(self, rows: list[dict[str, Any]], conn: AsyncConnection) -> None:
-        await conn.execute(insert(LineRow), rows)
+    async def _write_lines(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        """Log lines, in order with the changes edits and redactions make to earlier ones."""
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            if "op" not in item:
+                rows.append(item)
+                continue
+            if rows:
+                await conn.execute(insert(LineRow), rows)
+                rows = []
+            await self._change(conn, item)
+        if rows:
+            await conn.execute(insert(LineRow), rows)
+
+    async def _change(self, conn: AsyncConnection, op: dict[str, Any]) -> None:
+        meeting_id, msg_id = op["meeting_id"], op["msg_id"]
+        said = (LineRow.meeting_id == meeting_id) & LineRow.kind.in_(SAID)
+        if op["op"] == "edit":  # the line says its latest text; the old one is kept nowhere
+            await conn.execute(update(LineRow).where(said, LineRow.msg_id == msg_id).values(
+                text=op["text"]
+            ))  # fmt: skip
+            return
+        # A redaction: the line, its edits and an action item it made keep no copy of the text.
+        seqs = select(LineRow.seq).where(said, LineRow.msg_id == msg_id).scalar_subquery()
+        await conn.execute(
+            delete(ActionRow).where(ActionRow.meeting_id == meeting_id, ActionRow.seq.in_(seqs))
+        )
+        await conn.execute(
+            update(LineRow)
+            .where(
+                LineRow.meeting_id == meeting_id,
+                (LineRow.msg_id == msg_id)
+                | ((LineRow.kind == "edit") & (LineRow.target_id == msg_id)),
+            )
+            .values(text=REDACTED)
+        )
+
+    def revise(self, meeting_id: int, msg_id: str, text: str | None) -> None:
+        """After the lines already logged: the line ``msg_id`` now says ``text`` (an edit) or,
+        with None, was redacted."""
+        if text is None:
+            self.writer.add({"op": "redact", "meeting_id": meeting_id, "msg_id": msg_id})
+            task = asyncio.ensure_future(self._forget_after_redaction())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        else:
+            self.writer.add(
+                {"op": "edit", "meeting_id": meeting_id, "msg_id": msg_id, "text": text}
+            )
+
+    async def _forget_after_redaction(self) -> None:
+        try:
+            await self.writer.flush()
+            await self.storage.forget_old_pages()
+        except Exception as error:  # the redaction is stored; only the old pages linger
+            log.warning("could not clear old database pages after a redaction: %s", error)
+
+    async def meetings_with_message(self, network: str, room: str, msg_id: str) -> list[int]:
+        """Meetings of a room whose log holds the message ``msg_id`` (a redaction after the
+        meeting ended must still reach it)."""
+        async with self.storage.session() as session:
+            found = await session.scalars(
+                select(LineRow.meeting_id)
+                .join(MeetingRow, MeetingRow.id == LineRow.meeting_id)
+                .where(
+                    MeetingRow.network == network,
+                    MeetingRow.room == room,
+                    LineRow.msg_id == msg_id,
+                )
+                .distinct()
+            )
+            return list(found)
 
     async def create(
         self,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from opsbot.web import Web, secure, since_and_limit, style_hash, whole_number
 
-from .engine import Line
+from .engine import REDACTED, Line, Meeting
 from .models import ActionRow, LineRow, MeetingRow
 from .search import marked, search
 
@@ -219,12 +219,14 @@ class MeetingsSite:
 
     async def live(self, request: web.Request) -> web.Response:
         found = self._live(request)
-        lines = list(found.meeting.lines)
+        meeting = found.meeting
+        lines = list(meeting.lines)
+        shown = [(line, meeting.text_of(line)) for line in lines if line.kind not in REVISIONS]
         return self.site.page(
             request,
             "meetings:web/live.html",
             live=found,
-            lines=lines,
+            lines=shown,
             after=lines[-1].seq if lines else -1,
             plugin=self.plugin,
         )
@@ -246,7 +248,7 @@ class MeetingsSite:
         try:
             for line in list(found.meeting.lines):
                 if line.seq > seen:
-                    await response.write(_event(line, self.plugin))
+                    await response.write(_event(found.meeting, line, self.plugin))
                     seen = line.seq
             while True:
                 try:
@@ -258,7 +260,7 @@ class MeetingsSite:
                     await response.write(b"event: end\ndata: {}\n\n")
                     break
                 if item.seq > seen:
-                    await response.write(_event(item, self.plugin))
+                    await response.write(_event(found.meeting, item, self.plugin))
                     seen = item.seq
         except ConnectionResetError:
             pass
@@ -415,14 +417,27 @@ def _action_json(action: ActionRow, meeting: MeetingRow) -> dict[str, Any]:
     }
 
 
-def _event(line: Line, plugin: Meetings) -> bytes:
+REVISIONS = ("edit", "redaction")
+
+
+def _event(meeting: Meeting, line: Line, plugin: Meetings) -> bytes:
+    """A line as an event ``line``; an edit or a redaction as ``revise``: the lines it changes
+    and what they say now (``[message removed]``), so a watcher never keeps a redacted text."""
+    if line.kind in REVISIONS:
+        target = line.target_id or ""
+        revised = {
+            "seqs": meeting.seqs_of.get(target, []),
+            "text": REDACTED if target in meeting.redacted else meeting.texts.get(target, ""),
+        }
+        data = json.dumps(revised, ensure_ascii=False)
+        return f"id: {line.seq}\nevent: revise\ndata: {data}\n\n".encode()
     data = json.dumps(
         {
             "seq": line.seq,
             "time": line.ts.astimezone(plugin.timezone).strftime("%H:%M:%S"),
             "kind": line.kind,
             "nick": line.nick,
-            "text": line.text,
+            "text": meeting.text_of(line),
         },
         ensure_ascii=False,
     )

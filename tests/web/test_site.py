@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from opsbot.bot import Bot, StartupError
+from opsbot.events import Edit, Redaction
 from opsbot.testing import memory_config
 from tests.plugins.kudos.conftest import database_url  # noqa: F401  (SQLite and PostgreSQL)
 
@@ -140,6 +141,65 @@ async def test_search_with_filters(
         assert "Dates are YYYY-MM-DD." in await bad.text()
     async with http.get(f"{url}/search?q=bisected") as marked:
         assert "<mark>bisected</mark>" in await marked.text()
+
+
+def log_pages(folder: Path) -> list[Path]:
+    return list(folder.rglob("*.log.html"))
+
+
+async def test_redacted_lines_are_gone_from_search_api_live_page_and_minutes(
+    site_bot: SiteFactory,
+    http: aiohttp.ClientSession,
+    database_url: str,  # noqa: F811
+) -> None:
+    bot = await site_bot(database_url)
+    mx = bot.matrix
+    room = mx.transport.room(mx.room)
+    url = base(bot)
+    await mx.say("alice", "#startmeeting redactions")
+    said = await mx.transport.say("bob", "oops, my db password is hunter2", id="$pw")
+    await mx.transport.say("bob", "#info the cell db password is hunter2 too", id="$info")
+    await mx.transport.say("bob", "#info the old text of a line", id="$typo")
+    live = bot.bot.plugins["meetings"].live[room.key]  # type: ignore[attr-defined]
+    for target in ("$pw", "$info"):
+        await mx.transport.deliver(
+            Redaction(
+                network="matrix", room=room, sender=said.sender, target_id=target, id=f"$r{target}"
+            )
+        )
+    await mx.transport.deliver(
+        Edit(network="matrix", room=room, sender=said.sender, target_id="$typo",
+             text="#info the new text of a line", id="$e")
+    )  # fmt: skip
+    async with http.get(f"{url}/meetings/live/{live.id}") as page:
+        text = await page.text()
+    assert "hunter2" not in text and "[message removed]" in text
+    assert "the old text" not in text and "the new text of a line" in text
+    await mx.say("alice", "#endmeeting")
+    await bot.bot.plugins["meetings"].store.writer.flush()  # type: ignore[attr-defined]
+    for query in ("hunter2", "old+text"):
+        async with http.get(f"{url}/search?q={query}") as page:
+            assert 'class="hit"' not in await page.text(), query
+    async with http.get(f"{url}/search?q=new+text") as page:
+        assert 'class="hit"' in await page.text()
+    async with http.get(f"{url}/api/meetings/{live.id}") as response:
+        detail = await response.text()
+    assert "hunter2" not in detail and "the old text" not in detail
+    texts = [line["text"] for line in json.loads(detail)["lines"]]
+    assert "[message removed]" in texts and "#info the new text of a line" in texts
+    # A line redacted after the meeting ended: gone from the files and the search as well.
+    [minutes] = log_pages(Path(bot.bot.plugins["meetings"].config.output_dir))
+    assert "the new text of a line" in minutes.read_text()
+    await mx.transport.deliver(
+        Redaction(network="matrix", room=room, sender=said.sender, target_id="$typo", id="$r3")
+    )
+    for _ in range(100):
+        if "the new text of a line" not in minutes.read_text():
+            break
+        await asyncio.sleep(0.05)
+    assert "the new text of a line" not in minutes.read_text()
+    async with http.get(f"{url}/search?q=new+text") as page:
+        assert 'class="hit"' not in await page.text()
 
 
 async def test_json_api_and_openapi(site_bot: SiteFactory, http: aiohttp.ClientSession) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from opsbot.testing import BotFactory, TestBot
+from opsbot_plugins.core.plugin import opsbot_version
 from opsbot_plugins.core.models import JoinedRoom
 
 

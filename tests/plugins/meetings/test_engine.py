@@ -15,6 +15,7 @@ from opsbot_plugins.meetings.engine import (
     Line,
     Meeting,
     Reply,
+    Revised,
     Save,
     Settings,
     SetTopic,
@@ -432,10 +433,18 @@ def test_edits_change_items_and_redactions_remove_text(s: Script) -> None:
     s.say("bob", "#info the upgrade failed", msg_id="$1")
     s.say("bob", "#info secret token abc", msg_id="$2")
     s.say("bob", "#info the upgrade succeeded", kind="edit", msg_id="$3", target_id="$1")
+    assert any(isinstance(e, Revised) and not e.redacted for e in s.effects)
+    s.say("alice", "#topic secret plans", msg_id="$5", account="alice")
+    s.say("alice", "#topic the open floor", msg_id="$6", account="alice")
     s.say("bob", "", kind="redaction", msg_id="$4", target_id="$2")
-    assert [i.text for i in s.meeting.items] == ["the upgrade succeeded", REDACTED]
+    s.say("alice", "", kind="redaction", msg_id="$7", target_id="$6")
+    # a redacted line's item leaves the minutes; the log keeps only "[message removed]"
+    assert [i.text for i in s.meeting.items] == ["the upgrade succeeded", "secret plans"]
+    assert s.meeting.current_topic == "secret plans"
+    gone = [e.item.text for e in s.effects if isinstance(e, Revised) and e.redacted]
+    assert gone == ["secret token abc", "the open floor"]
     texts = [s.meeting.text_of(line) for line in s.meeting.lines if line.kind == "message"]
-    assert "secret token abc" not in " ".join(texts)
+    assert "secret token abc" not in " ".join(texts) and REDACTED in texts
 
 
 def test_very_long_lines_are_kept_whole(s: Script) -> None:
