@@ -176,6 +176,9 @@ class EtherpadClient:
     async def append_text(self, pad: str, text: str) -> None:
         await self.call("appendText", padID=pad, text=text)
 
+    async def set_text(self, pad: str, text: str) -> None:
+        await self.call("setText", padID=pad, text=text)
+
     async def create_pad(self, pad: str, text: str = "") -> None:
         await self.call("createPad", padID=pad, text=text)
 

@@ -18,7 +18,10 @@ class Operation(Base):
     """One line to append to a pad, stored before it is attempted."""
 
     __tablename__ = "etherpad_outbox"
-    __table_args__ = (Index("ix_etherpad_outbox_pad_state", "server", "pad", "state", "id"),)
+    __table_args__ = (
+        Index("ix_etherpad_outbox_pad_state", "server", "pad", "state", "id"),
+        Index("ix_etherpad_outbox_item", "meeting_id", "item_seq"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     server: Mapped[str] = mapped_column(String(64))
@@ -33,6 +36,11 @@ class Operation(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    meeting_id: Mapped[int | None] = mapped_column(Integer)
+    item_seq: Mapped[int | None] = mapped_column(Integer)
+    """The meeting item this line is (its log line), for edits and redactions."""
+    replaces: Mapped[int | None] = mapped_column(Integer)
+    """An operation whose line this one rewrites in place (an edit or a redaction)."""
 
 
 class MeetingPad(Base):

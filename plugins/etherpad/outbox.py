@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.events import utcnow
 from opsbot.storage import Storage
@@ -82,8 +83,20 @@ class Outbox:
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
         self._workers.clear()
 
-    async def add(self, server: str, pad: str, text: str, network: str, room: str) -> int:
-        """Store a line for the pad (committed before this returns), then deliver it."""
+    async def add(
+        self,
+        server: str,
+        pad: str,
+        text: str,
+        network: str,
+        room: str,
+        *,
+        item: tuple[int, int] | None = None,
+        replaces: int | None = None,
+    ) -> int:
+        """Store a line for the pad (committed before this returns), then deliver it. ``item``
+        is the (meeting, log line) the line records; ``replaces``, an earlier operation whose
+        line this one rewrites in place."""
         async with self.storage.session() as session, session.begin():
             operation = Operation(
                 server=server,
@@ -94,12 +107,55 @@ class Outbox:
                 state="pending",
                 attempts=0,
                 created_at=utcnow(),
+                meeting_id=item[0] if item else None,
+                item_seq=item[1] if item else None,
+                replaces=replaces,
             )
             session.add(operation)
             await session.flush()
             operation_id = operation.id
         self._kick(server, pad)
         return operation_id
+
+    async def revise(self, meeting_id: int, seq: int, text: str, *, redacted: bool) -> None:
+        """The item (meeting, log line) now says ``text``: each pad line that recorded it is
+        rewritten in place; after a redaction no stored operation keeps the old text."""
+        async with self.storage.session() as session, session.begin():
+            found = list(
+                await session.scalars(
+                    select(Operation).where(
+                        Operation.meeting_id == meeting_id,
+                        Operation.item_seq == seq,
+                        Operation.replaces.is_(None),
+                    )
+                )
+            )
+            if redacted:
+                await self._scrub(session, meeting_id, seq, text)
+            for original in found:
+                session.add(
+                    Operation(
+                        server=original.server, pad=original.pad, text=text,
+                        network=original.network, room=original.room, state="pending",
+                        attempts=0, created_at=utcnow(), meeting_id=meeting_id, item_seq=seq,
+                        replaces=original.id,
+                    )
+                )  # fmt: skip
+        for original in found:
+            self._kick(original.server, original.pad)
+
+    async def scrub(self, meeting_id: int, seq: int, text: str) -> None:
+        """No stored operation keeps the text of a redacted item's line (the pad is left)."""
+        async with self.storage.session() as session, session.begin():
+            await self._scrub(session, meeting_id, seq, text)
+
+    @staticmethod
+    async def _scrub(session: AsyncSession, meeting_id: int, seq: int, text: str) -> None:
+        await session.execute(
+            update(Operation)
+            .where(Operation.meeting_id == meeting_id, Operation.item_seq == seq)
+            .values(text=text)
+        )
 
     async def status(self, server: str, pad: str) -> Status:
         async with self.storage.session() as session:
@@ -184,6 +240,12 @@ class Outbox:
         client = self.clients.get(first.server)
         if client is None:
             raise EtherpadError(f"no Etherpad server named {first.server!r} in the config")
+        if first.replaces is not None:
+            await self._replace(client, first)
+            return
+        # Appends up to the next rewrite, which must follow them in order.
+        rewrite = next((i for i, op in enumerate(operations) if op.replaces is not None), None)
+        operations = operations[:rewrite]
         if any(operation.attempts > 0 for operation in operations):
             # Tried before, outcome unknown: whatever is already in the pad is done.
             try:
@@ -208,6 +270,24 @@ class Outbox:
             await client.create_pad(first.pad)
             await client.append_text(first.pad, lines)
         await self._done(ids)
+
+    async def _replace(self, client: EtherpadClient, operation: Operation) -> None:
+        """Rewrite the line of an earlier operation (found by its marker) in place; a line
+        someone already deleted from the pad needs nothing. Doing it twice does no harm."""
+        assert operation.replaces is not None
+        await self._attempted([operation.id])
+        try:
+            text = await client.get_text(operation.pad)
+        except EtherpadNoPad:
+            text = ""
+        mark = marker(operation.replaces)
+        lines = text.split("\n")
+        changed = [
+            operation.text.replace("\n", " ") + mark if mark in line else line for line in lines
+        ]
+        if changed != lines:
+            await client.set_text(operation.pad, "\n".join(changed))
+        await self._done([operation.id])
 
     async def _attempted(self, ids: list[int]) -> None:
         async with self.storage.session() as session, session.begin():

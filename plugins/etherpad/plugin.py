@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -23,6 +24,7 @@ from opsbot.domain import (
     AgendaProposed,
     ChairsChanged,
     ItemRecorded,
+    ItemRevised,
     ItemUndone,
     MeetingEnded,
     MeetingEvent,
@@ -94,6 +96,10 @@ class EtherpadConfig(PluginConfig):
     log_info: bool = False
     log_link: bool = False
     agenda_heading: str = "Agenda"
+    redactions: Literal["replace", "note"] = "replace"
+    """A pad line whose meeting line was redacted: rewritten as ``[message removed]``
+    (``replace``), or left and followed by a line saying it was removed (``note``). Either
+    way the bot's own copy of the text is gone; the pad's history is Etherpad's."""
     retry_min: float = 1.0
     retry_max: float = 300.0
 
@@ -195,11 +201,12 @@ class Etherpad(Plugin):
                 )
             )
 
-    async def _write(self, running: Running, text: str) -> None:
+    async def _write(self, running: Running, text: str, seq: int | None = None) -> None:
         if running.server is not None and running.pad is not None:
             await self.outbox.add(
-                running.server, running.pad, text, running.room.network, running.room.id
-            )
+                running.server, running.pad, text, running.room.network, running.room.id,
+                item=(running.meeting_id, seq) if seq is not None else None,
+            )  # fmt: skip
 
     def _room(self, network: str, room_id: str) -> Room:
         transport = self.bot.transports.get(network)
@@ -277,9 +284,29 @@ class Etherpad(Plugin):
         when = event.ts.strftime("%H:%M UTC")
         if isinstance(event, ActionItemRecorded):
             owners = ", ".join(event.owners) or "unassigned"
-            await self._write(running, f"ACTION ({owners}): {event.text} — {event.nick}, {when}")
+            line = f"ACTION ({owners}): {event.text} — {event.nick}, {when}"
         else:
-            await self._write(running, f"{event.kind}: {event.text} — {event.nick}, {when}")
+            line = f"{event.kind}: {event.text} — {event.nick}, {when}"
+        await self._write(running, line, seq=event.seq)
+
+    @subscribe(ItemRevised)
+    async def revised(self, event: ItemRevised) -> None:
+        """An item's line was edited or redacted: the pad follows (see ``redactions``)."""
+        running = self._running(event)
+        if running is None or not self._logged(running, event.kind):
+            return
+        if not event.redacted:
+            await self.outbox.revise(
+                event.meeting_id, event.seq, f"{event.kind}: {event.text} (edited)", redacted=False
+            )
+            return
+        removed = f"{event.kind}: [message removed]"
+        if self.config_for(running.room).redactions == "note":
+            await self.outbox.scrub(event.meeting_id, event.seq, removed)
+            when = event.ts.strftime("%H:%M UTC")
+            await self._write(running, f"REMOVED: a {event.kind} line was redacted at {when}")
+        else:
+            await self.outbox.revise(event.meeting_id, event.seq, removed, redacted=True)
 
     @subscribe(ItemUndone)
     async def undone(self, event: ItemUndone) -> None:

@@ -228,3 +228,47 @@ async def test_pad_commands_and_a_chair_choosing_the_pad(
     await delivered(bot)
     assert any("goes to the new pad" in line for line in lines_of(etherpad.text(other)))
     assert not any("goes to the new pad" in line for line in lines_of(etherpad.text(pad)))
+
+
+@pytest.mark.parametrize("mode", ["replace", "note"])
+async def test_an_edited_and_a_redacted_item_reach_the_pad(
+    mode: str, etherpad: Etherpad, bot_factory: BotFactory
+) -> None:
+    from opsbot.events import Edit, Redaction
+
+    pad = unique_pad()
+    config = pad_config(etherpad, pad, log_info=True, redactions=mode)
+    bot = await bot_factory(plugins=PLUGINS, config=config)
+    mx = bot.matrix
+    room = mx.transport.room(mx.room)
+    await mx.say("alice", "#startmeeting pads")
+    said = await mx.transport.say("bob", "#info the db password is hunter2", id="$pw")
+    await mx.transport.say("bob", "#info the upgrade faild", id="$typo")
+    await delivered(bot)
+    assert "hunter2" in etherpad.text(pad)
+    await mx.transport.deliver(
+        Redaction(network="matrix", room=room, sender=said.sender, target_id="$pw", id="$r")
+    )
+    await mx.transport.deliver(
+        Edit(network="matrix", room=room, sender=said.sender, target_id="$typo",
+             text="#info the upgrade worked", id="$e")
+    )  # fmt: skip
+    await mx.say("bob", "#info after both")
+    await delivered(bot)
+    lines = lines_of(etherpad.text(pad))
+    assert any(line == "INFO: the upgrade worked (edited)" for line in lines), lines
+    assert not any("faild" in line for line in lines)
+    if mode == "replace":
+        assert "INFO: [message removed]" in lines and "hunter2" not in etherpad.text(pad)
+    else:
+        assert any(line.startswith("REMOVED: a INFO line was redacted at ") for line in lines)
+    assert lines[-1].startswith("INFO: after both"), "later lines still come in order"
+    stored = await plugin_of(bot).storage.engine.connect()
+    try:
+        texts = [
+            row[0]
+            for row in (await stored.exec_driver_sql("SELECT text FROM etherpad_outbox")).all()
+        ]
+    finally:
+        await stored.close()
+    assert not [text for text in texts if "hunter2" in text], "the bot keeps no copy"
