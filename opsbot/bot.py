@@ -84,7 +84,7 @@ class Bot:
     async def start(self) -> None:
         """Bring everything up; raises ConfigError or StorageUnavailable, having undone the rest."""
         classes = load_classes(self.config.plugins, self._extra_plugins)
-        configs = build_configs(classes, self.config.plugins)
+        configs = build_configs(classes, self.config.plugins, self.config.networks)
         await self.storage.connect()
         try:
             await self.storage.migrate(
@@ -192,6 +192,24 @@ class Bot:
     def is_admin(self, who: Identity) -> bool:
         """A bot admin is listed in config by ``network:account``; a nick alone never is."""
         return who.account is not None and (who.network, who.account) in self._admins
+
+    async def tell_admins(self, text: str) -> int:
+        """Tell every bot admin privately (something went wrong that a person must know);
+        returns how many were reached. Never raises."""
+        reached = 0
+        for network, account in sorted(self._admins):
+            transport = self.transports.get(network)
+            if transport is None:
+                continue
+            nick = account.removeprefix("@").split(":", 1)[0]
+            try:
+                await transport.send_private(Identity(network, account, nick), text)
+                reached += 1
+            except Exception as error:
+                log.warning("could not tell the admin %s:%s: %s", network, account, error)
+        if not reached:
+            log.error("no bot admin could be told: %s", text)
+        return reached
 
     async def role_of(self, room: Room, who: Identity) -> Role:
         if self.is_admin(who):

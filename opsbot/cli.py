@@ -229,7 +229,7 @@ def check_config(config_path: str | None) -> None:
 
     try:
         classes = load_classes(config.plugins)
-        build_configs(classes, config.plugins)
+        build_configs(classes, config.plugins, config.networks)
         for i, network in enumerate(config.networks):
             build_transport(i, network, config.bot)
     except ConfigError as error:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -271,6 +271,23 @@ class Config(Model):
         if sum(isinstance(n, ConsoleNetwork) for n in networks) > 1:
             raise ValueError("at most one console network")
         return networks
+
+
+def room_problem(networks: Sequence[NetworkBase], target: str) -> str | None:
+    """Why ``network:room`` names no room the bot could deliver to (None if it can): the
+    network must be configured and the room written as that network writes rooms."""
+    name, _, room = target.partition(":")
+    network = next((n for n in networks if n.name == name), None)
+    if network is None:
+        known = ", ".join(n.name for n in networks) or "none"
+        return f"{target!r}: no network named {name!r} (networks: {known})"
+    if not room:
+        return f"{target!r}: no room after the network's name"
+    if isinstance(network, IrcNetwork) and room[0] not in "#&!+":
+        return f"{target!r}: {room!r} is not an IRC channel"
+    if isinstance(network, MatrixNetwork) and not matrix_ids.is_room(room):
+        return f"{target!r}: {room!r} is not {matrix_ids.WHAT}"
+    return None
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

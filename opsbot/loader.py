@@ -5,12 +5,12 @@ A plugin's entry-point name is its one name: config key, table prefix, job prefi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import ValidationError
 
-from .config import ConfigError, PluginsConfig, validation_problems
+from .config import ConfigError, NetworkBase, PluginsConfig, room_problem, validation_problems
 from .plugin import Plugin, PluginConfig, room_config
 
 ENTRY_POINT_GROUP = "opsbot.plugins"
@@ -59,10 +59,13 @@ def load_classes(
 
 
 def build_configs(
-    classes: dict[str, type[Plugin]], config: PluginsConfig
+    classes: dict[str, type[Plugin]],
+    config: PluginsConfig,
+    networks: Sequence[NetworkBase] | None = None,
 ) -> dict[str, PluginConfig]:
     """Each plugin's validated section, its per-room overrides checked too; raises ConfigError
-    listing every problem at once."""
+    listing every problem at once. With ``networks`` (the bot and check-config), every room
+    a plugin names must be one the bot could deliver to."""
     problems: list[tuple[str, str]] = []
     built: dict[str, PluginConfig] = {}
     for name, cls in classes.items():
@@ -76,10 +79,19 @@ def build_configs(
             if ":" not in room_key:
                 problems.append((f"{prefix}.rooms.{room_key}", "room keys are network:room"))
                 continue
+            wrong = room_problem(networks, room_key) if networks is not None else None
+            if wrong is not None:
+                problems.append((f'{prefix}.rooms."{room_key}"', wrong))
+                continue
             try:
                 room_config(built[name], room_key)
             except ValidationError as error:
                 problems.extend(validation_problems(error, f'{prefix}.rooms."{room_key}"'))
+        if networks is not None:
+            problems.extend(
+                (f"{prefix}.{path}", why)
+                for path, why in cls.config_problems(built[name], networks)
+            )
     if problems:
         raise ConfigError(problems)
     return built

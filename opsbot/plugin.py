@@ -19,6 +19,7 @@ from .events import DomainEvent, Event, Identity, Message, Role, Room, RoomEvent
 
 if TYPE_CHECKING:
     from .bot import Bot
+    from .config import NetworkBase
     from .storage import Storage
     from .transports.base import Transport
 
@@ -233,6 +234,15 @@ class Plugin:
         self.config = config
         self.log = logging.getLogger(f"opsbot.plugins.{name}")
         self._room_configs: dict[str, PluginConfig] = {}
+
+    @classmethod
+    def config_problems(
+        cls, config: PluginConfig, networks: Sequence[NetworkBase]
+    ) -> list[tuple[str, str]]:
+        """Problems of this plugin's config that only the networks reveal (a room it names on
+        a network the bot is not on): ``(key path within the section, reason)``. Checked by
+        ``check-config`` and at start-up; use :func:`opsbot.config.room_problem`."""
+        return []
 
     @classmethod
     def description(cls) -> str:

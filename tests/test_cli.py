@@ -193,3 +193,29 @@ def test_the_info_log_shows_the_bots_own_lines_not_the_libraries(tmp_path: Path)
     assert "database" in done.stderr
     for library in ("alembic", "apscheduler", "nio."):
         assert f" {library}" not in done.stderr, done.stderr
+
+
+def test_check_config_refuses_rooms_the_bot_could_not_deliver_to(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "networks:\n"
+        "  - {type: irc, name: oftc, host: irc.oftc.net, nick: opsbot}\n"
+        "  - {type: matrix, name: matrix, homeserver: 'https://m.example', user_id: '@o:m.example',\n"
+        "     password: pw, rooms: ['#ops:m.example']}\n"
+        "plugins:\n"
+        "  enabled: [core, meetings, schedule]\n"
+        "  meetings: {rooms: {'oftc:ops': {set_topic: true}, 'matrix:#ops:m.example': {}}}\n"
+        "  schedule:\n"
+        "    also_in: {'#ops': ['matrix:#ops:m.example', 'matrix:#ops', 'slack:#ops']}\n"
+        "    digest: {rooms: ['oftc:#ops', 'matrix:!e8yRfVguNhiuD1nISuZFS5q8pPxnP_PnEJ6ouZEmeqs']}\n"
+    )
+    done = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    problems = done.stderr.splitlines()[1:]
+    assert problems == [
+        "  plugins.meetings.rooms.\"oftc:ops\": 'oftc:ops': 'ops' is not an IRC channel",
+        "  plugins.schedule.also_in.\"#ops\"[1]: 'matrix:#ops': '#ops' is not a Matrix room ID "
+        "(!id or !id:server) or alias (#name:server)",
+        "  plugins.schedule.also_in.\"#ops\"[2]: 'slack:#ops': no network named 'slack' "
+        "(networks: oftc, matrix)",
+    ], done.stderr

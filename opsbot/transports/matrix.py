@@ -126,6 +126,8 @@ class MatrixTransport(Transport):
         """Room creators, who outrank everyone in room versions 12 and later."""
         self._configured: set[str] = set(config.rooms)
         """The configured rooms by what config names them and, once resolved, by room ID."""
+        self._aliases: dict[str, str] = {}
+        """Room aliases resolved to room IDs (sending needs the ID)."""
         self._device_id: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -301,6 +303,7 @@ class MatrixTransport(Transport):
             answer = await client.room_resolve_alias(room)
             if isinstance(answer, nio.RoomResolveAliasResponse):
                 self._configured.add(answer.room_id)
+                self._aliases[room] = answer.room_id
             else:
                 log.warning("%s: cannot resolve %s: %s", self.name, room, answer.message)
 
@@ -506,9 +509,31 @@ class MatrixTransport(Transport):
             return response
         raise AssertionError("unreachable")
 
+    async def room_id_of(self, room: str) -> str:
+        """The room ID of an ID or alias (a reminder may name a room by its alias); raises
+        TransportError when the homeserver knows no such alias."""
+        if not matrix_ids.is_alias(room):
+            return room
+        known = self._aliases.get(room) or next(
+            (i for i, r in (self.client.rooms if self.client else {}).items()
+             if r.canonical_alias == room),
+            None,
+        )  # fmt: skip
+        if known is None:
+            if self.client is None:
+                raise TransportError("not connected to the homeserver")
+            client = self.client
+            answer = await self._request(
+                f"find the room {room}", lambda: client.room_resolve_alias(room)
+            )
+            known = str(answer.room_id)
+        self._aliases[room] = known
+        return known
+
     async def _room_send(self, room_id: str, kind: str, content: dict[str, Any]) -> str:
         assert self.client is not None
         client = self.client
+        room_id = await self.room_id_of(room_id)
         tx_id = f"opsbot-{uuid.uuid4().hex}"  # the same on every retry: never posted twice
         response = await self._request(
             f"send to {room_id}",
@@ -537,7 +562,7 @@ class MatrixTransport(Transport):
             "formatted_body": sanitise(html) if html is not None else render(text, mentions),
             "m.mentions": {"user_ids": sorted({m.account for m in mentions if m.account})},
         }
-        if reply_to is not None and reply_to.id is not None and reply_to.room == room:
+        if reply_to is not None and reply_to.id is not None and reply_to.room.id == room.id:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to.id}}
         return await self._room_send(room.id, "m.room.message", content)
 
@@ -569,9 +594,10 @@ class MatrixTransport(Transport):
     async def set_topic(self, room: Room, topic: str) -> None:
         assert self.client is not None
         client = self.client
+        room_id = await self.room_id_of(room.id)
         await self._request(
             f"set the topic of {room.id}",
-            lambda: client.room_put_state(room.id, "m.room.topic", {"topic": topic}),
+            lambda: client.room_put_state(room_id, "m.room.topic", {"topic": topic}),
         )
 
     # rooms and people

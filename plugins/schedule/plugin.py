@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from opsbot.config import NetworkBase, room_problem
 from opsbot.domain import (
     ActionItemClosed,
     KudosGiven,
@@ -64,6 +66,10 @@ class DigestConfig(BaseModel):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ValueError(f"{value!r} is not HH:MM")
         return value
+
+
+RETRY_SECONDS = 30
+"""How soon a reminder that reached not every room is tried again there."""
 
 
 class ScheduleConfig(PluginConfig):
@@ -129,6 +135,23 @@ class Schedule(Plugin):
     @property
     def definitions(self) -> list[Definition]:
         return list(self.loaded.definitions.values())
+
+    @classmethod
+    def config_problems(
+        cls, config: PluginConfig, networks: Sequence[NetworkBase]
+    ) -> list[tuple[str, str]]:
+        assert isinstance(config, ScheduleConfig)
+        found = []
+        for channel, targets in config.also_in.items():
+            for i, target in enumerate(targets):
+                wrong = room_problem(networks, target)
+                if wrong is not None:
+                    found.append((f'also_in."{channel}"[{i}]', wrong))
+        for i, target in enumerate(config.digest.rooms):
+            wrong = room_problem(networks, target)
+            if wrong is not None:
+                found.append((f"digest.rooms[{i}]", wrong))
+        return found
 
     def network_of(self, entry: Entry) -> str:
         if entry.network:
@@ -209,15 +232,54 @@ class Schedule(Plugin):
             return False
         return True
 
-    async def _reminder(self, found: Occurrence, key: str) -> None:
-        if await self._once(key):
-            actions = await self.open_actions(found.meeting_id)
-            text, mentions = self._reminder_text(found, actions)
-            for room in self.rooms_of(found.entry):
+    async def _reminder(
+        self, found: Occurrence, key: str, rooms: tuple[Room, ...] | None = None
+    ) -> None:
+        """Send a reminder to the meeting's rooms; a room it cannot reach is tried again
+        every RETRY_SECONDS while within the grace, then the bot admins are told. A reminder
+        is never counted as sent to a room it did not reach."""
+        if rooms is None:  # the first attempt: taken for good, so no restart sends it twice
+            if not await self._once(key):
+                self.plan()
+                return
+            rooms = tuple(self.rooms_of(found.entry))
+        actions = await self.open_actions(found.meeting_id)
+        text, mentions = self._reminder_text(found, actions)
+        failed: list[tuple[Room, str]] = []
+        for room in rooms:
+            try:
                 await self.bot.send(
                     room, text, mentions=[m for m in mentions if m.network == room.network]
                 )
+            except Exception as error:
+                failed.append((room, str(error) or type(error).__name__))
+        if failed:
+            await self._not_delivered(found, key, failed)
         self.plan()
+
+    async def _not_delivered(
+        self, found: Occurrence, key: str, failed: list[tuple[Room, str]]
+    ) -> None:
+        where = "; ".join(f"{room.key}: {why}" for room, why in failed)
+        last = found.start - timedelta(
+            minutes=self.config.remind_minutes - self.config.grace_minutes
+        )
+        retry_at = utcnow() + timedelta(seconds=RETRY_SECONDS)
+        if retry_at < last:
+            self.log.warning("reminder %s not delivered (%s); trying again", key, where)
+            self.bot.scheduler.add(
+                self,
+                f"{key}:retry:{retry_at:%H%M%S}",
+                functools.partial(self._reminder, found, key, tuple(r for r, _ in failed)),
+                DateTrigger(run_date=retry_at),
+                misfire_grace_time=RETRY_SECONDS,
+            )
+            return
+        self.log.error("reminder %s could not be delivered: %s", key, where)
+        await self.bot.tell_admins(
+            f"The reminder of {found.meeting_id} ({self.when(found.start)}) could not be "
+            f"delivered to {where}."
+        )
 
     def _reminder_text(
         self, found: Occurrence, actions: list[OpenAction]

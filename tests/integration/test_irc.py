@@ -70,6 +70,7 @@ def bot_config(network: IrcNetwork, folder: Path, **irc: Any) -> dict[str, Any]:
     }
     return {
         "bot": {"nick": "opsbot"},
+        "web": {"enabled": False},  # a taken port 8080 on the machine fails nothing here
         "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
         "networks": [net],
         "plugins": {

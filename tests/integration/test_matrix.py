@@ -6,6 +6,7 @@ import asyncio
 import json
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ class World:
         }
         return {
             "bot": {"nick": self.bot_name},
+            "web": {"enabled": False},  # a taken port 8080 on the machine fails nothing here
             "database": {"url": f"sqlite+aiosqlite:///{self.folder}/bot.db"},
             "networks": [net],
             "plugins": {
@@ -502,3 +504,52 @@ async def test_join_and_overrides_name_a_version_12_room_by_its_id(
     assert "https://minutes.example/public/public/" in body_of(ended)  # the room's override
     wrong = await answer(alice, home, world.bot_id, "!join not-a-room", expect="")
     assert "is not a Matrix room ID" in body_of(wrong)
+
+
+async def test_reminders_reach_rooms_named_by_alias(
+    homeserver: Homeserver, world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    """irc-meetings definitions and ``also_in`` name Matrix rooms by alias (as people write
+    them); the reminder reaches both rooms."""
+    from opsbot_plugins.schedule.plugin import Schedule
+
+    alice, _ = people
+    rooms = {}
+    for name in ("opsmain", "opsbridged"):
+        alias = unique(name)
+        made = await alice.client.room_create(alias=alias, name=name, invite=[world.bot_id])
+        assert isinstance(made, nio.RoomCreateResponse), made
+        rooms[name] = (f"#{alias}:localhost", str(made.room_id))
+    folder = world.folder / "definitions"
+    folder.mkdir()
+    (folder / "ops.yaml").write_text(
+        "project: Operators\nmeeting_id: ops_by_alias\nschedule:\n"
+        "  - {time: '1400', day: Tuesday, irc: ops, frequency: weekly, network: matrix, "
+        f"room: '{rooms['opsmain'][0]}'}}\n"
+    )
+    config = world.config(invites={}, rooms=[alias for alias, _ in rooms.values()])
+    config["plugins"]["enabled"].append("schedule")
+    config["plugins"]["schedule"] = {
+        "folder": str(folder),
+        "also_in": {"#ops": [f"matrix:{rooms['opsbridged'][0]}"]},
+        "follow_up_hours": 0,
+    }
+    bot = Bot(parse_config(config, env={}))
+    await bot.start()
+    world.bots.append(bot)
+    await asyncio.wait_for(transport_of(bot).ready.wait(), 30)
+    for _, room_id in rooms.values():
+        await bot_in_room(bot, room_id)
+    plugin = bot.plugins["schedule"]
+    assert isinstance(plugin, Schedule)
+    now = datetime.now(UTC)
+    [found, *_] = plugin.upcoming(now, now + timedelta(days=8))
+    mark = len(alice.events)
+    await plugin._reminder(found, "remind:ops_by_alias:test")
+    for _, room_id in rooms.values():
+        got = await alice.wait_for(
+            lambda e: e.sender == world.bot_id and "Meeting reminder: Operators" in body_of(e),
+            room_id,
+            since=mark,
+        )
+        assert "ops_by_alias" in body_of(got)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +329,44 @@ def test_sighup_makes_a_running_bot_read_the_definitions_again(tmp_path: Path) -
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=15) == 0
     assert "SIGHUP" in bot.stderr.read()
+
+
+async def test_a_reminder_is_tried_again_where_it_failed_then_the_admins_are_told(
+    clock: time_machine.Coordinates, bot_factory: BotFactory, folder: Path, tmp_path: Path
+) -> None:
+    from opsbot.transports import TransportError
+
+    bot = await start(bot_factory, folder, tmp_path, follow_up_hours=0)
+    matrix = bot.bot.transports["matrix"]
+    real_send = matrix.send
+    down = {"now": True}
+
+    async def flaky(room: Any, text: str, **kwargs: Any) -> str | None:
+        if down["now"] and room.id == "!test:example.org":
+            raise TransportError("could not send to !test:example.org: not in that room")
+        return await real_send(room, text, **kwargs)
+
+    matrix.send = flaky  # type: ignore[method-assign]
+    first = await at(clock, bot, datetime(2026, 12, 1, 13, 45, 1, tzinfo=UTC))
+    assert [s.room.key for s in first if s.room] == ["irc:#test"]
+    again = await at(clock, bot, datetime(2026, 12, 1, 13, 45, 32, tzinfo=UTC))
+    assert again == [], "still down: nothing sent, and IRC is not told twice"
+    down["now"] = False
+    back = await at(clock, bot, datetime(2026, 12, 1, 13, 46, 3, tzinfo=UTC))
+    assert [s.room.key for s in back if s.room] == ["matrix:!test:example.org"]
+    assert await at(clock, bot, datetime(2026, 12, 1, 13, 47, tzinfo=UTC)) == []
+
+    # Next week the room stays away past the grace: the bot admins hear of it, once.
+    down["now"] = True
+    await at(clock, bot, datetime(2026, 12, 8, 13, 45, 1, tzinfo=UTC))
+    told: list[Sent] = []
+    for second in range(0, 6 * 60, 30):
+        told += await at(
+            clock,
+            bot,
+            datetime(2026, 12, 8, 13, 45, 2, tzinfo=UTC) + timedelta(seconds=second + 30),
+        )
+    private = [s for s in told if s.to is not None]
+    assert [s.to.nick for s in private if s.to] == ["admin", "admin"]  # on IRC and on Matrix
+    assert "could not be delivered to matrix:!test:example.org" in private[0].text
+    assert not [s for s in told if s.room is not None and s.room.key == "irc:#test"]
