@@ -6,8 +6,8 @@ import asyncio
 import json
 import tempfile
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
