@@ -44,8 +44,11 @@ class GroupCommit(Generic[T]):
         storage: Storage,
         batch: int = 500,
         retry_seconds: float = 0.5,
+        committed: Callable[[list[T]], None] | None = None,
     ) -> None:
         self.write = write
+        self.committed = committed
+        """Called with each batch once it is committed (to start what waits on it)."""
         self.name = name
         self.storage = storage
         self.batch = batch
@@ -126,10 +129,13 @@ class GroupCommit(Generic[T]):
         return self._queued - self._written
 
     async def _commit(self, batch: list[tuple[int, T]]) -> None:
+        items = [item for _, item in batch]
         async with self.storage.engine.begin() as conn:
-            await self.write([item for _, item in batch], conn)
+            await self.write(items, conn)
             if self.spool is not None:
                 await put_state(conn, SCOPE, self.key, str(batch[-1][0]))
+        if self.committed is not None:
+            self.committed(items)
 
     async def _run(self) -> None:
         while True:

@@ -14,11 +14,13 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.events import utcnow
+from opsbot.groupcommit import GroupCommit
 from opsbot.storage import Storage
 
 from .client import EtherpadAuthError, EtherpadClient, EtherpadError, EtherpadNoPad
@@ -65,9 +67,18 @@ class Outbox:
         self._wake: dict[tuple[str, str], asyncio.Event] = {}
         self._errors: dict[tuple[str, str], str] = {}
         self.delivered = 0
+        # Lines reach the outbox table through a group commit with a local spool: a line
+        # said while the database is away is kept on disk and stored when it is back.
+        self._touched: set[tuple[str, str]] = set()
+        """Pads a batch being stored rewrites lines of (kicked once it is committed)."""
+        self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
+            self._store, name="etherpad outbox writer", storage=storage, committed=self._stored
+        )
 
     async def start(self) -> None:
-        """Resume delivering whatever was left waiting by an earlier run."""
+        """Store what waited in the spool, then resume delivering whatever was left waiting
+        by an earlier run."""
+        await self.writer.start()
         async with self.storage.session() as session:
             rows = await session.execute(
                 select(Operation.server, Operation.pad)
@@ -78,6 +89,7 @@ class Outbox:
                 self._kick(server, pad)
 
     async def stop(self) -> None:
+        await self.writer.stop()
         for task in self._workers.values():
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
@@ -92,70 +104,66 @@ class Outbox:
         room: str,
         *,
         item: tuple[int, int] | None = None,
-        replaces: int | None = None,
-    ) -> int:
-        """Store a line for the pad (committed before this returns), then deliver it. ``item``
-        is the (meeting, log line) the line records; ``replaces``, an earlier operation whose
-        line this one rewrites in place."""
-        async with self.storage.session() as session, session.begin():
-            operation = Operation(
-                server=server,
-                pad=pad,
-                text=text,
-                network=network,
-                room=room,
-                state="pending",
-                attempts=0,
-                created_at=utcnow(),
-                meeting_id=item[0] if item else None,
-                item_seq=item[1] if item else None,
-                replaces=replaces,
-            )
-            session.add(operation)
-            await session.flush()
-            operation_id = operation.id
-        self._kick(server, pad)
-        return operation_id
+    ) -> None:
+        """A line for the pad: on local disk at once, stored before it is attempted, then
+        delivered. ``item`` is the (meeting, log line) the line records."""
+        self.writer.add(
+            {
+                "op": "add", "server": server, "pad": pad, "text": text, "network": network,
+                "room": room, "meeting_id": item[0] if item else None,
+                "item_seq": item[1] if item else None,
+            }
+        )  # fmt: skip
 
     async def revise(self, meeting_id: int, seq: int, text: str, *, redacted: bool) -> None:
         """The item (meeting, log line) now says ``text``: each pad line that recorded it is
         rewritten in place; after a redaction no stored operation keeps the old text."""
-        async with self.storage.session() as session, session.begin():
-            found = list(
-                await session.scalars(
-                    select(Operation).where(
-                        Operation.meeting_id == meeting_id,
-                        Operation.item_seq == seq,
-                        Operation.replaces.is_(None),
-                    )
-                )
-            )
-            if redacted:
-                await self._scrub(session, meeting_id, seq, text)
-            for original in found:
-                session.add(
-                    Operation(
-                        server=original.server, pad=original.pad, text=text,
-                        network=original.network, room=original.room, state="pending",
-                        attempts=0, created_at=utcnow(), meeting_id=meeting_id, item_seq=seq,
-                        replaces=original.id,
-                    )
-                )  # fmt: skip
-        for original in found:
-            self._kick(original.server, original.pad)
+        self.writer.add(
+            {"op": "revise", "meeting_id": meeting_id, "seq": seq, "text": text,
+             "redacted": redacted}
+        )  # fmt: skip
 
     async def scrub(self, meeting_id: int, seq: int, text: str) -> None:
         """No stored operation keeps the text of a redacted item's line (the pad is left)."""
-        async with self.storage.session() as session, session.begin():
-            await self._scrub(session, meeting_id, seq, text)
+        self.writer.add({"op": "scrub", "meeting_id": meeting_id, "seq": seq, "text": text})
 
-    @staticmethod
-    async def _scrub(session: AsyncSession, meeting_id: int, seq: int, text: str) -> None:
-        await session.execute(
-            update(Operation)
-            .where(Operation.meeting_id == meeting_id, Operation.item_seq == seq)
-            .values(text=text)
-        )
+    async def _store(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        now = utcnow()
+        for item in items:
+            if item["op"] == "add":
+                fields = {k: v for k, v in item.items() if k != "op"}
+                await conn.execute(
+                    insert(Operation).values(**fields, state="pending", attempts=0, created_at=now)
+                )
+                continue
+            of_item = (Operation.meeting_id == item["meeting_id"]) & (
+                Operation.item_seq == item["seq"]
+            )
+            originals = (
+                await conn.execute(
+                    select(Operation.id, Operation.server, Operation.pad, Operation.network,
+                           Operation.room).where(of_item, Operation.replaces.is_(None))
+                )
+            ).all() if item["op"] == "revise" else []  # fmt: skip
+            if item["op"] == "scrub" or item.get("redacted"):
+                await conn.execute(update(Operation).where(of_item).values(text=item["text"]))
+            for original in originals:
+                await conn.execute(
+                    insert(Operation).values(
+                        server=original.server, pad=original.pad, text=item["text"],
+                        network=original.network, room=original.room, state="pending",
+                        attempts=0, created_at=now, meeting_id=item["meeting_id"],
+                        item_seq=item["seq"], replaces=original.id,
+                    )
+                )  # fmt: skip
+                self._touched.add((original.server, original.pad))
+
+    def _stored(self, items: list[dict[str, Any]]) -> None:
+        """A batch is committed: the pads it added to (or rewrote) can be written now."""
+        pads = {(i["server"], i["pad"]) for i in items if i["op"] == "add"} | self._touched
+        self._touched = set()
+        for server, pad in pads:
+            self._kick(server, pad)
 
     async def status(self, server: str, pad: str) -> Status:
         async with self.storage.session() as session:
@@ -169,6 +177,7 @@ class Outbox:
 
     async def idle(self) -> None:
         """Wait until no pad has anything waiting (tests and the benchmark)."""
+        await self.writer.flush()
         while busy := [task for task in self._workers.values() if not task.done()]:
             await asyncio.wait(busy)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from .etherpadserver import Etherpad
 from .ircserver import IrcNetwork, Person
 from .postgresserver import PostgresServer, running_postgres
 
@@ -42,7 +43,19 @@ def irc() -> Iterator[IrcNetwork]:
         net.stop()
 
 
-def start_bot(folder: Path, url: str, irc: IrcNetwork) -> subprocess.Popen[bytes]:
+@pytest.fixture(scope="module")
+def pads() -> Iterator[Etherpad]:
+    server = Etherpad(Path(tempfile.mkdtemp(prefix="opsbot-etherpad-outage-")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def start_bot(
+    folder: Path, url: str, irc: IrcNetwork, pads: Etherpad | None = None
+) -> subprocess.Popen[bytes]:
     config = {
         "bot": {"nick": "opsbot"},
         "database": {"url": url, "spool_dir": str(folder / "spool"), "connect_timeout": 5},
@@ -61,10 +74,17 @@ def start_bot(folder: Path, url: str, irc: IrcNetwork) -> subprocess.Popen[bytes
             }
         ],
         "plugins": {
-            "enabled": ["core", "meetings"],
+            "enabled": ["core", "meetings", *(["etherpad"] if pads else [])],
             "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
         },
     }
+    if pads is not None:
+        config["plugins"]["etherpad"] = {  # type: ignore[index]
+            "servers": {"ops": {"url": pads.url, "api_key": pads.api_key}},
+            "pad": "outage-drill",
+            "retry_min": 0.1,
+            "retry_max": 0.5,
+        }
     path = folder / "config.yaml"
     path.write_text(json.dumps(config))
     return subprocess.Popen(
@@ -96,14 +116,14 @@ async def bot_joined(person: Person) -> None:
 
 
 async def test_a_database_outage_and_a_kill_9_lose_no_line(
-    database: PostgresServer, irc: IrcNetwork, tmp_path: Path
+    database: PostgresServer, irc: IrcNetwork, pads: Etherpad, tmp_path: Path
 ) -> None:
     url = database.create_database()
     alice = await Person.connect(irc.port, "alice")
     bob = await Person.connect(irc.port, "bob")
     for person in (alice, bob):
         await person.send(f"JOIN {CHANNEL}")
-    bot = start_bot(tmp_path, url, irc)
+    bot = start_bot(tmp_path, url, irc, pads)
     try:
         await bot_joined(alice)
         mark = len(alice.lines)
@@ -136,7 +156,7 @@ async def test_a_database_outage_and_a_kill_9_lose_no_line(
 
         database.start()
         restarted_at = time.monotonic()
-        bot = start_bot(tmp_path, url, irc)
+        bot = start_bot(tmp_path, url, irc, pads)
         await bot_joined(alice)
         stored_after = time.monotonic() - restarted_at
         mark = len(alice.lines)
@@ -163,6 +183,12 @@ async def test_a_database_outage_and_a_kill_9_lose_no_line(
     assert record["topics"] == ["what we do while the database is away"]
     assert [a["text"] for a in record["actions"]] == ["bob checks the spool after the outage"]
     assert "said while the database was up" in logged
+    for _ in range(100):  # the pad too: the action said during the outage reaches it, once
+        pad = pads.text("outage-drill")
+        if "bob checks the spool" in pad:
+            break
+        await asyncio.sleep(0.1)
+    assert pad.count("ACTION (bob): bob checks the spool after the outage") == 1, pad
     assert not list((tmp_path / "spool").glob("*.jsonl")) or all(
         p.stat().st_size == 0 for p in (tmp_path / "spool").glob("*.jsonl")
     ), "the spool is emptied once the database has everything"
