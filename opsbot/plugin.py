@@ -244,6 +244,12 @@ class Plugin:
         ``check-config`` and at start-up; use :func:`opsbot.config.room_problem`."""
         return []
 
+    def help_topic(self, topic: str, prefix: str) -> str | None:
+        """What ``!help TOPIC`` says of a topic this plugin knows that is no command of the
+        router (the meetings plugin's ``#startmeeting``), or of the plugin itself when
+        ``topic`` is its name; None: not this plugin's."""
+        return None
+
     @classmethod
     def description(cls) -> str:
         doc = (cls.__doc__ or "").strip()

@@ -61,11 +61,16 @@ class Core(Plugin):
                 f"Say {prefix}help COMMAND for its usage."
             )
             return
-        name = topic.removeprefix(prefix).lower()
+        name = topic.removeprefix(prefix).lstrip("#").lower()
         found = router.commands.get(name)
         if found is not None:
             await ctx.reply(self._describe(found, prefix))
             return
+        for candidate in self.bot.plugins.values():
+            told = candidate.help_topic(name, prefix)
+            if told is not None:
+                await ctx.reply(told)
+                return
         plugin = self.bot.plugins.get(name)
         if plugin is not None:
             own = [h.rules.command for h in router.handlers() if h.plugin is plugin]

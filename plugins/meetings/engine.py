@@ -393,6 +393,14 @@ class Meeting:
             effects: list[Effect] = handler(line, args)
             return effects
         kind = ITEM_COMMANDS.get(name) or CHAIR_ITEM_COMMANDS[name]
+        if not args and kind == "HELP":
+            bot = next((p for p in self.settings.prefixes if p != "#"), "#")
+            return [
+                Reply(
+                    f"#{name} TEXT puts a call for help in the minutes; {bot}help meetings "
+                    "lists the meeting commands."
+                )
+            ]
         if not args:
             return [Reply(f"#{name} needs some text.")]
         self._record(kind, line, args, name)

@@ -62,6 +62,7 @@ from .engine import (
     sanitise_name,
 )
 from .files import links, write_outputs
+from .help import command_help, overview
 from .lines import lines_of
 from .paths import DEFAULT_PATTERN, basename, check_pattern
 from .render import Context as RenderContext
@@ -143,6 +144,11 @@ class Meetings(Plugin):
 
     async def teardown(self) -> None:
         await self.store.writer.stop()
+
+    def help_topic(self, topic: str, prefix: str) -> str | None:
+        if topic == self.name:
+            return overview(prefix)
+        return command_help(topic)
 
     def prefix_for(self, config: Meetings.Config) -> str:
         """Where the archive is on the web: the configured prefix, else the bot's site."""

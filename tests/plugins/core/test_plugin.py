@@ -110,3 +110,19 @@ async def test_ping_is_rate_limited_per_person(bot: TestBot) -> None:
     assert await bot.irc.say("bob", "!ping") == ["pong"]
     assert await bot.irc.say("admin", "!ping") == ["pong"]
     assert await bot.irc.say("admin", "!ping") == ["pong"]  # bot admins are exempt
+
+
+async def test_help_on_meetings_and_their_commands(bot: TestBot) -> None:
+    irc = bot.irc
+    [start] = await irc.say("alice", "!help startmeeting")
+    assert start.startswith("#startmeeting [NAME] — start a meeting here")
+    assert await irc.say("alice", "!help #startmeeting") == [start]
+    [chair] = await irc.say("alice", "!help chair")
+    assert chair.endswith("(chairs and room moderators).")
+    [overview] = await irc.say("alice", "!help meetings")
+    assert "Anyone: #action TEXT" in overview and "Chairs: " in overview
+    assert "#endmeeting" in overview and "!minutes [NAME] [DATE]" in overview
+    await irc.say("alice", "#startmeeting ops")
+    assert await irc.say("bob", "#help") == [
+        "#help TEXT puts a call for help in the minutes; !help meetings lists the meeting commands."
+    ]
