@@ -144,7 +144,11 @@ class GroupCommit(Generic[T]):
             while self._items:
                 batch, self._items = self._items[: self.batch], self._items[self.batch :]
                 try:
-                    if self.spool is not None:
+                    if self.spool is not None and not self.storage.health.up:
+                        # The database is away, so the spool is what keeps these: make it
+                        # survive a machine crash too. (A kill -9 never loses what was written
+                        # to it; while the database takes each batch at once, it is its
+                        # durability that counts.)
                         await asyncio.to_thread(self.spool.sync)
                     await self._commit(batch)
                 except Exception as error:

@@ -2,8 +2,8 @@
 
 A group-commit writer appends each item here the moment it is added, before it is attempted: one
 ``write(2)`` of one JSON line to a file opened for appending, so a ``kill -9`` an instant later
-loses nothing (the kernel has it), and an ``fsync`` before each batch is sent to the database
-keeps it across a machine crash too. Every line carries a sequence number; the database stores
+loses nothing (the kernel has it), and while the database is away an ``fsync`` before each
+retry keeps it across a machine crash too. Every line carries a sequence number; the database stores
 the number of the last item of each batch in the same transaction as the batch (see
 :mod:`.groupcommit`), so on recovery exactly the items the database lacks are written again,
 once, in order. The file is emptied whenever every item in it is committed, and compacted to the
