@@ -454,16 +454,22 @@ class Meetings(Plugin):
         live = self.live.get(event.room.key)
         if live is None or live.id != event.meeting_id:
             return
-        if not event.final:
-            await self._write(live, ended=False)
+        if event.final:
+            self.live.pop(live.room.key, None)
+            if self.site is not None:
+                self.site.feed.end(live.id)
+        if self.storage.health.up:
+            await self._finish(live, event.final)
             return
-        self.live.pop(live.room.key, None)
-        meeting = live.meeting
-        urls = await self._write(live, ended=True)
-        if self.site is not None:
-            self.site.feed.end(live.id)
-        ids = await self.store.action_ids(live.id)
-        await self.emit(ended_event(live.id, live.room, meeting, urls, ids))
+        # The database is away: what it must store waits (the spool keeps the log), but the
+        # room's lane must not, or every line after this one would wait in memory with it.
+        self.store.later(self._finish(live, event.final))
+
+    async def _finish(self, live: Live, final: bool) -> None:
+        urls = await self._write(live, ended=final)
+        if final:
+            ids = await self.store.action_ids(live.id)
+            await self.emit(ended_event(live.id, live.room, live.meeting, urls, ids))
 
     # chat commands
 

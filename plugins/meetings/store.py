@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +72,7 @@ class MeetingStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._background: set[asyncio.Future[None]] = set()
+        """Work that waits for the database off the rooms' lanes (kept until done)."""
         self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
             self._write_lines, name="meeting log writer", storage=storage
         )
@@ -118,13 +119,17 @@ class MeetingStore:
         with None, was redacted."""
         if text is None:
             self.writer.add({"op": "redact", "meeting_id": meeting_id, "msg_id": msg_id})
-            task = asyncio.ensure_future(self._forget_after_redaction())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.later(self._forget_after_redaction())
         else:
             self.writer.add(
                 {"op": "edit", "meeting_id": meeting_id, "msg_id": msg_id, "text": text}
             )
+
+    def later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (which waits for the database) beside the rooms' lanes."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _forget_after_redaction(self) -> None:
         try:
