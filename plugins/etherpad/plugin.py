@@ -229,6 +229,7 @@ class Etherpad(Plugin):
         await self._save(running)
         if chosen is None:
             return
+        await self.bot.send(room, f"The meeting's pad: {self.pad_url(*chosen)}")
         when = event.ts.strftime("%Y-%m-%d %H:%M UTC")
         chairs = ", ".join(sorted({nick for nick, _ in running.chairs}))
         await self._write(running, f"== {event.meeting_name} — {when} ==")
@@ -371,16 +372,33 @@ class Etherpad(Plugin):
     async def show_pad(self, ctx: Context) -> None:
         await self.pad(ctx)
 
+    async def _pad_of_the_series(self, room: Room) -> str:
+        """Outside a meeting: the pad the room's last meeting wrote to, else the room's."""
+        async with self.storage.session() as session:
+            last = await session.scalar(
+                select(MeetingPad)
+                .where(
+                    MeetingPad.network == room.network,
+                    MeetingPad.room == room.id,
+                    MeetingPad.pad.is_not(None),
+                )
+                .order_by(MeetingPad.meeting_id.desc())
+                .limit(1)
+            )
+        if last is not None and last.server in self.config.servers and last.pad is not None:
+            url = self.pad_url(last.server, last.pad)
+            return f"The pad of {last.meeting_name}, the last meeting here: {url}"
+        config = self.config_for(room)
+        server = self._server_name(room)
+        if config.pad and server and "{" not in config.pad:
+            return f"This room's pad: {self.pad_url(server, config.pad)}"
+        return "No pad for this room; a chair can set one with #pad URL."
+
     @command("pad", usage="[status]", help="This meeting's pad, or what waits to be written to it.")
     async def pad(self, ctx: Context, what: str | None = None) -> None:
         running = self.running.get(ctx.room.key)
         if running is None or running.pad is None or running.server is None:
-            config = self.config_for(ctx.room)
-            server = self._server_name(ctx.room)
-            if config.pad and server and "{" not in config.pad:
-                await ctx.reply(f"This room's pad: {self.pad_url(server, config.pad)}")
-            else:
-                await ctx.reply("No pad for this room; a chair can set one with #pad URL.")
+            await ctx.reply(await self._pad_of_the_series(ctx.room))
             return
         url = self.pad_url(running.server, running.pad)
         if what is None:

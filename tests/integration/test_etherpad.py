@@ -228,6 +228,20 @@ async def test_pad_commands_and_a_chair_choosing_the_pad(
     await delivered(bot)
     assert any("goes to the new pad" in line for line in lines_of(etherpad.text(other)))
     assert not any("goes to the new pad" in line for line in lines_of(etherpad.text(pad)))
+    await irc.say("alice", "#endmeeting")
+    # outside a meeting, !pad names the pad the room's last meeting wrote to
+    assert await irc.say("bob", "!pad") == [
+        f"The pad of choose, the last meeting here: {etherpad.url}/p/{other}"
+    ]
+
+
+async def test_the_start_of_a_meeting_names_its_pad(
+    etherpad: Etherpad, bot_factory: BotFactory
+) -> None:
+    pad = unique_pad()
+    bot = await bot_factory(plugins=PLUGINS, config=pad_config(etherpad, pad))
+    said = await bot.irc.say("alice", "#startmeeting ops")
+    assert f"The meeting's pad: {etherpad.url}/p/{pad}" in said, said
 
 
 @pytest.mark.parametrize("mode", ["replace", "note"])
