@@ -497,7 +497,7 @@ class Meetings(Plugin):
     @command(
         "done",
         usage="ID",
-        help="Close an action item: its owners, its meeting's chair or a room moderator.",
+        help="Close an action item: its owners, its meeting's chairs or a room moderator.",
     )
     async def done(self, ctx: Context, action_id: int) -> None:
         found = await self.store.action(action_id)
@@ -512,22 +512,28 @@ class Meetings(Plugin):
         owners = tuple((nick, accounts.get(nick.casefold())) for nick in action.owners)
         sender = ctx.sender
         network = meeting.network
+        chairs = list(
+            dict.fromkeys([meeting.owner, *_listed((meeting.summary or {}).get("chairs"))])
+        )
         allowed = (
             any(_is(sender, ctx.room.network, network, *owner) for owner in owners)
-            or _is(
-                sender,
-                ctx.room.network,
-                network,
-                meeting.owner,
-                accounts.get(meeting.owner.casefold()),
+            or any(
+                _is(
+                    sender,
+                    ctx.room.network,
+                    network,
+                    str(chair),
+                    accounts.get(str(chair).casefold()),
+                )
+                for chair in chairs
             )
             or await ctx.role() >= Role.OP
         )
         if not allowed:
             named = ", ".join(action.owners) or "nobody"
             await ctx.reply(
-                f"Only an owner of action item {action_id} ({named}), the chair of its meeting "
-                f"({meeting.owner}) or a room moderator may close it."
+                f"Only an owner of action item {action_id} ({named}), a chair of its meeting "
+                f"({', '.join(map(str, chairs))}) or a room moderator may close it."
             )
             return
         row = await self.store.close_action(action_id, sender.account or sender.nick, ctx.msg.ts)

@@ -271,6 +271,7 @@ def summary(ctx: Context) -> dict[str, Any]:
         "topics": meeting.topics(),
         "actions": [{"text": a.text, "owners": meeting.owners(a)} for a in meeting.actions()],
         "people_present": dict(meeting.people_present()),
+        "chairs": [chair.nick for chair in meeting.chairs],
         "items": len(meeting.items),
         "lines": len(meeting.lines),
     }

@@ -104,11 +104,11 @@ async def test_open_actions_are_followed_up_at_the_next_meeting(bot: TestBot) ->
     [both] = await irc.say("carol", "!actions ops")
     assert "(1) bob to upgrade" in both and "(2) alice to write the report" in both
     assert await irc.say("carol", "!done 1") == [
-        "Only an owner of action item 1 (bob), the chair of its meeting (alice) or a room "
+        "Only an owner of action item 1 (bob), a chair of its meeting (alice) or a room "
         "moderator may close it."
     ]
     assert await irc.say("bob", "!done 1", account="mallory") == [
-        "Only an owner of action item 1 (bob), the chair of its meeting (alice) or a room "
+        "Only an owner of action item 1 (bob), a chair of its meeting (alice) or a room "
         "moderator may close it."
     ], "bob's nick under another account is not bob"
     assert await irc.say("bob", "!done 1") == [
@@ -121,6 +121,22 @@ async def test_open_actions_are_followed_up_at_the_next_meeting(bot: TestBot) ->
     assert replies[-1].startswith("Open action items from ops on ")
     assert replies[-1].endswith(": (2) alice to write the report. Close one with !done ID.")
     assert await irc.say("alice", "!actions nobody") == ["No open action items for nobody."]
+
+
+async def test_co_chairs_close_the_meetings_action_items(bot: TestBot) -> None:
+    irc = bot.irc
+    await irc.say("alice", "#startmeeting ops")
+    await irc.say("carol", "here")
+    await irc.say("alice", "#chair carol")
+    await irc.say("alice", "#action bob to upgrade the canary cells")
+    await irc.say("alice", "#endmeeting")
+    assert await irc.say("dave", "!done 1") == [
+        "Only an owner of action item 1 (nobody), a chair of its meeting (alice, carol) or a "
+        "room moderator may close it."
+    ]
+    assert await irc.say("carol", "!done 1") == [
+        "Closed action item 1: bob to upgrade the canary cells"
+    ]
 
 
 async def test_minutes_in_chat(bot: TestBot) -> None:
