@@ -93,6 +93,8 @@ class WriteOutputs(RoomEvent):
     final: bool
 
 
+SHOWN_AT_START = 10
+"""Open action items of the series listed at #startmeeting (the newest; !actions has all)."""
 DATABASE_AWAY = (
     "The database is unreachable; the meeting is kept locally and will be stored when it returns."
 )
@@ -409,12 +411,18 @@ class Meetings(Plugin):
             meeting_name=meeting.name, before_meeting=live.id
         )
         if open_items:
-            when = open_items[0].started_at.astimezone(self.timezone)
-            listed = "; ".join(f"({a.id}) {a.text}" for a in open_items)
+            shown = sorted(open_items[:SHOWN_AT_START], key=lambda a: (a.started_at, a.id))
+            listed = "; ".join(
+                f"({a.id}) {a.text} [{a.started_at.astimezone(self.timezone):%Y-%m-%d}]"
+                for a in shown
+            )
+            prefix = self.bot.config.bot.prefix
+            more = len(open_items) - len(shown)
+            rest = f" … and {more} more ({prefix}actions {meeting.name})" if more > 0 else ""
             await self.bot.send(
                 live.room,
-                f"Open action items from {meeting.name} on {when:%Y-%m-%d}: {listed}. "
-                f"Close one with {self.bot.config.bot.prefix}done ID.",
+                f"Open action items from earlier {meeting.name} meetings: {listed}{rest}. "
+                f"Close one with {prefix}done ID.",
             )
 
     async def _set_topic(self, ctx: Context, live: Live, topic: str) -> None:

@@ -262,8 +262,8 @@ class MeetingStore:
         before_meeting: int | None = None,
         limit: int = 50,
     ) -> list[OpenAction]:
-        """Open action items, newest meetings first; ``before_meeting`` keeps those of the last
-        meeting of that name before the given one."""
+        """Open action items, newest meetings first; ``before_meeting`` keeps those of the
+        meetings of that name that ended, other than the given one (the series so far)."""
         query = (
             select(ActionRow, MeetingRow)
             .join(MeetingRow, ActionRow.meeting_id == MeetingRow.id)
@@ -274,19 +274,9 @@ class MeetingStore:
             if meeting_name is not None:
                 query = query.where(MeetingRow.name == meeting_name)
                 if before_meeting is not None:
-                    previous = await session.scalar(
-                        select(MeetingRow.id)
-                        .where(
-                            MeetingRow.name == meeting_name,
-                            MeetingRow.id != before_meeting,
-                            MeetingRow.ended_at.is_not(None),
-                        )
-                        .order_by(MeetingRow.started_at.desc())
-                        .limit(1)
+                    query = query.where(
+                        MeetingRow.id != before_meeting, MeetingRow.ended_at.is_not(None)
                     )
-                    if previous is None:
-                        return []
-                    query = query.where(MeetingRow.id == previous)
             rows = (await session.execute(query)).all()
         found = [
             OpenAction(

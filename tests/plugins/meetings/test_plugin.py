@@ -118,8 +118,14 @@ async def test_open_actions_are_followed_up_at_the_next_meeting(bot: TestBot) ->
     assert await irc.say("bob", "!done 99") == ["There is no action item 99."]
     assert await irc.say("bob", "!done one") == ["'one' is not a whole number. Usage: !done ID"]
     replies = await irc.say("alice", "#startmeeting ops")
-    assert replies[-1].startswith("Open action items from ops on ")
-    assert replies[-1].endswith(": (2) alice to write the report. Close one with !done ID.")
+    assert replies[-1].startswith("Open action items from earlier ops meetings: (2) alice to ")
+    assert replies[-1].endswith("]. Close one with !done ID.")
+    await irc.say("alice", "#action alice to book the room")
+    await irc.say("alice", "#endmeeting")
+    # every earlier meeting of the series counts, not only the last one
+    third = await irc.say("alice", "#startmeeting ops")
+    assert "(2) alice to write the report" in third[-1], third
+    assert "(3) alice to book the room" in third[-1], third
     assert await irc.say("alice", "!actions nobody") == ["No open action items for nobody."]
 
 
