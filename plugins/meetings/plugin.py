@@ -579,24 +579,33 @@ class Meetings(Plugin):
             rows = await self.store.meetings(name=name.lower())
         else:
             rows = await self.store.meetings(room=(ctx.room.network, ctx.room.id))
-        rows = [r for r in rows if not r.restricted and (day is None or r.started_at.date() == day)]
+        rows = [
+            r
+            for r in rows
+            if not r.restricted
+            and (day is None or r.started_at.astimezone(self.timezone).date() == day)
+        ]
         if not rows:
             what = f"'{name}'" if name else "this room"
             on_day = f" on {day}" if day else ""
             await ctx.reply(f"No minutes for {what}{on_day}.")
             return
-        row = rows[0]
+        # A day asked for: every meeting of it, in the order they were held (at most five).
+        chosen = sorted(rows[:5], key=lambda r: r.started_at) if day is not None else rows[:1]
         config = self.config_for(ctx.room)
-        urls = links(row.base or "", self.prefix_for(config))
-        summary = row.summary or {}
-        topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
-        actions = len(_listed(summary.get("actions")))
-        people = ", ".join(str(p) for p in list(_mapped(summary.get("people_present")))[:8])
-        await ctx.reply(
-            f"{row.name} {row.started_at.astimezone(self.timezone):%Y-%m-%d %H:%M}: "
-            f"Minutes: {urls['.html']} | Log: {urls['.log.html']} — topics: {topics}; "
-            f"{actions} action items; people: {people or 'nobody'}"
-        )
+        for row in chosen:
+            urls = links(row.base or "", self.prefix_for(config))
+            summary = row.summary or {}
+            topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
+            actions = len(_listed(summary.get("actions")))
+            people = ", ".join(str(p) for p in list(_mapped(summary.get("people_present")))[:8])
+            await ctx.reply(
+                f"{row.name} {row.started_at.astimezone(self.timezone):%Y-%m-%d %H:%M}: "
+                f"Minutes: {urls['.html']} | Log: {urls['.log.html']} — topics: {topics}; "
+                f"{actions} action items; people: {people or 'nobody'}"
+            )
+        if day is not None and len(rows) > len(chosen):
+            await ctx.reply(f"… and {len(rows) - len(chosen)} more that day.")
 
 
 def _listed(value: object) -> list[Any]:

@@ -163,6 +163,21 @@ async def test_minutes_in_chat(bot: TestBot) -> None:
     ]
 
 
+async def test_minutes_of_a_day_lists_every_meeting_of_it(bot: TestBot) -> None:
+    from datetime import datetime
+
+    irc = bot.irc
+    for topic in ("morning", "afternoon"):
+        await irc.say("alice", "#startmeeting ops")
+        await irc.say("alice", f"#topic {topic}")
+        await irc.say("alice", "#endmeeting")
+    today = datetime.now(bot.bot.timezone).date()
+    both = await irc.say("bob", f"!minutes ops {today}")
+    assert len(both) == 2, both
+    assert "topics: morning" in both[0] and "topics: afternoon" in both[1]
+    assert len(await irc.say("bob", "!minutes ops")) == 1, "without a day: the latest"
+
+
 async def test_minutes_by_the_name_as_typed(bot: TestBot) -> None:
     irc = bot.irc
     assert (await irc.say("alice", "#startmeeting scientific-sig"))[-1] == (
