@@ -46,6 +46,13 @@ class Context:
         self._clock: dict[datetime, str] = {}
         self._utc = tz.utcoffset(None) == timedelta(0)
 
+    @property
+    def archive(self) -> str:
+        """The series' folder (``name/`` in MeetBot's layout), relative to the files: the link
+        back from the minutes to the meeting's other minutes."""
+        parts = self.base.split("/")
+        return f"{'../' * (len(parts) - 1)}{parts[0]}/" if len(parts) > 1 else "./"
+
     def url(self, extension: str) -> str:
         prefix = f"{self.url_prefix}/" if self.url_prefix else ""
         return f"{prefix}{self.base}{extension}"

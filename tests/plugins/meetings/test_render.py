@@ -79,6 +79,17 @@ def test_the_log_anchors_every_line_and_minutes_link_to_them(written: Path) -> N
     assert 'href="ops_meetup_team.2026-11-24-14.00.log.html#l-16"' in minutes  # the first action
 
 
+def test_minutes_for_phones_with_a_way_back_and_only_labels_bold(written: Path) -> None:
+    for extension in (".html", ".log.html"):
+        page = written.with_name(written.name + extension).read_text()
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+        assert '<a href="../../ops_meetup_team/">All ops_meetup_team meetings</a>' in page
+    minutes = written.with_name(written.name + ".html").read_text()
+    style = minutes.split("<style>", 1)[1].split("</style>", 1)[0]
+    bold = {rule.split("{")[0].strip() for rule in style.split("}") if "font-weight: bold" in rule}
+    assert bold == {".kind", ".topic > a"}, "a topic's title and the item labels, not the texts"
+
+
 def test_markdown_escapes_markup() -> None:
     text = (FIXTURES / "expected.md").read_text()
     assert "&lt;script&gt;" in text and "<script>" not in text
