@@ -158,7 +158,9 @@ class JsonOut:
 
 
 class CsvOut:
-    """CSV rows written as people come: lists joined with spaces, evidence as its links."""
+    """CSV rows written as people come: lists joined with spaces, evidence as its links (each
+    once: a meeting attended, chaired and with an action item owned is one minutes URL; a
+    kudos carries the links its reason gave)."""
 
     FIELDS = (
         "person", "identities", "meetings_attended", "lines_said", "meetings_chaired",
@@ -172,7 +174,8 @@ class CsvOut:
             self.writer.writerow(self.FIELDS)
 
     def write(self, person: dict[str, Any]) -> None:
-        evidence = (e.get("link") or e["source"] for e in person["evidence"])
+        links = (e.get("link") or e["source"] for e in person["evidence"])
+        evidence = dict.fromkeys(word for found in links if found for word in found.split())
         self.writer.writerow(
             (
                 person["person"],
@@ -184,7 +187,7 @@ class CsvOut:
                 person["action_items_completed"],
                 " ".join(f"{c}:{n}" for c, n in sorted(person["kudos"].items())),
                 " ".join(person["rules_met"]),
-                " ".join(e for e in evidence if e),
+                " ".join(evidence),
             )
         )
 

@@ -84,9 +84,10 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
         ]  # fmt: skip
     if kind == "kudos_given":
         network, account = data["receiver"]
+        links = " ".join(str(link) for _kind, link in data.get("evidence") or ())
         return [
             Credit(ts, network, account, data["receiver_nick"], "kudos",
-                   category=data["category"], source=f"kudos:{data['kudos_id']}")
+                   category=data["category"], source=f"kudos:{data['kudos_id']}", link=links)
         ]  # fmt: skip
     return []
 

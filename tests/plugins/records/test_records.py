@@ -3,6 +3,7 @@ ledger rebuilt from the stored events (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 import subprocess
@@ -157,6 +158,11 @@ async def test_export_and_rebuild_from_the_command_line(
     assert opsbot("export", "--jobs", "1").stdout == opsbot("export", "--jobs", "2").stdout
     as_csv = opsbot("export").stdout.splitlines()
     assert as_csv[0].startswith("person,identities,meetings_attended") and len(as_csv) == 3
+    [bob_row] = [row for row in csv.DictReader(as_csv) if row["person"] == "irc:bob"]
+    links = bob_row["evidence"].split()
+    assert len(links) == len(set(links)), "each minutes URL once (attended and owned an action)"
+    assert "https://bugs.launchpad.net/nova/+bug/2045678" in links, "the kudos' evidence link"
+    assert len([link for link in links if link.endswith(".html")]) == 1, "one meeting"
     unknown = opsbot("export", "--rule", "nope")
     assert unknown.returncode == 2 and "no rule named 'nope'" in unknown.stderr
     rebuilt = opsbot("rebuild")
