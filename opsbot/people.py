@@ -63,6 +63,22 @@ class People:
             )
             return [(network, account) for network, account in rows.all()]
 
+    async def groups(self) -> dict[Key, list[Key]]:
+        """Every linked identity to all the identities of its person, in one read (a listing
+        of everyone shows each person once)."""
+        async with self.storage.session() as session:
+            rows = (
+                await session.execute(
+                    select(IdentityRow.person, IdentityRow.network, IdentityRow.account).order_by(
+                        IdentityRow.network, IdentityRow.account
+                    )
+                )
+            ).all()
+        by_person: dict[int, list[Key]] = {}
+        for person, network, account in rows:
+            by_person.setdefault(person, []).append((network, account))
+        return {key: keys for keys in by_person.values() for key in keys}
+
     def new_code(self, key: Key) -> str:
         now = time.monotonic()
         self._codes = {c: p for c, p in self._codes.items() if p.expires > now}

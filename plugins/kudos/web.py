@@ -5,7 +5,8 @@ leaderboards are never shown: not as receivers, and a giver who opted out is "so
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .plugin import Kudos as KudosPlugin
 
 PERIODS = {"7d": 7, "30d": 30, "12m": 365, "all": None}
+LATEST = 10
+"""Kudos shown with their reasons under the board."""
 BOARD_SECONDS = 60.0
 
 
@@ -43,6 +46,7 @@ class KudosSite:
         if (category is not None and category not in categories) or period not in PERIODS:
             raise web.HTTPNotFound(reason="No such category or period")
         ranked = await self._ranked(category, period)
+        nicks = Counter(person.nick.casefold() for person in ranked)
         return self.site.page(
             request,
             "kudos:board.html",
@@ -51,6 +55,8 @@ class KudosSite:
             period=period,
             periods=list(PERIODS),
             ranked=ranked,
+            shared={nick for nick, n in nicks.items() if n > 1},
+            latest=await self._standing(category=category, limit=LATEST),
         )
 
     async def _ranked(self, category: str | None, period: str) -> list[Ranked]:
@@ -73,7 +79,26 @@ class KudosSite:
 
     async def api(self, request: web.Request) -> web.Response:
         query = request.query
-        receiver = query.get("receiver")
+        since, limit = since_and_limit(query)
+        return web.json_response(
+            await self._standing(
+                category=query.get("category") or None,
+                receiver=query.get("receiver") or None,
+                since=since,
+                limit=limit,
+            )
+        )
+
+    async def _standing(
+        self,
+        *,
+        category: str | None = None,
+        receiver: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Standing kudos, newest first, with their reasons and evidence; none to people who
+        opted out, and a giver who opted out is "someone"."""
         found: Any = (
             select(Kudos)
             .outerjoin(
@@ -83,11 +108,10 @@ class KudosSite:
             .where(Kudos.state == "given", OptOut.key.is_(None))
             .order_by(Kudos.id.desc())
         )
-        since, limit = since_and_limit(query)
         if since is not None:
             found = found.where(Kudos.ts >= since)
-        if query.get("category"):
-            found = found.where(Kudos.category == query["category"])
+        if category:
+            found = found.where(Kudos.category == category)
         if receiver:
             network, _, key = receiver.partition(":")
             found = found.where(Kudos.receiver_network == network, Kudos.receiver_key == key)
@@ -95,23 +119,21 @@ class KudosSite:
         async with self.plugin.storage.session() as session:
             rows = (await session.scalars(found.limit(limit))).all()
             hidden = {(o.network, o.key) for o in await session.scalars(select(OptOut))}
-        return web.json_response(
-            [
-                {
-                    "id": row.id,
-                    "ts": row.ts.isoformat(),
-                    "giver": "someone"
-                    if (row.giver_network, row.giver_key) in hidden
-                    else row.giver_nick,
-                    "receiver": row.receiver_nick,
-                    "receiver_id": f"{row.receiver_network}:{row.receiver_key}",
-                    "category": row.category,
-                    "reason": row.reason,
-                    "evidence": [
-                        {"kind": e.get("kind"), "link": e.get("ref") or e.get("link")}
-                        for e in row.evidence
-                    ],
-                }
-                for row in rows
-            ]
-        )
+        return [
+            {
+                "id": row.id,
+                "ts": row.ts.isoformat(),
+                "giver": "someone"
+                if (row.giver_network, row.giver_key) in hidden
+                else row.giver_nick,
+                "receiver": row.receiver_nick,
+                "receiver_id": f"{row.receiver_network}:{row.receiver_key}",
+                "category": row.category,
+                "reason": row.reason,
+                "evidence": [
+                    {"kind": e.get("kind"), "link": e.get("ref") or e.get("link")}
+                    for e in row.evidence
+                ],
+            }
+            for row in rows
+        ]

@@ -162,11 +162,21 @@ class PeopleSite:
 
     async def index(self, request: web.Request) -> web.Response:
         wanted = request.query.get("q", "").strip().casefold()
-        rows = await self._everyone()
-        people = [
-            (f"{network}:{account}", nick, n)
-            for network, account, nick, n in rows
-            if (network, account) not in self.plugin.opted_out
-            and (not wanted or wanted in f"{account} {nick}".casefold())
-        ][:200]
+        groups = await self.plugin.bot.people.groups()
+        merged: dict[tuple[str, str], list[Any]] = {}
+        for network, account, nick, n in await self._everyone():
+            identities = groups.get((network, account), [(network, account)])
+            if any(key in self.plugin.opted_out for key in identities):
+                continue
+            person = merged.setdefault(identities[0], [nick, 0, ""])
+            person[1] += n  # linked identities are one person, listed once
+            person[2] += f" {account} {nick}"
+        people = sorted(
+            (
+                (f"{network}:{account}", nick, n)
+                for (network, account), (nick, n, names) in merged.items()
+                if not wanted or wanted in names.casefold()
+            ),
+            key=lambda p: -p[2],
+        )[:200]
         return self.site.page(request, "records:people.html", people=people, wanted=wanted)

@@ -313,6 +313,35 @@ async def test_people_who_opted_out_are_never_shown(
     assert [(k["giver"], k["receiver"]) for k in kudos] == [("someone", "carol")]
 
 
+async def test_people_once_nicks_told_apart_and_the_latest_reasons(
+    site_bot: SiteFactory, http: aiohttp.ClientSession
+) -> None:
+    bot = await site_bot()
+    await meeting(bot)  # on IRC: alice chairs, bob and carol speak
+    irc, mx = bot.irc, bot.matrix
+    await mx.say("bob", "o/")  # another bob, on Matrix
+    await mx.say("zed", "o/")
+    await irc.say("alice", "!kudos bob #rootcause for https://bugs.launchpad.net/nova/+bug/1")
+    await mx.say("zed", "!kudos bob #review for the careful spec review")
+    await irc.say("alice", "!kudos carol #review for the upgrade notes")
+    url = base(bot)
+    async with http.get(f"{url}/kudos") as page:
+        board = await page.text()
+    # two people called bob: each shown with who they are
+    assert "irc:bob</span>" in board and "matrix:@bob:example.org</span>" in board
+    assert "carol</a> (1)" in board and "irc:carol</span>" not in board
+    latest = board.split("Latest kudos", 1)[1]
+    assert "the careful spec review" in latest and "the upgrade notes" in latest
+    assert 'href="https://bugs.launchpad.net/nova/+bug/1"' in latest
+    await bot.bot.people.link(("irc", "carol"), ("matrix", "@carol:example.org"), by="test")
+    await mx.say("carol", "o/")
+    await mx.say("zed", "!kudos carol #review for more notes")
+    await bot.bot.plugins["records"].flush()  # type: ignore[attr-defined]
+    async with http.get(f"{url}/people/") as page:
+        listing = await page.text()
+    assert listing.count(">carol</a>") == 1, "linked identities are one person"
+
+
 async def test_the_live_page_streams_new_lines_and_the_end(
     site_bot: SiteFactory, http: aiohttp.ClientSession
 ) -> None:
