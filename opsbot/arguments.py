@@ -19,6 +19,7 @@ from typing import Any, Union
 
 from .events import Identity
 from .plugin import Context, Rest
+from .text import shorten
 
 
 class ArgumentError(Exception):
@@ -28,25 +29,32 @@ class ArgumentError(Exception):
 Converter = Callable[[Context, str], Any]
 
 
+LARGEST = 2**63 - 1
+"""The largest whole number a command takes (what a database column holds)."""
+
+
 def _to_int(ctx: Context, word: str) -> int:
     try:
-        return int(word)
+        number = int(word)
     except ValueError:
-        raise ArgumentError(f"{word!r} is not a whole number") from None
+        raise ArgumentError(f"{shorten(word)!r} is not a whole number") from None
+    if not -LARGEST <= number <= LARGEST:
+        raise ArgumentError(f"{shorten(word)!r} is too large a number")
+    return number
 
 
 def _to_float(ctx: Context, word: str) -> float:
     try:
         return float(word)
     except ValueError:
-        raise ArgumentError(f"{word!r} is not a number") from None
+        raise ArgumentError(f"{shorten(word)!r} is not a number") from None
 
 
 def _to_identity(ctx: Context, word: str) -> Identity:
     nick = word if ":" in word[1:-1] else word.removeprefix("@").rstrip(":,")
     who = ctx.transport.member(ctx.room, nick)
     if who is None:
-        raise ArgumentError(f"I have not seen {word} in {ctx.room}")
+        raise ArgumentError(f"I have not seen {shorten(word)} in {ctx.room}")
     return who
 
 
@@ -180,5 +188,5 @@ def bind(ctx: Context, params: list[Param], text: str) -> list[Any]:
         else:
             values.append(param.convert(ctx, word))
     if words.rest():
-        raise ArgumentError(f"too many arguments ({words.rest()!r} left over)")
+        raise ArgumentError(f"too many arguments ({shorten(words.rest())!r} left over)")
     return values

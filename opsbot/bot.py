@@ -29,6 +29,7 @@ from .scheduler import Scheduler
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
+from .text import fit
 from .transports import Transport, build_transport
 from .web import Web
 
@@ -232,7 +233,9 @@ class Bot:
     ) -> str | None:
         """Say something in a room; the bot's own line is then delivered to handlers that asked
         for own messages (``@on(Message, own=True)``), in the room's order. ``mentions`` are the
-        people the text names, for networks that link or notify them (Matrix pills)."""
+        people the text names, for networks that link or notify them (Matrix pills). A text
+        over :data:`~opsbot.text.MOST_SAID` characters is cut, saying so."""
+        text = fit(text)
         transport = self.transports[room.network]
         msg_id = await transport.send(
             room, text, html=html, reply_to=reply_to, notice=notice, mentions=mentions

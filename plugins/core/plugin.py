@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import delete, select
 
+from opsbot.text import shorten
 from opsbot.events import Connected, Role
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
 from opsbot.router import BoundHandler
@@ -77,7 +78,9 @@ class Core(Plugin):
             listed = ", ".join(prefix + spec.name for spec in own if spec) or "no commands"
             await ctx.reply(f"{name}: {plugin.description()} Commands: {listed}.")
             return
-        await ctx.reply(f"No command or plugin called {topic!r}. {prefix}help lists them all.")
+        await ctx.reply(
+            f"No command or plugin called {shorten(topic)!r}. {prefix}help lists them all."
+        )
 
     @command("ping", help="Check that the bot is alive.")
     @rate(user=2)
@@ -99,7 +102,7 @@ class Core(Plugin):
         try:
             joined = await ctx.transport.join(room, key)
         except TransportError as why:
-            await ctx.reply(f"Cannot join {room}: {why}")
+            await ctx.reply(f"Cannot join {shorten(room)}: {shorten(str(why), 200)}")
             return
         async with self.storage.session() as session, session.begin():
             await session.merge(
@@ -120,7 +123,7 @@ class Core(Plugin):
         try:
             await ctx.transport.part(target, reason)
         except TransportError as why:
-            await ctx.reply(f"Cannot leave {target}: {why}")
+            await ctx.reply(f"Cannot leave {shorten(str(target))}: {shorten(str(why), 200)}")
             return
         async with self.storage.session() as session, session.begin():
             await session.execute(

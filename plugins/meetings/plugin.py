@@ -43,6 +43,7 @@ from opsbot.events import (
     RoomEvent,
 )
 from opsbot.plugin import Context, Plugin, PluginConfig, command, on, subscribe
+from opsbot.text import shorten
 from opsbot.transports import TransportError
 
 from .engine import (
@@ -586,7 +587,7 @@ class Meetings(Plugin):
             and (day is None or r.started_at.astimezone(self.timezone).date() == day)
         ]
         if not rows:
-            what = f"'{name}'" if name else "this room"
+            what = f"'{shorten(name)}'" if name else "this room"
             on_day = f" on {day}" if day else ""
             await ctx.reply(f"No minutes for {what}{on_day}.")
             return

@@ -42,6 +42,7 @@ from opsbot.domain import (
 )
 from opsbot.events import Identity, Role, Room, utcnow
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, subscribe
+from opsbot.text import shorten
 
 from .definitions import Definition, Entry, Loaded, load_folder
 from .ical import calendar
@@ -570,4 +571,4 @@ class Schedule(Plugin):
 
     def _unknown(self, name: str) -> str:
         known = ", ".join(sorted(self.loaded.definitions)[:10]) or "none"
-        return f"No meeting named {name!r} (known: {known})."
+        return f"No meeting named {shorten(name)!r} (known: {known})."
