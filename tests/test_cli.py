@@ -219,3 +219,21 @@ def test_check_config_refuses_rooms_the_bot_could_not_deliver_to(tmp_path: Path)
         "  plugins.schedule.also_in.\"#ops\"[2]: 'slack:#ops': no network named 'slack' "
         "(networks: oftc, matrix)",
     ], done.stderr
+
+
+def test_check_config_refuses_a_typo_in_any_plugin_section_with_its_path(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "plugins:\n"
+        "  enabled: [core, meetings, schedule, kudos, etherpad]\n"
+        "  schedule: {digest: {dayy: mon}}\n"
+        "  kudos: {rooms: {'console:#console': {windoww: 1}}}\n"
+        "  etherpad: {servers: {main: {url: 'http://x', api_key: k, apikey: k}}}\n"
+    )
+    done = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[1:] == [
+        "  plugins.schedule.digest.dayy: Extra inputs are not permitted",
+        '  plugins.kudos.rooms."console:#console".windoww: Extra inputs are not permitted',
+        "  plugins.etherpad.servers.main.apikey: Extra inputs are not permitted",
+    ]
