@@ -16,6 +16,7 @@ from opsbot.config import IrcNetwork as IrcConfig
 from opsbot.config import parse_config
 from opsbot.plugin import Context, Plugin, Rest, command
 from opsbot.transports.irc import IrcTransport, split_utf8, strip_formatting
+from opsbot_plugins.core.plugin import opsbot_version
 
 from ..transports.conftest import RecordingSink
 from .ircserver import IrcNetwork, Person, self_signed
@@ -351,7 +352,8 @@ async def test_ctcp_and_formatting(bot: Bot, network: IrcNetwork) -> None:
     await gina.say("#ops", "\x02\x0304!ping\x03\x02")
     await gina.wait_for(lambda line: "PRIVMSG #ops :pong" in line, since=mark)
     await gina.send("PRIVMSG opsbot :version")  # a private message needs no prefix
-    await gina.wait_for(lambda line: "PRIVMSG gina :opsbot 0.9.0 on Python" in line, since=mark)
+    said = f"PRIVMSG gina :opsbot {opsbot_version()} on Python"
+    await gina.wait_for(lambda line: said in line, since=mark)
     await gina.quit()
 
 
