@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +14,6 @@ from opsbot.testing import BotFactory, TestBot
 from opsbot_plugins.etherpad.plugin import Etherpad as EtherpadPlugin
 
 from .etherpadserver import Etherpad
-
-
-@pytest.fixture(scope="session")
-def etherpad() -> Iterator[Etherpad]:
-    server = Etherpad(Path(tempfile.mkdtemp(prefix="opsbot-etherpad-")))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def pad_config(server: Etherpad, pad: str, **extra: Any) -> dict[str, Any]:

@@ -43,16 +43,6 @@ def irc() -> Iterator[IrcNetwork]:
         net.stop()
 
 
-@pytest.fixture(scope="module")
-def pads() -> Iterator[Etherpad]:
-    server = Etherpad(Path(tempfile.mkdtemp(prefix="opsbot-etherpad-outage-")))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def start_bot(
     folder: Path, url: str, irc: IrcNetwork, pads: Etherpad | None = None
 ) -> subprocess.Popen[bytes]:
@@ -120,8 +110,9 @@ async def bot_joined(person: Person) -> None:
 
 
 async def test_a_database_outage_and_a_kill_9_lose_no_line(
-    database: PostgresServer, irc: IrcNetwork, pads: Etherpad, tmp_path: Path
+    database: PostgresServer, irc: IrcNetwork, etherpad: Etherpad, tmp_path: Path
 ) -> None:
+    pads = etherpad
     url = database.create_database()
     alice = await Person.connect(irc.port, "alice")
     bob = await Person.connect(irc.port, "bob")
