@@ -292,9 +292,11 @@ class Etherpad(Plugin):
 
     @subscribe(ItemRevised)
     async def revised(self, event: ItemRevised) -> None:
-        """An item's line was edited or redacted: the pad follows (see ``redactions``)."""
-        running = self._running(event)
-        if running is None or not self._logged(running, event.kind):
+        """An item's line was edited or redacted: the pad follows (see ``redactions``), also
+        after the meeting ended (the outbox finds the item's lines by meeting and line)."""
+        room = self._room(event.network, event.room)
+        running = self._running(event) or Running(event.meeting_id, event.meeting_name, room)
+        if not self._logged(running, event.kind):
             return
         if not event.redacted:
             await self.outbox.revise(
@@ -304,8 +306,9 @@ class Etherpad(Plugin):
         removed = f"{event.kind}: [message removed]"
         if self.config_for(running.room).redactions == "note":
             await self.outbox.scrub(event.meeting_id, event.seq, removed)
-            when = event.ts.strftime("%H:%M UTC")
-            await self._write(running, f"REMOVED: a {event.kind} line was redacted at {when}")
+            if running.pad is not None:
+                when = event.ts.strftime("%H:%M UTC")
+                await self._write(running, f"REMOVED: a {event.kind} line was redacted at {when}")
         else:
             await self.outbox.revise(event.meeting_id, event.seq, removed, redacted=True)
 

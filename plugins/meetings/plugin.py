@@ -280,16 +280,30 @@ class Meetings(Plugin):
         for meeting_id in await self.store.meetings_with_message(
             room.network, room.id, event.target_id
         ):
-            self.store.revise(meeting_id, event.target_id, None)
-            await self.store.writer.flush()
             row = await self.store.meeting(meeting_id)
             if row is None:
                 continue
-            meeting = replay(await self.store.lines(meeting_id), row.network, row.channel,
-                             self.settings(room))  # fmt: skip
+            settings = self.settings(room)
+            before = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
+            gone = [
+                before.item_of[seq]
+                for seq in before.seqs_of.get(event.target_id, ())
+                if seq in before.item_of
+            ]
+            self.store.revise(meeting_id, event.target_id, None)
+            await self.store.writer.flush()
+            meeting = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
             if row.source is not None:  # an imported archive keeps the name it has
                 meeting.name = row.name
             await self.write_meeting(meeting_id, room, meeting, ended=row.ended_at is not None)
+            for item in gone:  # whatever holds a copy of its items (the pad) follows
+                await self.emit(
+                    ItemRevised(
+                        meeting_id=meeting_id, network=room.network, room=room.id,
+                        meeting_name=meeting.name, seq=item.seq, kind=item.kind, text="",
+                        redacted=True,
+                    )
+                )  # fmt: skip
             self.log.info("meeting %d: a line was redacted after it ended; outputs rewritten",
                           meeting_id)  # fmt: skip
 

@@ -274,3 +274,17 @@ async def test_an_edited_and_a_redacted_item_reach_the_pad(
     finally:
         await stored.close()
     assert not [text for text in texts if "hunter2" in text], "the bot keeps no copy"
+    if mode == "replace":  # a line redacted after the meeting ended leaves the pad too
+        await mx.transport.say("bob", "#info the vault key is hunter3", id="$late")
+        await mx.say("alice", "#endmeeting")
+        await delivered(bot)
+        assert "hunter3" in etherpad.text(pad)
+        await mx.transport.deliver(
+            Redaction(network="matrix", room=room, sender=said.sender, target_id="$late", id="$r2")
+        )
+        for _ in range(100):
+            await delivered(bot)
+            if "hunter3" not in etherpad.text(pad):
+                break
+            await asyncio.sleep(0.05)
+        assert "hunter3" not in etherpad.text(pad)
