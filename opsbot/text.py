@@ -8,7 +8,7 @@ import unicodedata
 ECHO = 60
 """Characters of a person's own text shown back to them (``No meeting named '...'``)."""
 MOST_SAID = 1_500
-"""Characters one thing the bot says may have; a longer one is cut, saying so."""
+"""Characters one line the bot says may have; a longer one is cut, saying so."""
 
 
 def shorten(text: str, limit: int = ECHO) -> str:
@@ -21,8 +21,15 @@ def shorten(text: str, limit: int = ECHO) -> str:
 
 
 def fit(text: str, limit: int = MOST_SAID) -> str:
-    """What the bot says, at most ``limit`` characters (an echo of 5,000 typed characters
-    would otherwise flood the room over several lines)."""
+    """What the bot says, each line at most ``limit`` characters (an echo of 5,000 typed
+    characters would otherwise flood the room over several lines); a plugin that means to say
+    many lines says them as lines."""
     if len(text) <= limit:
         return text
-    return f"{text[: limit - 30]}… ({len(text) - limit + 30:,} characters cut)"
+    return "\n".join(_cut(line, limit) for line in text.split("\n"))
+
+
+def _cut(line: str, limit: int) -> str:
+    if len(line) <= limit:
+        return line
+    return f"{line[: limit - 30]}… ({len(line) - limit + 30:,} characters cut)"
