@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .spool import Spool
+from .spool import GATHER_SECONDS, Spool
 from .state import StateRow, put_state
 from .storage import Storage
 
@@ -79,7 +79,7 @@ class GroupCommit(Generic[T]):
         if self.spool is not None:
             records = self.spool.open()
             done = await self._watermark()
-            waiting = [(seq, item) for seq, item in records if seq > done]
+            waiting = sorted({seq: item for seq, item in records if seq > done}.items())
             self._seq = max([done, *(seq for seq, _ in records)])
             began = time.perf_counter()
             for start in range(0, len(waiting), self.batch):
@@ -115,14 +115,19 @@ class GroupCommit(Generic[T]):
 
     def add(self, item: T) -> None:
         self._seq += 1
-        if self.spool is not None:
-            try:
-                self.spool.append(self._seq, item)
-            except OSError as error:
-                log.error("%s: cannot spool to %s: %s", self.name, self.spool.path, error)
+        if self.spool is not None and self.spool.append(self._seq, item):
+            asyncio.get_running_loop().call_later(GATHER_SECONDS, self._write_spool)
         self._items.append((self._seq, item))
         self._queued += 1
         self._wake.set()
+
+    def _write_spool(self) -> None:
+        if self.spool is None:
+            return
+        try:
+            self.spool.write()
+        except OSError as error:
+            log.error("%s: cannot spool to %s: %s", self.name, self.spool.path, error)
 
     @property
     def pending(self) -> int:
@@ -143,6 +148,7 @@ class GroupCommit(Generic[T]):
             self._wake.clear()
             while self._items:
                 batch, self._items = self._items[: self.batch], self._items[self.batch :]
+                self._write_spool()  # the batch is on disk before the database is tried
                 try:
                     if self.spool is not None and not self.storage.health.up:
                         # The database is away, so the spool is what keeps these: make it
