@@ -12,13 +12,10 @@ import pytest
 from tests.web.site import http, site_bot  # noqa: F401
 
 from .etherpadserver import Etherpad
+from .processes import serving
 
 
 @pytest.fixture(scope="session")
 def etherpad() -> Iterator[Etherpad]:
-    server = Etherpad(Path(tempfile.mkdtemp(prefix="opsbot-etherpad-")))
-    server.start()
-    try:
+    with serving(Etherpad(Path(tempfile.mkdtemp(prefix="opsbot-etherpad-")))) as server:
         yield server
-    finally:
-        server.stop()

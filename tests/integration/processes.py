@@ -7,7 +7,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 
 def wait_until_answering(
@@ -44,3 +45,21 @@ def stop_process(process: subprocess.Popen[bytes] | None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+
+
+@contextlib.contextmanager
+def serving(server: S) -> Iterator[S]:
+    """A server started for the block and stopped after it, whatever happens."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,16 +19,13 @@ from opsbot.config import parse_config
 from opsbot.transports.matrix import MatrixTransport
 
 from .homeserver import Homeserver, MatrixPerson
+from .processes import serving
 
 
 @pytest.fixture(scope="session")
 def homeserver() -> Iterator[Homeserver]:
-    server = Homeserver(Path(tempfile.mkdtemp(prefix="opsbot-synapse-")))
-    server.start()
-    try:
+    with serving(Homeserver(Path(tempfile.mkdtemp(prefix="opsbot-synapse-")))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def unique(name: str) -> str:

@@ -23,6 +23,7 @@ import pytest
 from .etherpadserver import Etherpad
 from .ircserver import IrcNetwork, Person
 from .postgresserver import PostgresServer, running_postgres
+from .processes import serving
 
 CHANNEL = "#ops"
 
@@ -35,12 +36,8 @@ def database() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 def irc() -> Iterator[IrcNetwork]:
-    net = IrcNetwork(Path(tempfile.mkdtemp(prefix="opsbot-irc-outage-")))
-    net.start()
-    try:
+    with serving(IrcNetwork(Path(tempfile.mkdtemp(prefix="opsbot-irc-outage-")))) as net:
         yield net
-    finally:
-        net.stop()
 
 
 def start_bot(
