@@ -117,11 +117,6 @@ class Bus:
     def subscribe(self, event_type: type[DomainEvent], handler: Subscriber) -> None:
         self._subscribers.setdefault(event_type, []).append(handler)
 
-    def unsubscribe(self, handler: Subscriber) -> None:
-        for handlers in self._subscribers.values():
-            while handler in handlers:
-                handlers.remove(handler)
-
     async def emit(self, event: DomainEvent) -> None:
         """Deliver a domain event to its subscribers; a failing subscriber is logged, not fatal."""
         for cls in type(event).__mro__:

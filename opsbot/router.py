@@ -89,12 +89,6 @@ class Router:
                 self._matchers.append((pattern, bound))
         self._on_cache.clear()
 
-    def unregister(self, plugin: Plugin) -> None:
-        self.commands = {k: h for k, h in self.commands.items() if h.plugin is not plugin}
-        self._on = [(t, h) for t, h in self._on if h.plugin is not plugin]
-        self._matchers = [(p, h) for p, h in self._matchers if h.plugin is not plugin]
-        self._on_cache.clear()
-
     def handlers(self) -> list[BoundHandler]:
         """Each command handler once, in name order (for help)."""
         unique = {id(h): h for h in self.commands.values()}

@@ -79,10 +79,6 @@ class Scheduler:
                 name = func.__name__ if len(triggers) == 1 else f"{func.__name__}.{i}"
                 self.add(plugin, name, func, trigger)
 
-    def unregister(self, plugin: Plugin) -> None:
-        for job_id in self.jobs(plugin):
-            self.aps.remove_job(job_id)
-
 
 def _guarded(job_id: str, func: JobFunc) -> JobFunc:
     async def run() -> None:
