@@ -190,6 +190,11 @@ class Bot:
 
     # services for plugins
 
+    def prefix_for(self, network: str) -> str:
+        """The command prefix people use on ``network``: its own, else the bot's."""
+        transport = self.transports.get(network)
+        return (transport.prefix if transport is not None else None) or self.config.bot.prefix
+
     def is_admin(self, who: Identity) -> bool:
         """A bot admin is listed in config by ``network:account``; a nick alone never is."""
         return who.account is not None and (who.network, who.account) in self._admins

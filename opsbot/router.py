@@ -146,7 +146,7 @@ class Router:
         if msg.is_notice or msg.is_action:
             return None
         text = msg.text.lstrip()
-        prefix = transport.prefix or self.bot.config.bot.prefix
+        prefix = self.bot.prefix_for(transport.name)
         if text.startswith(prefix):
             body = text[len(prefix) :]
         else:
@@ -183,14 +183,14 @@ class Router:
         try:
             values = bind(ctx, handler.params, args)
         except ArgumentError as why:
-            prefix = transport.prefix or self.bot.config.bot.prefix
+            prefix = self.bot.prefix_for(transport.name)
             await self._say(ctx, f"{why}. Usage: {prefix}{name} {handler.usage}".rstrip())
             return
         self._note_use(handler, ctx)
         await self._call(handler, ctx, values, {}, False)
 
     def unknown_command_hint(self, name: str, transport: Transport) -> str:
-        prefix = transport.prefix or self.bot.config.bot.prefix
+        prefix = self.bot.prefix_for(transport.name)
         close = difflib.get_close_matches(name, self.commands, n=1, cutoff=0.75)
         maybe = f" Did you mean {prefix}{close[0]}?" if close else ""
         return f"Unknown command {prefix}{name}.{maybe} Try {prefix}help for the list."
@@ -235,7 +235,7 @@ class Router:
         return None
 
     def _what(self, handler: BoundHandler, ctx: Context) -> str:
-        prefix = ctx.transport.prefix or self.bot.config.bot.prefix
+        prefix = self.bot.prefix_for(ctx.transport.name)
         return f"{prefix}{ctx.command}" if ctx.command else handler.qualname
 
     def _rate_keys(

@@ -29,7 +29,7 @@ class Core(Plugin):
     """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
 
     def _prefix(self, ctx: Context) -> str:
-        return ctx.transport.prefix or self.bot.config.bot.prefix
+        return self.bot.prefix_for(ctx.transport.name)
 
     def _describe(self, handler: BoundHandler, prefix: str) -> str:
         spec = handler.rules.command

@@ -168,7 +168,7 @@ class Meetings(Plugin):
 
     def settings(self, room: Room) -> Settings:
         config = self.config_for(room)
-        prefixes = ("#", self.bot.config.bot.prefix)
+        prefixes = ("#", self.bot.prefix_for(room.network))
         return Settings(
             prefixes=tuple(dict.fromkeys(prefixes)),
             reserved=RESERVED,
@@ -431,7 +431,7 @@ class Meetings(Plugin):
                 f"({a.id}) {a.text} [{a.started_at.astimezone(self.timezone):%Y-%m-%d}]"
                 for a in shown
             )
-            prefix = self.bot.config.bot.prefix
+            prefix = self.bot.prefix_for(live.room.network)
             more = len(open_items) - len(shown)
             rest = f" … and {more} more ({prefix}actions {meeting.name})" if more > 0 else ""
             await self.bot.send(

@@ -322,7 +322,8 @@ class Schedule(Plugin):
                         owner,
                         f"Before {found.meeting_id} {self.when(found.start)}: your action item "
                         f'({action.action_id}) "{action.text}" from {action.ended_at:%Y-%m-%d} '
-                        f"is still open. Say {self.bot.config.bot.prefix}done {action.action_id} "
+                        f"is still open. Say {self.bot.prefix_for(action.network)}done "
+                        f"{action.action_id} "
                         "when it is done.",
                     )
                 except Exception:

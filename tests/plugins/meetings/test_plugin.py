@@ -368,3 +368,21 @@ async def test_a_channel_operator_may_use_chair_commands_and_that_survives_a_res
     ended = await second.irc.say("olga", "#endmeeting")
     assert ended[0].startswith("Meeting ended")
     assert minutes_json(tmp_path)["topics"] == ["set by an op"]
+
+
+async def test_a_networks_own_prefix_is_the_one_meetings_and_help_speak(
+    bot_factory: BotFactory,
+) -> None:
+    networks = [
+        {"type": "memory", "name": "irc", "style": "irc", "prefix": "."},
+        {"type": "memory", "name": "matrix", "style": "matrix"},
+    ]
+    bot = await bot_factory(config={"networks": networks})
+    irc = bot.irc
+    await irc.say("alice", ".startmeeting ops")
+    await irc.say("alice", "#action alice to write the report")
+    await irc.say("alice", ".endmeeting")
+    again = await irc.say("alice", "#startmeeting ops")
+    assert again[-1].endswith("Close one with .done ID."), again
+    [overview] = await irc.say("bob", ".help meetings")
+    assert "In chat: .minutes [NAME] [DATE], .actions [NICK|MEETING], .done ID." in overview
