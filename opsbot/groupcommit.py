@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .spool import GATHER_SECONDS, Spool
+from .spool import GATHER_MOST, GATHER_SECONDS, Spool
 from .state import StateRow, put_state
 from .storage import Storage
 
@@ -115,9 +115,13 @@ class GroupCommit(Generic[T]):
 
     def add(self, item: T) -> None:
         self._seq += 1
-        if self.spool is not None and self.spool.append(self._seq, item):
-            asyncio.get_running_loop().call_later(GATHER_SECONDS, self._write_spool)
-        self._items.append((self._seq, item))
+        self._items.append((self._seq, item))  # first: whatever the disk does, it is queued
+        if self.spool is not None:
+            waiting = self.spool.append(self._seq, item)
+            if waiting >= GATHER_MOST:
+                self._write_spool()
+            elif waiting == 1:
+                asyncio.get_running_loop().call_later(GATHER_SECONDS, self._write_spool)
         self._queued += 1
         self._wake.set()
 
@@ -126,7 +130,8 @@ class GroupCommit(Generic[T]):
             return
         try:
             self.spool.write()
-        except OSError as error:
+        except Exception as error:  # a full disk, an item that cannot be pickled
+            # The items still go to the database from memory; only the spool misses them.
             log.error("%s: cannot spool to %s: %s", self.name, self.spool.path, error)
 
     @property

@@ -75,23 +75,20 @@ class Spool:
         self._size = os.fstat(self._fd).st_size
         return records
 
-    def append(self, seq: int, item: object) -> bool:
-        """Gather a record (written at once when :data:`GATHER_MOST` wait); True if it is the
-        first since the last :meth:`write`: the caller then makes sure :meth:`write` runs
-        within :data:`GATHER_SECONDS`."""
+    def append(self, seq: int, item: object) -> int:
+        """Gather a record; returns how many wait to be written. The caller makes sure
+        :meth:`write` runs within :data:`GATHER_SECONDS` of the first, or at once when
+        :data:`GATHER_MOST` wait. Never raises: nothing here touches the disk."""
         assert self._fd is not None, "the spool is not open"
         self._gathered.append((seq, item))
-        if len(self._gathered) >= GATHER_MOST:
-            self.write()
-            return False
-        return len(self._gathered) == 1
+        return len(self._gathered)
 
     def write(self) -> None:
         """Hand what was gathered to the kernel (from then on a kill -9 cannot lose it)."""
         if self._fd is None or not self._gathered:
             return
-        records = encode(self._gathered)
-        self._gathered = []
+        gathered, self._gathered = self._gathered, []  # a frame that fails is not retried
+        records = encode(gathered)
         os.write(self._fd, records)
         self._size += len(records)
         self._dirty = True

@@ -88,3 +88,17 @@ async def test_a_spool_held_by_another_process_is_left_alone(tmp_path: Path) -> 
     await bot.stop()
     assert await stored(storage) == [(1, "from the tool")]
     await storage.close()
+
+
+async def test_a_spool_that_cannot_be_written_costs_no_item(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    writer = GroupCommit(write, name="rows writer", storage=storage)
+    await writer.start()
+    assert writer.spool is not None
+    writer.add({"n": 1, "t": "kept", "x": lambda: None})  # cannot be pickled for the spool
+    writer._write_spool()  # fails, logged; the item still reaches the database
+    writer.add({"n": 2, "t": "next"})
+    await writer.flush()
+    assert await stored(storage) == [(1, "kept"), (2, "next")]
+    await writer.stop()
+    await storage.close()
