@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
+from .context import Context
 from .events import Identity
-from .plugin import Context, Rest
+from .rules import Rest
 from .text import shorten
 
 
@@ -52,7 +53,7 @@ def _to_float(ctx: Context, word: str) -> float:
 
 def _to_identity(ctx: Context, word: str) -> Identity:
     nick = word if ":" in word[1:-1] else word.removeprefix("@").rstrip(":,")
-    who = ctx.transport.member(ctx.room, nick)
+    who = ctx.services.member(ctx.room, nick)
     if who is None:
         raise ArgumentError(f"I have not seen {shorten(word)} in {ctx.room}")
     return who

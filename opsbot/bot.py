@@ -1,4 +1,5 @@
-"""The bot: wires transports, bus, router, storage, scheduler and plugins, and runs their lifecycle.
+"""The bot: wires transports, stages, bus, router, storage, scheduler, outbox and plugins, runs
+their lifecycle, and is the :class:`~opsbot.services.Services` every plugin is given.
 
 Start-up order: plugin classes and their config sections are validated, the database is reached
 and migrated, plugins are set up and registered, the scheduler starts, then the transports
@@ -20,18 +21,21 @@ from zoneinfo import ZoneInfo
 from .bus import Bus
 from .config import Config
 from .domain import DatabaseAvailability, ReloadRequested
-from .events import Identity, Message, Role, Room, utcnow
+from .events import DomainEvent, Event, Identity, Message, Role, Room, utcnow
 from .loader import build_configs, load_classes
+from .outbox import Outbox
 from .people import People
-from .plugin import Plugin, handlers_of
+from .plugin import Plugin
 from .router import Router
-from .scheduler import Scheduler
+from .rules import handlers_of
+from .scheduler import PluginJobs, Scheduler
+from .services import CommandInfo
+from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo, run_outbound
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
-from .text import fit
-from .transports import Transport, build_transport
-from .web import Web
+from .transports import Capabilities, Transport, build_transport
+from .web import PluginSite, Web
 
 log = logging.getLogger("opsbot")
 
@@ -52,26 +56,32 @@ class Bot:
         like installed ones, they load only when ``plugins.enabled`` names them."""
         self.config = config
         self._extra_plugins = dict(extra_plugins or {})
-        self.timezone = ZoneInfo(config.bot.timezone)
-        self.router = Router(self)
-        self.bus = Bus(self.router.dispatch)
-        self.storage = Storage(
-            config.database.url,
-            connect_timeout=config.database.connect_timeout,
-            spool_dir=config.database.spool_dir,
-        )
-        self.storage.health.listener = self._database_changed
-        self.people = People(self.storage)
-        """Who is who across networks (linked identities)."""
-        self.scheduler = Scheduler(self.timezone)
-        self.web: Web | None = Web(config.web) if config.web.enabled else None
-        """The web site, where plugins add their pages at set-up (None when switched off)."""
+        self._timezone = ZoneInfo(config.bot.timezone)
         if transports is None:
             transports = [
                 build_transport(i, net, config.bot) for i, net in enumerate(config.networks)
             ]
         self.transports: dict[str, Transport] = {t.name: t for t in transports}
+        self.router = Router(self, reply_unknown=config.bot.reply_unknown_command)
+        self.bus = Bus(self.router.dispatch)
+        self.inbound = Inbound(self.bus, [own_echo(self.transports)])
+        """Where transports hand their events: its steps run before the bus queues them."""
+        self.outbound: list[OutboundStep] = [formatting]
+        """The steps everything the bot says passes before its transport sends it."""
+        self._storage = Storage(
+            config.database.url,
+            connect_timeout=config.database.connect_timeout,
+            spool_dir=config.database.spool_dir,
+        )
+        self._storage.health.listener = self._database_changed
+        self._people = People(self._storage)
+        self._outbox = Outbox(self._storage)
+        self.scheduler = Scheduler(self._timezone)
+        self.web: Web | None = Web(config.web) if config.web.enabled else None
+        """The web site, where plugins add their pages at set-up (None when switched off)."""
+        self._sites: dict[str, PluginSite] = {}
         self.plugins: dict[str, Plugin] = {}
+        self._classes: dict[str, type[Plugin]] = {}
         self.started_at: datetime | None = None
         self._admins = {tuple(admin.split(":", 1)) for admin in config.bot.admins}
         self._started: list[Transport] = []
@@ -84,14 +94,15 @@ class Bot:
 
     async def start(self) -> None:
         """Bring everything up; raises ConfigError or StorageUnavailable, having undone the rest."""
-        classes = load_classes(self.config.plugins, self._extra_plugins)
+        classes = self._classes = load_classes(self.config.plugins, self._extra_plugins)
         configs = build_configs(classes, self.config.plugins, self.config.networks)
-        await self.storage.connect()
+        await self._storage.connect()
         try:
-            await self.storage.migrate(
+            await self._storage.migrate(
                 [("opsbot", STATE_MIGRATIONS)]
                 + [(name, cls.migrations_dir()) for name, cls in classes.items()]
             )
+            await self._outbox.start()
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])
                 try:
@@ -101,7 +112,7 @@ class Bot:
                     raise StartupError(f"plugin {name} failed to set up: {error}") from error
                 self.plugins[name] = plugin
                 self.router.register(plugin)
-                self.scheduler.register(plugin)
+                self.scheduler.register(name, plugin)
                 for fn, rules in handlers_of(plugin):
                     for event_type in rules.subscribe:
                         self.bus.subscribe(event_type, fn)
@@ -116,7 +127,7 @@ class Bot:
                     ) from error
             for transport in self.transports.values():
                 transport.state = State(self.storage, f"network:{transport.name}")
-                await transport.start(self.bus)
+                await transport.start(self.inbound)
                 self._started.append(transport)
         except BaseException:
             await self.stop()
@@ -147,7 +158,8 @@ class Bot:
                 await plugin.teardown()
             except Exception:
                 log.exception("plugin %s failed to tear down", name)
-        await self.storage.close()
+        await self._outbox.stop()
+        await self._storage.close()
         log.info("opsbot stopped")
 
     async def run(self) -> None:
@@ -188,16 +200,77 @@ class Bot:
         self._reloads.add(task)
         task.add_done_callback(self._reloads.discard)
 
-    # services for plugins
+    # services for plugins (opsbot.services.Services)
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self._timezone
+
+    @property
+    def people(self) -> People:
+        """Who is who across networks (linked identities and their preferences)."""
+        return self._people
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    def networks(self) -> list[str]:
+        return list(self.transports)
+
+    def capabilities(self, network: str) -> Capabilities:
+        transport = self.transports.get(network)
+        return transport.capabilities if transport is not None else Capabilities()
 
     def prefix_for(self, network: str) -> str:
         """The command prefix people use on ``network``: its own, else the bot's."""
         transport = self.transports.get(network)
         return (transport.prefix if transport is not None else None) or self.config.bot.prefix
 
+    def me(self, network: str) -> Identity:
+        transport = self.transports.get(network)
+        if transport is None:
+            return Identity(network, None, self.config.bot.nick)
+        return transport.me
+
+    def is_me(self, who: Identity) -> bool:
+        transport = self.transports.get(who.network)
+        return transport is not None and transport.is_me(who)
+
+    def room(self, network: str, room_id: str) -> Room:
+        transport = self.transports.get(network)
+        return transport.room(room_id) if transport is not None else Room(network, room_id)
+
+    def rooms(self, network: str) -> list[Room]:
+        transport = self.transports.get(network)
+        return transport.rooms() if transport is not None else []
+
+    def member(self, room: Room, nick: str) -> Identity | None:
+        transport = self.transports.get(room.network)
+        return transport.member(room, nick) if transport is not None else None
+
     def is_admin(self, who: Identity) -> bool:
         """A bot admin is listed in config by ``network:account``; a nick alone never is."""
         return who.account is not None and (who.network, who.account) in self._admins
+
+    async def role_of(self, room: Room, who: Identity) -> Role:
+        if self.is_admin(who):
+            return Role.BOT_ADMIN
+        try:
+            return await self.transports[room.network].role(room, who)
+        except Exception:  # a role lookup must never cost a command or a meeting line
+            log.exception("could not learn the role of %s in %s", who, room)
+            return Role.NONE
+
+    async def join(self, network: str, room_id: str, key: str | None = None) -> Room:
+        return await self.transports[network].join(room_id, key)
+
+    async def part(self, room: Room, reason: str | None = None) -> None:
+        await self.transports[room.network].part(room, reason)
 
     async def tell_admins(self, text: str) -> int:
         """Tell every bot admin privately (something went wrong that a person must know);
@@ -217,15 +290,6 @@ class Bot:
             log.error("no bot admin could be told: %s", text)
         return reached
 
-    async def role_of(self, room: Room, who: Identity) -> Role:
-        if self.is_admin(who):
-            return Role.BOT_ADMIN
-        try:
-            return await self.transports[room.network].role(room, who)
-        except Exception:  # a role lookup must never cost a command or a meeting line
-            log.exception("could not learn the role of %s in %s", who, room)
-            return Role.NONE
-
     async def send(
         self,
         room: Room,
@@ -236,25 +300,75 @@ class Bot:
         notice: bool = False,
         mentions: Sequence[Identity] = (),
     ) -> str | None:
-        """Say something in a room; the bot's own line is then delivered to handlers that asked
-        for own messages (``@on(Message, own=True)``), in the room's order. ``mentions`` are the
-        people the text names, for networks that link or notify them (Matrix pills). A text
-        over :data:`~opsbot.text.MOST_SAID` characters is cut, saying so."""
-        text = fit(text)
-        transport = self.transports[room.network]
+        """Say something in a room, through the outbound stage; the bot's own line is then
+        delivered to handlers that asked for own messages (``@on(Message, own=True)``), in the
+        room's order. ``mentions`` are the people the text names, for networks that link or
+        notify them (Matrix pills). A text over :data:`~opsbot.text.MOST_SAID` characters is
+        cut, saying so (the formatting step)."""
+        out = run_outbound(self.outbound, Outgoing(room, text, html, reply_to, notice, mentions))
+        if out is None:
+            return None
+        transport = self.transports[out.room.network]
         msg_id = await transport.send(
-            room, text, html=html, reply_to=reply_to, notice=notice, mentions=mentions
-        )
+            out.room, out.text, html=out.html, reply_to=out.reply_to, notice=out.notice,
+            mentions=out.mentions,
+        )  # fmt: skip
         if self._wants_own_messages and not transport.capabilities.echoes_own:
             own = Message(
-                network=room.network,
-                room=room,
+                network=out.room.network,
+                room=out.room,
                 sender=transport.me,
-                text=text,
-                html=html,
+                text=out.text,
+                html=out.html,
                 id=msg_id,
-                reply_to=reply_to.id if reply_to else None,
-                is_notice=notice,
+                reply_to=out.reply_to.id if out.reply_to else None,
+                is_notice=out.notice,
+                own=True,
             )
             await self.bus.publish(own, wait=False, urgent=True)
         return msg_id
+
+    async def send_private(self, who: Identity, text: str) -> None:
+        await self.transports[who.network].send_private(who, text)
+
+    async def react(self, room: Room, message_id: str, key: str) -> None:
+        await self.transports[room.network].react(room, message_id, key)
+
+    async def set_topic(self, room: Room, topic: str) -> None:
+        await self.transports[room.network].set_topic(room, topic)
+
+    async def emit(self, event: DomainEvent) -> None:
+        await self.bus.emit(event)
+
+    async def enqueue(self, event: Event) -> None:
+        await self.bus.publish(event, wait=False, urgent=True)
+
+    def jobs(self, plugin: str) -> PluginJobs:
+        return self.scheduler.for_plugin(plugin)
+
+    def site(self, plugin: str) -> PluginSite | None:
+        if self.web is None:
+            return None
+        found = self._sites.get(plugin)
+        if found is None:
+            cls = self._classes.get(plugin)
+            paths = cls.web_paths if cls is not None else ()
+            found = self._sites[plugin] = self.web.mount(plugin, paths)
+        return found
+
+    def commands(self) -> list[CommandInfo]:
+        return [self.router.info(handler) for handler in self.router.handlers()]
+
+    def command(self, name: str) -> CommandInfo | None:
+        handler = self.router.commands.get(name)
+        return self.router.info(handler) if handler is not None else None
+
+    def plugins_described(self) -> list[tuple[str, str]]:
+        return [(name, plugin.description()) for name, plugin in self.plugins.items()]
+
+    def help_topic(self, topic: str, prefix: str) -> str | None:
+        for plugin in self.plugins.values():
+            told = plugin.help_topic(topic, prefix)
+            if told is not None:
+                return told
+        return None

@@ -46,6 +46,25 @@ class Identity:
         """The name to show people: the display name where there is one, else the nick."""
         return self.display or self.nick
 
+    @property
+    def handle(self) -> tuple[str, str]:
+        """Who this is as far as the bot can tell: ``(network, account)`` where the network
+        proves it, else ``(network, "~" + case-folded nick)``. The one identity key of the bot
+        for what may be kept of someone unproven (rate limits, imported archives)."""
+        if self.account is not None:
+            return (self.network, self.account)
+        return (self.network, "~" + self.nick.casefold())
+
+    def is_seen_as(self, network: str, nick: str, account: str | None) -> bool:
+        """Whether this is the person seen on ``network`` as ``nick``/``account`` (a chair, an
+        action item's owner): by account where one was seen, else by nick, case-folded. The one
+        "who is WHO" rule."""
+        if network != self.network:
+            return False
+        if account is not None:
+            return self.account == account
+        return self.nick.casefold() == nick.casefold()
+
     def __str__(self) -> str:
         return self.nick
 
@@ -106,6 +125,8 @@ class Message(RoomEvent):
     reply_to: str | None = None
     is_action: bool = False
     is_notice: bool = False
+    own: bool = False
+    """The bot said it (set by the inbound stage's own-echo step, or by the bot itself)."""
     raw: Any = None
 
 

@@ -2,8 +2,10 @@
 
 Every passive handler whose rule matches runs (a meeting log must see every line), in the order
 plugins were loaded; then, if the message is a command (``!name``, ``botnick: name``, or a bare
-``name`` in a direct chat), that command runs after its permission and rate checks. Whatever a
-handler raises is logged with the event and answered with one short line; the bot lives on.
+``name`` in a direct chat), that command runs after its permission and rate checks. A command
+with subcommands (``!kudos top``) runs the subcommand its next word names, each with its own
+usage, role and rate. Whatever a handler raises is logged with the event and answered with one
+short line; the bot lives on.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .arguments import ArgumentError, Param, bind, signature_params, usage_of
 from .config import ConfigError
+from .context import Context
 from .events import Event, Message, Role, RoomEvent
 from .health import is_unreachable, short
-from .plugin import Context, Handler, Plugin, Rules, handlers_of
-
-if TYPE_CHECKING:
-    from .bot import Bot
-    from .transports.base import Transport
+from .plugin import Plugin
+from .rules import Handler, Rules, handlers_of
+from .services import CommandInfo, Services
 
 log = logging.getLogger("opsbot.router")
 
@@ -51,10 +52,14 @@ class BoundHandler:
 
 
 class Router:
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, services: Services, *, reply_unknown: bool = True) -> None:
+        self.services = services
+        self.reply_unknown = reply_unknown
         self.commands: dict[str, BoundHandler] = {}
-        """Every command name and alias, lower case, to its handler."""
+        """Every command name and alias, lower case, to its handler (``kudos top`` for a
+        subcommand)."""
+        self.subcommands: dict[str, list[BoundHandler]] = {}
+        """A command's subcommands, by the command's name."""
         self._on: list[tuple[type[Event], BoundHandler]] = []
         self._matchers: list[tuple[re.Pattern[str], BoundHandler]] = []
         self._on_cache: dict[type[Event], tuple[BoundHandler, ...]] = {}
@@ -71,7 +76,7 @@ class Router:
             if rules.command is not None or rules.match:
                 bound.params = signature_params(bound.fn)
             if rules.command is not None:
-                for word in (rules.command.name, *rules.command.aliases):
+                for word in rules.command.names():
                     other = self.commands.get(word)
                     if other is not None:
                         raise ConfigError(
@@ -83,6 +88,9 @@ class Router:
                             ]
                         )
                     self.commands[word] = bound
+                parent = rules.command.parent
+                if parent is not None:
+                    self.subcommands.setdefault(parent, []).append(bound)
             for event_type in rules.on:
                 self._on.append((event_type, bound))
             for pattern in rules.match:
@@ -96,6 +104,9 @@ class Router:
             unique.values(), key=lambda h: h.rules.command.name if h.rules.command else ""
         )
 
+    def info(self, handler: BoundHandler) -> CommandInfo:
+        return CommandInfo(handler.plugin.name, handler.rules, handler.usage)
+
     def _on_handlers(self, event_type: type[Event]) -> tuple[BoundHandler, ...]:
         found = self._on_cache.get(event_type)
         if found is None:
@@ -106,16 +117,12 @@ class Router:
     # dispatch
 
     async def dispatch(self, event: Event) -> None:
-        transport = self.bot.transports.get(event.network)
-        if transport is None:
-            log.warning("event from unknown network %r dropped", event.network)
-            return
-        own = isinstance(event, Message) and transport.is_me(event.sender)
+        own = isinstance(event, Message) and event.own
         apologised = claimed = False
         for handler in self._on_handlers(type(event)):
             if own and not handler.rules.own_messages:
                 continue
-            ctx = Context(self.bot, handler.plugin, event, transport)
+            ctx = Context(self.services, handler.plugin, event)
             if await self._refusal(handler, ctx) is None:
                 apologised |= await self._call(handler, ctx, (), {}, apologised)
                 claimed |= ctx.claimed
@@ -125,7 +132,7 @@ class Router:
             found = pattern.search(event.text)
             if found is None:
                 continue
-            ctx = Context(self.bot, handler.plugin, event, transport, groups=found.groupdict())
+            ctx = Context(self.services, handler.plugin, event, groups=found.groupdict())
             kwargs = self._match_kwargs(handler, ctx, found.groupdict())
             if kwargs is None:
                 continue
@@ -137,20 +144,21 @@ class Router:
             claimed |= ctx.claimed
         if claimed:
             return
-        parsed = self.parse_command(event, transport)
+        parsed = self.parse_command(event)
         if parsed is not None:
-            await self._run_command(event, transport, *parsed)
+            await self._run_command(event, *parsed)
 
-    def parse_command(self, msg: Message, transport: Transport) -> tuple[str, str] | None:
-        """``(name, argument text)`` if the message addresses the bot with a command."""
+    def parse_command(self, msg: Message) -> tuple[str, str] | None:
+        """``(name, argument text)`` if the message addresses the bot with a command; the
+        name is a subcommand's full name (``kudos top``) when its next word names one."""
         if msg.is_notice or msg.is_action:
             return None
         text = msg.text.lstrip()
-        prefix = self.bot.prefix_for(transport.name)
+        prefix = self.services.prefix_for(msg.network)
         if text.startswith(prefix):
             body = text[len(prefix) :]
         else:
-            nick = transport.me.nick
+            nick = self.services.me(msg.network).nick
             head = text[: len(nick) + 1]
             if (
                 len(text) > len(nick)
@@ -165,17 +173,24 @@ class Router:
         found = _COMMAND_WORD.match(body)
         if found is None:
             return None
-        return found.group(1).lower(), body[found.end() :]
+        name, args = found.group(1).lower(), body[found.end() :]
+        if name in self.subcommands:
+            sub = _COMMAND_WORD.match(args)
+            if sub is not None and f"{name} {sub.group(1).lower()}" in self.commands:
+                return f"{name} {sub.group(1).lower()}", args[sub.end() :]
+        return name, args
 
-    async def _run_command(self, msg: Message, transport: Transport, name: str, args: str) -> None:
+    async def _run_command(self, msg: Message, name: str, args: str) -> None:
         handler = self.commands.get(name)
         if handler is None:
-            if self.bot.config.bot.reply_unknown_command:
-                await self.bot.send(
-                    msg.room, self.unknown_command_hint(name, transport), reply_to=msg
+            if name in self.subcommands:
+                await self.services.send(msg.room, self.subcommand_hint(name, msg), reply_to=msg)
+            elif self.reply_unknown:
+                await self.services.send(
+                    msg.room, self.unknown_command_hint(name, msg.network), reply_to=msg
                 )
             return
-        ctx = Context(self.bot, handler.plugin, msg, transport, command=name)
+        ctx = Context(self.services, handler.plugin, msg, command=name)
         refusal = await self._refusal(handler, ctx)
         if refusal is not None:
             await self._say(ctx, refusal)
@@ -183,14 +198,23 @@ class Router:
         try:
             values = bind(ctx, handler.params, args)
         except ArgumentError as why:
-            prefix = self.bot.prefix_for(transport.name)
+            prefix = self.services.prefix_for(msg.network)
             await self._say(ctx, f"{why}. Usage: {prefix}{name} {handler.usage}".rstrip())
             return
         self._note_use(handler, ctx)
         await self._call(handler, ctx, values, {}, False)
 
-    def unknown_command_hint(self, name: str, transport: Transport) -> str:
-        prefix = self.bot.prefix_for(transport.name)
+    def subcommand_hint(self, name: str, msg: Message) -> str:
+        """What a command that has only subcommands says when none is named."""
+        prefix = self.services.prefix_for(msg.network)
+        words = sorted(h.rules.command.words[1] for h in self.subcommands[name] if h.rules.command)
+        return (
+            f"{prefix}{name} takes one of: {', '.join(words)}. "
+            f"Say {prefix}help {name} for what each does."
+        )
+
+    def unknown_command_hint(self, name: str, network: str) -> str:
+        prefix = self.services.prefix_for(network)
         close = difflib.get_close_matches(name, self.commands, n=1, cutoff=0.75)
         maybe = f" Did you mean {prefix}{close[0]}?" if close else ""
         return f"Unknown command {prefix}{name}.{maybe} Try {prefix}help for the list."
@@ -223,11 +247,11 @@ class Router:
         sender = ctx.event.sender
         what = self._what(handler, ctx)
         if rules.account and sender.account is None:
-            return f"{what} needs you to be identified to an account on {ctx.transport.name}."
+            return f"{what} needs you to be identified to an account on {ctx.network}."
         if rules.role or rules.rate:
-            role = await self.bot.role_of(ctx.event.room, sender)
+            role = await self.services.role_of(ctx.event.room, sender)
             if role < rules.role:
-                return f"{what} needs {rules.role.label} rights here."
+                return rules.refusal or f"{what} needs {rules.role.label} rights here."
             if rules.rate and role < Role.BOT_ADMIN:
                 wait = self._rate_wait(handler, ctx)
                 if wait > 0:
@@ -235,8 +259,7 @@ class Router:
         return None
 
     def _what(self, handler: BoundHandler, ctx: Context) -> str:
-        prefix = self.bot.prefix_for(ctx.transport.name)
-        return f"{prefix}{ctx.command}" if ctx.command else handler.qualname
+        return f"{ctx.prefix}{ctx.command}" if ctx.command else handler.qualname
 
     def _rate_keys(
         self, handler: BoundHandler, ctx: Context
@@ -244,7 +267,7 @@ class Router:
         spec = handler.rules.rate
         assert spec is not None
         msg = ctx.msg
-        person = msg.sender.key or (msg.network, msg.sender.nick.casefold())
+        person = msg.sender.handle
         keys: list[tuple[tuple[str, Any], float]] = [
             ((handler.qualname, ("user", person)), spec.user)
         ]
@@ -318,6 +341,6 @@ class Router:
             return
         try:
             reply_to = ctx.event if isinstance(ctx.event, Message) else None
-            await self.bot.send(ctx.event.room, text, reply_to=reply_to)
+            await self.services.send(ctx.event.room, text, reply_to=reply_to)
         except Exception:
             log.exception("could not send %r to %s", text, ctx.event.room)

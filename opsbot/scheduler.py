@@ -1,8 +1,9 @@
 """One APScheduler AsyncIOScheduler for the whole bot; plugins' jobs live in their own namespace.
 
 Methods marked ``@cron(...)`` or ``@interval(...)`` become jobs named ``<plugin>:<method>``
-(``<plugin>:<method>.<n>`` for a method with several triggers) when the plugin loads; plugins add further jobs with :meth:`Scheduler.add`. A job that raises is
-logged and runs again at its next time.
+(``<plugin>:<method>.<n>`` for a method with several triggers) when the plugin loads; plugins add
+further jobs through their :class:`PluginJobs` (``services.jobs(name)``), which keeps them in the
+plugin's namespace. A job that raises is logged and runs again at its next time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .plugin import Plugin, handlers_of
+from .rules import handlers_of
 
 log = logging.getLogger("opsbot.scheduler")
 
@@ -42,9 +43,8 @@ class Scheduler:
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
-    def add(self, plugin: Plugin, name: str, func: JobFunc, trigger: Any, **options: Any) -> str:
-        """Schedule ``func`` as job ``<plugin>:<name>`` (replacing one of that id); returns the id."""
-        job_id = plugin.job_id(name)
+    def add(self, job_id: str, func: JobFunc, trigger: Any, **options: Any) -> str:
+        """Schedule ``func`` as job ``job_id`` (replacing one of that id); returns the id."""
         self.aps.add_job(
             _guarded(job_id, func),
             trigger,
@@ -55,29 +55,50 @@ class Scheduler:
         )
         return job_id
 
-    def remove(self, plugin: Plugin, name: str) -> bool:
-        job_id = plugin.job_id(name)
+    def remove(self, job_id: str) -> bool:
         if self.aps.get_job(job_id) is None:
             return False
         self.aps.remove_job(job_id)
         return True
 
-    def jobs(self, plugin: Plugin | None = None) -> list[str]:
-        prefix = "" if plugin is None else plugin.job_id("")
-        return sorted(job.id for job in self.aps.get_jobs() if job.id.startswith(prefix))
+    def jobs(self, namespace: str = "") -> list[str]:
+        """The ids of the jobs in a namespace (``<plugin>:``), sorted; all of them by default."""
+        return sorted(job.id for job in self.aps.get_jobs() if job.id.startswith(namespace))
 
     def next_run(self, job_id: str) -> Any:
         job = self.aps.get_job(job_id)
         return None if job is None else job.next_run_time
 
-    def register(self, plugin: Plugin) -> None:
-        """Schedule the plugin's ``@cron`` and ``@interval`` methods."""
-        for func, rules in handlers_of(plugin):
+    def for_plugin(self, plugin: str) -> PluginJobs:
+        return PluginJobs(self, plugin)
+
+    def register(self, plugin: str, handlers: object) -> None:
+        """Schedule the ``@cron`` and ``@interval`` methods of ``handlers`` (a plugin)."""
+        for func, rules in handlers_of(handlers):
             triggers = [CronTrigger(timezone=self.timezone, **f) for f in rules.cron]
             triggers += [IntervalTrigger(timezone=self.timezone, **f) for f in rules.interval]
             for i, trigger in enumerate(triggers):
                 name = func.__name__ if len(triggers) == 1 else f"{func.__name__}.{i}"
-                self.add(plugin, name, func, trigger)
+                self.add(f"{plugin}:{name}", func, trigger)
+
+
+class PluginJobs:
+    """One plugin's jobs: the names it gives are kept within ``<plugin>:``."""
+
+    __slots__ = ("_namespace", "_scheduler")
+
+    def __init__(self, scheduler: Scheduler, plugin: str) -> None:
+        self._scheduler = scheduler
+        self._namespace = f"{plugin}:"
+
+    def add(self, name: str, func: JobFunc, trigger: Any, **options: Any) -> str:
+        return self._scheduler.add(self._namespace + name, func, trigger, **options)
+
+    def remove(self, name: str) -> bool:
+        return self._scheduler.remove(self._namespace + name)
+
+    def names(self) -> list[str]:
+        return self._scheduler.jobs(self._namespace)
 
 
 def _guarded(job_id: str, func: JobFunc) -> JobFunc:

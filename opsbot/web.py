@@ -95,6 +95,10 @@ class Web:
         """The public URL of a path of the site (for links the bot posts)."""
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
+    def mount(self, plugin: str, paths: tuple[str, ...]) -> PluginSite:
+        """A plugin's part of the site: the ``paths`` it declared, and the same under /api."""
+        return PluginSite(self, plugin, paths)
+
     @property
     def base_url(self) -> str:
         if self.config.base_url:
@@ -185,3 +189,61 @@ def secure(headers: MutableMapping[str, str], csp: str) -> None:
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
+
+
+class PluginSite:
+    """What one plugin may do on the site (:class:`opsbot.services.Site`): serve its own paths
+    (each declared path, what lies below it, and the same under ``/api``), add its templates
+    (named ``<plugin>:file.html``), navigation and OpenAPI fragment."""
+
+    def __init__(self, site: Web, plugin: str, paths: tuple[str, ...]) -> None:
+        self._site = site
+        self._plugin = plugin
+        self._paths = tuple(paths) + tuple("/api" + path for path in paths)
+
+    def _owns(self, path: str) -> bool:
+        for own in self._paths:
+            base = own.rstrip("/")
+            if path in (own, base) or path.startswith(base + "/"):
+                return True
+        return False
+
+    def add(self, path: str, handler: Handler, *, name: str | None = None) -> None:
+        if not self._owns(path):
+            owned = ", ".join(self._paths) or "none (the plugin declares no web_paths)"
+            raise ValueError(f"plugin {self._plugin} may not serve {path}; its paths: {owned}")
+        self._site.add(path, handler, name=name)
+
+    def section(self, title: str, path: str) -> None:
+        self._site.section(title, path)
+
+    def templates(self, folder: Path) -> None:
+        self._site.templates(self._plugin, folder)
+
+    def api(self, fragment: Path) -> None:
+        self._site.api(fragment)
+
+    def page(
+        self, request: web.Request, template: str, *, status: int = 200, **context: Any
+    ) -> web.Response:
+        return self._site.page(request, template, status=status, **context)
+
+    def url(self, path: str) -> str:
+        return self._site.url(path)
+
+    @property
+    def person_pages(self) -> bool:
+        return self._site.person_pages
+
+    def serve_person_pages(self) -> None:
+        self._site.person_pages = True
+
+    def allow_style(self, css_hash: str) -> None:
+        self._site.styles.add(css_hash)
+
+    @property
+    def csp(self) -> str:
+        return self._site.csp()
+
+    def on_cleanup(self, callback: Callable[[web.Application], Awaitable[None]]) -> None:
+        self._site.app.on_shutdown.append(callback)

@@ -20,7 +20,7 @@ def make_ctx() -> Context:
     room = Room("irc", "#test")
     transport._members["#test"] = {"bob": Identity("irc", "bob", "Bob")}
     msg = Message(network="irc", room=room, sender=Identity("irc", "a", "a"), text="")
-    return Context(None, None, msg, transport)  # type: ignore[arg-type]
+    return Context(transport, None, msg)  # type: ignore[arg-type]  # a transport knows members
 
 
 async def words(ctx: Context, *words: str) -> None: ...

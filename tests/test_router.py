@@ -337,3 +337,47 @@ async def test_a_claimed_line_is_not_also_an_unknown_command(bot_factory: BotFac
     assert await bot.irc.say("alice", "!endmeeting") == [
         "Unknown command !endmeeting. Try !help for the list."
     ]
+
+
+class Tools(Plugin):
+    """A command with subcommands, for tests."""
+
+    @command("tool", usage="[NAME]", help="The tool itself.")
+    async def tool(self, ctx: Context, name: str | None = None) -> None:
+        await ctx.reply(f"tool {name}")
+
+    @command("tool list", aliases=["ls"], help="List the tools.")
+    async def tool_list(self, ctx: Context) -> None:
+        await ctx.reply("hammer, saw")
+
+    @command("tool lend", usage="TOOL WHO", help="Lend a tool.")
+    @require(Role.OP, refusal="Only the room's moderators lend tools.")
+    async def tool_lend(self, ctx: Context, tool: str, who: str) -> None:
+        await ctx.reply(f"{tool} lent to {who}")
+
+    @command("shed add", usage="THING", help="Put a thing in the shed.")
+    async def shed_add(self, ctx: Context, thing: str) -> None:
+        await ctx.reply(f"{thing} is in the shed")
+
+
+async def test_subcommands_have_their_own_usage_roles_and_help(bot_factory: BotFactory) -> None:
+    bot = await bot_factory(plugins=["core"], extra={"tools": Tools})
+    say = bot.irc.say
+    assert await say("alice", "!tool list") == ["hammer, saw"]
+    assert await say("alice", "!tool LS") == ["hammer, saw"]
+    assert await say("alice", "!tool drill") == ["tool drill"], "no such subcommand: the command"
+    assert await say("alice", "!tool lend saw bob") == ["Only the room's moderators lend tools."]
+    assert await say("alice", "!shed add") == ["thing is missing. Usage: !shed add THING"]
+    assert await say("alice", "!shed add rake") == ["rake is in the shed"]
+    assert await say("alice", "!shed") == [
+        "!shed takes one of: add. Say !help shed for what each does."
+    ]
+    helped = (await say("alice", "!help tool"))[0]
+    assert "!tool [NAME] — The tool itself." in helped
+    assert "!tool list — List the tools. (also !tool ls)" in helped
+    assert "!tool lend TOOL WHO — Lend a tool. (needs op)" in helped
+    assert (await say("alice", "!help tool lend")) == [
+        "!tool lend TOOL WHO — Lend a tool. (needs op)"
+    ]
+    listed = (await say("alice", "!help"))[0]
+    assert "shed" in listed and "tool" in listed and "tool list" not in listed

@@ -39,7 +39,7 @@ async def test_jobs_run_in_their_namespace_and_survive_failures(
     ticker = bot.bot.plugins["ticker"]
     assert isinstance(ticker, Ticker)
     scheduler = bot.bot.scheduler
-    assert scheduler.jobs(ticker) == ["ticker:flaky", "ticker:morning", "ticker:tick"]
+    assert ticker.jobs.names() == ["ticker:flaky", "ticker:morning", "ticker:tick"]
     next_morning = scheduler.next_run("ticker:morning")
     assert (next_morning.astimezone(UTC).hour, next_morning.minute) == (9, 30)
     with caplog.at_level(logging.ERROR, logger="opsbot.scheduler"):
@@ -61,10 +61,10 @@ async def test_plugins_add_and_remove_their_own_jobs(bot_factory: BotFactory) ->
 
     from apscheduler.triggers.date import DateTrigger
 
-    job_id = bot.bot.scheduler.add(ticker, "remind-42", remind, DateTrigger())
+    job_id = ticker.jobs.add("remind-42", remind, DateTrigger())
     assert job_id == "ticker:remind-42"
     await asyncio.wait_for(fired.wait(), 2)
-    assert bot.bot.scheduler.remove(ticker, "remind-42") is False  # a one-off job is gone once run
+    assert ticker.jobs.remove("remind-42") is False  # a one-off job is gone once run
 
 
 async def test_the_scheduler_stops_with_the_bot(bot_factory: BotFactory) -> None:

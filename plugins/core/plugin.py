@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from opsbot.text import shorten
 from opsbot.events import Connected, Role
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
-from opsbot.router import BoundHandler
+from opsbot.services import CommandInfo
 from opsbot.transports import TransportError
 
 from .models import JoinedRoom
@@ -29,57 +29,70 @@ class Core(Plugin):
     """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
 
     def _prefix(self, ctx: Context) -> str:
-        return self.bot.prefix_for(ctx.transport.name)
+        return ctx.prefix
 
-    def _describe(self, handler: BoundHandler, prefix: str) -> str:
-        spec = handler.rules.command
+    @staticmethod
+    def _describe(found: CommandInfo, prefix: str) -> str:
+        spec = found.rules.command
         assert spec is not None
-        line = f"{prefix}{spec.name} {handler.usage}".rstrip()
+        line = f"{prefix}{spec.name} {found.usage}".rstrip()
         if spec.help:
             line += f" — {spec.help}"
         extras = []
         if spec.aliases:
-            extras.append("also " + ", ".join(prefix + a for a in spec.aliases))
-        if handler.rules.role > Role.NONE:
-            extras.append(f"needs {handler.rules.role.label}")
-        if handler.rules.account:
+            parent = f"{spec.parent} " if spec.parent else ""
+            extras.append("also " + ", ".join(prefix + parent + a for a in spec.aliases))
+        if found.rules.role > Role.NONE:
+            extras.append(f"needs {found.rules.role.label}")
+        if found.rules.account:
             extras.append("needs an identified account")
         return line + (f" ({'; '.join(extras)})" if extras else "")
 
-    @command("help", usage="[COMMAND|PLUGIN]", help="List commands, or explain one.")
-    async def help(self, ctx: Context, topic: str | None = None) -> None:
+    @command("help", usage="[COMMAND [SUBCOMMAND]|PLUGIN]", help="List commands, or explain one.")
+    async def help(self, ctx: Context, *topic: str) -> None:
         prefix = self._prefix(ctx)
-        router = self.bot.router
-        if topic is None:
-            names = []
-            for handler in router.handlers():
-                spec = handler.rules.command
+        commands = self.services.commands()
+        if not topic:
+            names: dict[str, str] = {}
+            for each in commands:
+                spec = each.rules.command
                 assert spec is not None
-                mark = "*" if handler.rules.role > Role.NONE else ""
-                names.append(f"{spec.name}{mark}")
+                if spec.parent is not None:
+                    names.setdefault(spec.parent, "")
+                else:
+                    names[spec.name] = "*" if each.rules.role > Role.NONE else ""
+            listed = ", ".join(f"{name}{mark}" for name, mark in sorted(names.items()))
             await ctx.reply(
-                f"Commands: {', '.join(names)} (* needs a role). "
-                f"Say {prefix}help COMMAND for its usage."
+                f"Commands: {listed} (* needs a role). Say {prefix}help COMMAND for its usage."
             )
             return
-        name = topic.removeprefix(prefix).lstrip("#").lower()
-        found = router.commands.get(name)
-        if found is not None:
-            await ctx.reply(self._describe(found, prefix))
+        name = " ".join(topic).removeprefix(prefix).lstrip("#").lower()
+        found = self.services.command(name)
+        subs = [c for c in commands if c.rules.command and c.rules.command.parent == name]
+        if found is not None or subs:
+            lines = [self._describe(found, prefix)] if found is not None else []
+            lines += [self._describe(sub, prefix) for sub in subs]
+            await ctx.reply(" | ".join(lines))
             return
-        for candidate in self.bot.plugins.values():
-            told = candidate.help_topic(name, prefix)
-            if told is not None:
-                await ctx.reply(told)
-                return
-        plugin = self.bot.plugins.get(name)
-        if plugin is not None:
-            own = [h.rules.command for h in router.handlers() if h.plugin is plugin]
-            listed = ", ".join(prefix + spec.name for spec in own if spec) or "no commands"
-            await ctx.reply(f"{name}: {plugin.description()} Commands: {listed}.")
+        told = self.services.help_topic(name, prefix)
+        if told is not None:
+            await ctx.reply(told)
+            return
+        described = dict(self.services.plugins_described())
+        if name in described:
+            own = sorted(
+                {
+                    (c.rules.command.parent or c.rules.command.name)
+                    for c in commands
+                    if c.plugin == name and c.rules.command
+                }
+            )
+            listed = ", ".join(prefix + word for word in own) or "no commands"
+            await ctx.reply(f"{name}: {described[name]} Commands: {listed}.")
             return
         await ctx.reply(
-            f"No command or plugin called {shorten(topic)!r}. {prefix}help lists them all."
+            f"No command or plugin called {shorten(' '.join(topic))!r}. "
+            f"{prefix}help lists them all."
         )
 
     @command("ping", help="Check that the bot is alive.")
@@ -93,21 +106,23 @@ class Core(Plugin):
 
     @command("plugins", help="The plugins loaded.")
     async def plugins(self, ctx: Context) -> None:
-        listed = "; ".join(f"{name} ({p.description()})" for name, p in self.bot.plugins.items())
+        listed = "; ".join(
+            f"{name} ({description})" for name, description in self.services.plugins_described()
+        )
         await ctx.reply(f"Plugins: {listed}")
 
     @command("join", usage="ROOM [KEY]", help="Join a room, and rejoin it after restarts.")
     @require(Role.BOT_ADMIN)
     async def join(self, ctx: Context, room: str, key: str | None = None) -> None:
         try:
-            joined = await ctx.transport.join(room, key)
+            joined = await self.services.join(ctx.network, room, key)
         except TransportError as why:
             await ctx.reply(f"Cannot join {shorten(room)}: {shorten(str(why), 200)}")
             return
         async with self.storage.session() as session, session.begin():
             await session.merge(
                 JoinedRoom(
-                    network=ctx.transport.name,
+                    network=ctx.network,
                     room=joined.id,
                     key=key,
                     joined_by=ctx.sender.account or ctx.sender.nick,
@@ -119,16 +134,16 @@ class Core(Plugin):
     @command("part", usage="[ROOM] [REASON...]", help="Leave a room (this one by default).")
     @require(Role.BOT_ADMIN)
     async def part(self, ctx: Context, room: str | None = None, reason: Rest | None = None) -> None:
-        target = ctx.transport.room(room) if room else ctx.room
+        target = self.services.room(ctx.network, room) if room else ctx.room
         try:
-            await ctx.transport.part(target, reason)
+            await self.services.part(target, reason)
         except TransportError as why:
             await ctx.reply(f"Cannot leave {shorten(str(target))}: {shorten(str(why), 200)}")
             return
         async with self.storage.session() as session, session.begin():
             await session.execute(
                 delete(JoinedRoom).where(
-                    JoinedRoom.network == ctx.transport.name, JoinedRoom.room == target.id
+                    JoinedRoom.network == ctx.network, JoinedRoom.room == target.id
                 )
             )
         if target != ctx.room:
@@ -142,12 +157,12 @@ class Core(Plugin):
             rows = (
                 await session.scalars(select(JoinedRoom).where(JoinedRoom.network == network))
             ).all()
-        present = {room.id for room in ctx.transport.rooms()}
+        present = {room.id for room in self.services.rooms(network)}
         for row in rows:
             if row.room in present:
                 continue
             try:
-                await ctx.transport.join(row.room, row.key)
+                await self.services.join(network, row.room, row.key)
             except TransportError as why:
                 self.log.warning("cannot rejoin %s on %s: %s", row.room, network, why)
 
@@ -160,7 +175,7 @@ class Core(Plugin):
             await ctx.reply(f"Identify to an account on {me.network} first; links join accounts.")
             return
         if code is None:
-            made = self.bot.people.new_code(me.key)
+            made = self.services.people.new_code(me.key)
             await ctx.reply_private(
                 f"Say '{self._prefix(ctx)}link {made}' from your account on the other network "
                 "within 10 minutes."
@@ -168,25 +183,25 @@ class Core(Plugin):
             if not ctx.room.is_direct:
                 await ctx.reply("I sent you a one-time code privately.")
             return
-        other = self.bot.people.redeem(code)
+        other = self.services.people.redeem(code)
         if other is None:
             await ctx.reply("That code is unknown or has expired; ask for a new one with !link.")
             return
         if other == me.key:
             await ctx.reply("Say the code from your other account, not this one.")
             return
-        await self.bot.people.link(other, me.key, by=f"{me.network}:{me.account}")
+        await self.services.people.link(other, me.key, by=f"{me.network}:{me.account}")
         await ctx.reply(f"Linked {other[0]}:{other[1]} and {me.network}:{me.account}.")
 
     @command("whois", usage="[WHO]", help="Someone's accounts on every network, as linked.")
     async def whois(self, ctx: Context, who: str | None = None) -> None:
-        person = ctx.sender if who is None else ctx.transport.member(ctx.room, who)
+        person = ctx.sender if who is None else ctx.services.member(ctx.room, who)
         if person is None:
             await ctx.reply(f"{who} is not here.")
             return
         if person.key is None:
             await ctx.reply(f"{person.nick} is not identified to an account on {person.network}.")
             return
-        keys = await self.bot.people.identities(person.key)
+        keys = await self.services.people.identities(person.key)
         listed = ", ".join(f"{network}:{account}" for network, account in keys)
         await ctx.reply(f"{person.nick} is {listed}.")

@@ -4,7 +4,7 @@ It hears the meetings plugin's domain events only (no import of it): at ``#start
 section with the chairs and the live log's link, then each ``#action`` (owners, time) and
 ``#agreed`` (and ``#info``/``#link`` if configured) as it is made, an ``#undo`` of such an item,
 and at ``#endmeeting`` the actions by person and the minutes' links. Every line goes through the
-durable outbox (:mod:`.outbox`), so an Etherpad outage or a restart loses nothing.
+core durable outbox (channel ``etherpad``, :mod:`.outbox`), so an Etherpad outage or a restart loses nothing.
 ``!pad`` shows the pad, ``!pad status`` what waits; ``#pad URL`` lets a chair choose the pad.
 """
 
@@ -30,13 +30,13 @@ from opsbot.domain import (
     MeetingEvent,
     MeetingStarted,
 )
-from opsbot.events import Role, Room
+from opsbot.events import Room
 from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
 
 from .agenda import agenda_items
 from .client import EtherpadClient, EtherpadError, OAuth2
 from .models import MeetingPad
-from .outbox import Outbox
+from .outbox import PadLines
 
 
 class EtherpadServer(BaseModel):
@@ -124,13 +124,7 @@ class Etherpad(Plugin):
 
     async def setup(self) -> None:
         self.clients = {name: server.client() for name, server in self.config.servers.items()}
-        self.outbox = Outbox(
-            self.storage,
-            self.clients,
-            self._notify,
-            min_delay=self.config.retry_min,
-            max_delay=self.config.retry_max,
-        )
+        self.outbox = PadLines(self.services.outbox, self.clients, self._notify)
         self.running: dict[str, Running] = {}
         self._background: set[asyncio.Task[None]] = set()
         async with self.storage.session() as session:
@@ -140,20 +134,18 @@ class Etherpad(Plugin):
                 running.chairs = {(str(nick), account) for nick, account in row.chairs}
                 running.server, running.pad = row.server, row.pad
                 self.running[room.key] = running
-        await self.outbox.start()
+        await self.outbox.start(min_delay=self.config.retry_min, max_delay=self.config.retry_max)
 
     async def teardown(self) -> None:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        await self.outbox.stop()
         for client in self.clients.values():
             await client.close()
 
     async def _notify(self, network: str, room: str, text: str) -> None:
-        transport = self.bot.transports.get(network)
-        if transport is not None:
-            await self.bot.send(transport.room(room), text)
+        if network in self.services.networks():
+            await self.services.send(self.services.room(network, room), text)
 
     # which pad
 
@@ -203,14 +195,13 @@ class Etherpad(Plugin):
 
     async def _write(self, running: Running, text: str, seq: int | None = None) -> None:
         if running.server is not None and running.pad is not None:
-            await self.outbox.add(
+            self.outbox.add(
                 running.server, running.pad, text, running.room.network, running.room.id,
                 item=(running.meeting_id, seq) if seq is not None else None,
             )  # fmt: skip
 
     def _room(self, network: str, room_id: str) -> Room:
-        transport = self.bot.transports.get(network)
-        return transport.room(room_id) if transport is not None else Room(network, room_id)
+        return self.services.room(network, room_id)
 
     # the meeting's events
 
@@ -229,7 +220,7 @@ class Etherpad(Plugin):
         await self._save(running)
         if chosen is None:
             return
-        await self.bot.send(room, f"The meeting's pad: {self.pad_url(*chosen)}")
+        await self.services.send(room, f"The meeting's pad: {self.pad_url(*chosen)}")
         when = event.ts.strftime("%Y-%m-%d %H:%M UTC")
         chairs = ", ".join(sorted({nick for nick, _ in running.chairs}))
         await self._write(running, f"== {event.meeting_name} — {when} ==")
@@ -251,7 +242,7 @@ class Etherpad(Plugin):
         if not items:
             return
         listed = "; ".join(f"{i}. {item}" for i, item in enumerate(items, 1))
-        await self.bot.send(running.room, f"Agenda from the pad: {listed}")
+        await self.services.send(running.room, f"Agenda from the pad: {listed}")
         await self.emit(
             AgendaProposed(
                 meeting_id=running.meeting_id,
@@ -299,18 +290,18 @@ class Etherpad(Plugin):
         if not self._logged(running, event.kind):
             return
         if not event.redacted:
-            await self.outbox.revise(
+            self.outbox.revise(
                 event.meeting_id, event.seq, f"{event.kind}: {event.text} (edited)", redacted=False
             )
             return
         removed = f"{event.kind}: [message removed]"
         if self.config_for(running.room).redactions == "note":
-            await self.outbox.scrub(event.meeting_id, event.seq, removed)
+            self.outbox.scrub(event.meeting_id, event.seq, removed)
             if running.pad is not None:
                 when = event.ts.strftime("%H:%M UTC")
                 await self._write(running, f"REMOVED: a {event.kind} line was redacted at {when}")
         else:
-            await self.outbox.revise(event.meeting_id, event.seq, removed, redacted=True)
+            self.outbox.revise(event.meeting_id, event.seq, removed, redacted=True)
 
     @subscribe(ItemUndone)
     async def undone(self, event: ItemUndone) -> None:
@@ -341,24 +332,13 @@ class Etherpad(Plugin):
 
     # chat
 
-    def _is_chair(self, running: Running, nick: str, account: str | None) -> bool:
-        for chair_nick, chair_account in running.chairs:
-            if chair_account is not None:
-                if chair_account == account:
-                    return True
-            elif chair_nick.casefold() == nick.casefold():
-                return True
-        return False
-
     @match(r"^#pad\s+(?P<url>\S+)\s*$")
     async def set_pad(self, ctx: Context, url: str) -> None:
         running = self.running.get(ctx.room.key)
         if running is None:
             await ctx.reply("There is no meeting here to give a pad to.")
             return
-        if not self._is_chair(running, ctx.sender.nick, ctx.sender.account) and (
-            await self.bot.role_of(ctx.room, ctx.sender) < Role.OP
-        ):
+        if not await ctx.chair_or_moderator(running.chairs):
             await ctx.reply("Only the meeting's chairs can set its pad.")
             return
         found = self._parse_pad_url(url)
@@ -397,19 +377,21 @@ class Etherpad(Plugin):
             return f"This room's pad: {self.pad_url(server, config.pad)}"
         return "No pad for this room; a chair can set one with #pad URL."
 
-    @command("pad", usage="[status]", help="This meeting's pad, or what waits to be written to it.")
-    async def pad(self, ctx: Context, what: str | None = None) -> None:
+    @command("pad", usage="", help="This meeting's pad (else the room's last one).")
+    async def pad(self, ctx: Context) -> None:
+        running = self.running.get(ctx.room.key)
+        if running is None or running.pad is None or running.server is None:
+            await ctx.reply(await self._pad_of_the_series(ctx.room))
+            return
+        await ctx.reply(f"Pad: {self.pad_url(running.server, running.pad)}")
+
+    @command("pad status", usage="", help="What waits to be written to this meeting's pad.")
+    async def pad_status(self, ctx: Context) -> None:
         running = self.running.get(ctx.room.key)
         if running is None or running.pad is None or running.server is None:
             await ctx.reply(await self._pad_of_the_series(ctx.room))
             return
         url = self.pad_url(running.server, running.pad)
-        if what is None:
-            await ctx.reply(f"Pad: {url}")
-            return
-        if what != "status":
-            await ctx.reply("Usage: !pad [status]")
-            return
         status = await self.outbox.status(running.server, running.pad)
         if not status.waiting:
             await ctx.reply(f"Everything is written to {url}")

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut
 from opsbot.events import Identity, Message, Role
-from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on
+from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require
 
 from .parse import evidence_in, parse_request, pills, plus_plus
 from .store import Key, KudosStore
@@ -59,6 +59,8 @@ class KudosConfig(PluginConfig):
 class Kudos(Plugin):
     """Kudos for operators' work: root causes, reviews, bug reports, docs, meetups, mentoring."""
 
+    web_paths = ("/kudos",)
+
     Config = KudosConfig
     config: KudosConfig
 
@@ -66,8 +68,9 @@ class Kudos(Plugin):
         self.store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
         await self.store.start()
         self._seen_at: dict[tuple[str, str], float] = {}
-        if self.bot.web is not None:
-            KudosSite(self, self.bot.web)
+        site = self.web
+        if site is not None:
+            KudosSite(self, site)
 
     async def teardown(self) -> None:
         await self.store.stop()
@@ -87,7 +90,7 @@ class Kudos(Plugin):
         for text, user_id in pills(msg.html).items():
             if name in (text, user_id) or name == user_id[1:].split(":", 1)[0]:
                 return Identity(ctx.room.network, user_id, user_id[1:].split(":", 1)[0], text)
-        present = ctx.transport.member(ctx.room, name)
+        present = ctx.services.member(ctx.room, name)
         if present is not None:
             return present
         seen = await self.store.seen(ctx.room.network, name)
@@ -100,7 +103,7 @@ class Kudos(Plugin):
         pilled = {name.casefold() for name in pills(ctx.msg.html)}
 
         def known(name: str) -> bool:
-            return name.casefold() in pilled or ctx.transport.member(ctx.room, name) is not None
+            return name.casefold() in pilled or ctx.services.member(ctx.room, name) is not None
 
         return known
 
@@ -207,25 +210,11 @@ class Kudos(Plugin):
 
     @command(
         "kudos",
-        usage="WHO... [#category] [for] REASON | [WHO] | top [CATEGORY] [PERIOD] | recent | "
-        "categories | undo | revoke ID REASON | optout | optin",
+        usage="WHO... [#category] [for] REASON | [WHO]",
         help="Thank someone for their work, or see who has been thanked.",
     )
     async def kudos(self, ctx: Context, args: Rest | None = None) -> None:
         words = (args or "").split()
-        first = words[0].lower() if words else ""
-        handler = {
-            "top": self._top,
-            "recent": self._recent,
-            "categories": self._categories,
-            "undo": self._undo,
-            "revoke": self._revoke,
-            "optout": self._opt_out,
-            "optin": self._opt_in,
-        }.get(first)
-        if handler is not None:
-            await handler(ctx, words[1:])
-            return
         if not words:
             await self._standing(ctx, ctx.sender)
             return
@@ -248,7 +237,7 @@ class Kudos(Plugin):
         if key is None:
             await ctx.reply(f"{who.nick} is not identified to an account; no kudos are kept.")
             return
-        standing = await self.store.standing(await self.bot.people.identities(key))
+        standing = await self.store.standing(await self.services.people.identities(key))
         if not standing.total:
             await ctx.reply(f"{who.nick} has no kudos yet.")
             return
@@ -258,7 +247,12 @@ class Kudos(Plugin):
         latest = "; ".join(f'"{reason}" ({giver})' for _, reason, giver in standing.latest)
         await ctx.reply(f"{who.nick}: {standing.total} kudos ({by}). Latest: {latest}")
 
-    async def _top(self, ctx: Context, words: list[str]) -> None:
+    @command(
+        "kudos top",
+        usage="[CATEGORY] [PERIOD]",
+        help="Who has the most kudos (7d, 4w, 12m, 1y, all).",
+    )
+    async def top(self, ctx: Context, *words: str) -> None:
         config = self.config_for(ctx.room)
         category: str | None = None
         since: datetime | None = None
@@ -284,7 +278,8 @@ class Kudos(Plugin):
         listed = ", ".join(f"{r.nick} ({r.count})" for r in top)
         await ctx.reply(f"Most {what}kudos{when}: {listed}")
 
-    async def _recent(self, ctx: Context, words: list[str]) -> None:
+    @command("kudos recent", usage="", help="The latest kudos given.")
+    async def recent(self, ctx: Context, *words: str) -> None:
         rows = await self.store.recent()
         if not rows:
             await ctx.reply("No kudos yet.")
@@ -294,12 +289,14 @@ class Kudos(Plugin):
         )
         await ctx.reply(f"Recent kudos: {listed}")
 
-    async def _categories(self, ctx: Context, words: list[str]) -> None:
+    @command("kudos categories", usage="", help="The kudos categories and what each is for.")
+    async def categories(self, ctx: Context, *words: str) -> None:
         config = self.config_for(ctx.room)
         listed = "; ".join(f"#{name}: {text}" for name, text in config.categories.items())
         await ctx.reply(f"Kudos categories (default #{config.default_category}): {listed}")
 
-    async def _undo(self, ctx: Context, words: list[str]) -> None:
+    @command("kudos undo", usage="", help="Take back the kudos you just gave.")
+    async def undo(self, ctx: Context, *words: str) -> None:
         giver = self._key(ctx.sender)
         latest = self.store.latest_by(giver) if giver is not None else None
         limit = timedelta(minutes=self.config_for(ctx.room).undo_minutes)
@@ -316,10 +313,9 @@ class Kudos(Plugin):
         await self.emit(KudosWithdrawn(kudos_id=row.id, how="undone"))
         await ctx.reply(f"Undone: your kudos to {row.receiver_nick} for #{row.category}.")
 
-    async def _revoke(self, ctx: Context, words: list[str]) -> None:
-        if await self.bot.role_of(ctx.room, ctx.sender) < Role.BOT_ADMIN:
-            await ctx.reply("Only bot admins can revoke kudos.")
-            return
+    @command("kudos revoke", usage="ID REASON", help="Withdraw a kudos that should not stand.")
+    @require(Role.BOT_ADMIN, refusal="Only bot admins can revoke kudos.")
+    async def revoke(self, ctx: Context, *words: str) -> None:
         if len(words) < 2 or not words[0].lstrip("#").isdigit():
             await ctx.reply("Usage: !kudos revoke ID REASON")
             return
@@ -332,10 +328,12 @@ class Kudos(Plugin):
         await self.emit(KudosWithdrawn(kudos_id=row.id, how="revoked"))
         await ctx.reply(f"Revoked kudos {kudos_id} ({row.giver_nick} → {row.receiver_nick}).")
 
-    async def _opt_out(self, ctx: Context, words: list[str]) -> None:
+    @command("kudos optout", usage="", help="Leave the kudos leaderboards (kudos still count).")
+    async def opt_out(self, ctx: Context, *words: str) -> None:
         await self._set_opt_out(ctx, True)
 
-    async def _opt_in(self, ctx: Context, words: list[str]) -> None:
+    @command("kudos optin", usage="", help="Be shown on the kudos leaderboards again.")
+    async def opt_in(self, ctx: Context, *words: str) -> None:
         await self._set_opt_out(ctx, False)
 
     async def _set_opt_out(self, ctx: Context, out: bool) -> None:

@@ -14,7 +14,8 @@ from aiohttp import web
 from sqlalchemy import and_, select
 
 from opsbot.events import utcnow
-from opsbot.web import Web, since_and_limit
+from opsbot.services import Site
+from opsbot.web import since_and_limit
 
 from .models import Kudos, OptOut
 from .store import Ranked
@@ -29,11 +30,11 @@ BOARD_SECONDS = 60.0
 
 
 class KudosSite:
-    def __init__(self, plugin: KudosPlugin, site: Web) -> None:
+    def __init__(self, plugin: KudosPlugin, site: Site) -> None:
         self.plugin = plugin
         self.site = site
         self._boards: dict[tuple[str | None, str], tuple[float, list[Ranked]]] = {}
-        site.templates("kudos", Path(__file__).parent / "templates")
+        site.templates(Path(__file__).parent / "templates")
         site.section("Kudos", "/kudos")
         site.add("/kudos", self.board)
         site.add("/api/kudos", self.api)

@@ -32,7 +32,6 @@ from opsbot.domain import (
 )
 from opsbot.events import (
     Edit,
-    Identity,
     Join,
     Message,
     NickChange,
@@ -105,6 +104,8 @@ DATABASE_BACK = "The database is back; the meeting is stored again as it goes."
 class Meetings(Plugin):
     """MeetBot-compatible meetings: #startmeeting, #topic, #action, votes, minutes and logs."""
 
+    web_paths = ("/meetings", "/search", "/actions")
+
     class Config(PluginConfig):
         output_dir: Path = Path("var/meetings")
         url_prefix: str | None = None
@@ -124,7 +125,7 @@ class Meetings(Plugin):
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
         await self.store.writer.start()  # lines spooled while the database was away first
-        self.site = MeetingsSite(self, self.bot.web) if self.bot.web is not None else None
+        self.site = MeetingsSite(self, site) if (site := self.web) is not None else None
         await asyncio.to_thread(warm_up)
         self.live: dict[str, Live] = {}
         for row, lines in await self.store.open_meetings():
@@ -157,7 +158,7 @@ class Meetings(Plugin):
         """Where the archive is on the web: the configured prefix, else the bot's site."""
         if config.url_prefix is not None:
             return config.url_prefix
-        return self.bot.web.url("/meetings") if self.bot.web is not None else ""
+        return site.url("/meetings") if (site := self.web) is not None else ""
 
     def local(self, moment: datetime | None) -> str:
         """A time as the web pages show it: in the bot's zone."""
@@ -168,7 +169,7 @@ class Meetings(Plugin):
 
     def settings(self, room: Room) -> Settings:
         config = self.config_for(room)
-        prefixes = ("#", self.bot.prefix_for(room.network))
+        prefixes = ("#", self.services.prefix_for(room.network))
         return Settings(
             prefixes=tuple(dict.fromkeys(prefixes)),
             reserved=RESERVED,
@@ -186,7 +187,7 @@ class Meetings(Plugin):
     async def message(self, ctx: Context) -> None:
         msg = ctx.msg
         live = self.live.get(msg.room.key)
-        own = ctx.transport.is_me(msg.sender)
+        own = msg.own
         if live is None and (own or "startmeeting" not in msg.text.lower()):
             return  # the common case: chatter outside meetings
         for line in lines_of(msg, own=own):
@@ -207,7 +208,7 @@ class Meetings(Plugin):
         text = DATABASE_BACK if event.up else DATABASE_AWAY
         for live in list(self.live.values()):
             try:
-                await self.bot.send(live.room, text, notice=True)
+                await self.services.send(live.room, text, notice=True)
             except TransportError as error:
                 self.log.warning("could not tell %s: %s", live.room.key, error)
 
@@ -218,8 +219,7 @@ class Meetings(Plugin):
         live = next((live for live in self.live.values() if live.id == event.meeting_id), None)
         if live is None or not event.items:
             return
-        transport = self.bot.transports.get(live.room.network)
-        nick = transport.me.nick if transport is not None else self.bot.config.bot.nick
+        nick = self.services.me(live.room.network).nick
         line = Line(ts=event.ts, nick=nick, text="\n".join(event.items), kind="agenda", is_bot=True)
         live.meeting.feed(line)
         self.store.writer.add(line_row(live.id, line))
@@ -233,7 +233,7 @@ class Meetings(Plugin):
             or live.meeting.is_chair(line.nick, line.account)
         ):
             return line
-        if await self.bot.role_of(ctx.room, ctx.sender) >= Role.OP:
+        if await self.services.role_of(ctx.room, ctx.sender) >= Role.OP:
             return replace(line, moderator=True)
         return line
 
@@ -332,8 +332,8 @@ class Meetings(Plugin):
         await self._announce(live, line, effects)
         for effect in effects:
             if isinstance(effect, Reply):
-                mentioned = (ctx.transport.member(live.room, nick) for nick in effect.mentions)
-                await self.bot.send(
+                mentioned = (ctx.services.member(live.room, nick) for nick in effect.mentions)
+                await self.services.send(
                     live.room, effect.text, mentions=[who for who in mentioned if who is not None]
                 )
             elif isinstance(effect, SetTopic):
@@ -345,7 +345,7 @@ class Meetings(Plugin):
                     meeting_id=live.id,
                     final=isinstance(effect, Ended),
                 )
-                await self.bot.bus.publish(finish, wait=False, urgent=True)
+                await self.services.enqueue(finish)
         if live.meeting.started and line.seq == 0:
             await self._started(live)
 
@@ -431,10 +431,10 @@ class Meetings(Plugin):
                 f"({a.id}) {a.text} [{a.started_at.astimezone(self.timezone):%Y-%m-%d}]"
                 for a in shown
             )
-            prefix = self.bot.prefix_for(live.room.network)
+            prefix = self.services.prefix_for(live.room.network)
             more = len(open_items) - len(shown)
             rest = f" … and {more} more ({prefix}actions {meeting.name})" if more > 0 else ""
-            await self.bot.send(
+            await self.services.send(
                 live.room,
                 f"Open action items from earlier {meeting.name} meetings: {listed}{rest}. "
                 f"Close one with {prefix}done ID.",
@@ -442,11 +442,13 @@ class Meetings(Plugin):
 
     async def _set_topic(self, ctx: Context, live: Live, topic: str) -> None:
         if not (
-            self.config_for(live.room).set_topic and topic and ctx.transport.capabilities.topic
+            self.config_for(live.room).set_topic
+            and topic
+            and self.services.capabilities(ctx.network).topic
         ):
             return
         try:
-            await ctx.transport.set_topic(live.room, topic)
+            await self.services.set_topic(live.room, topic)
         except TransportError as why:
             self.log.warning("could not set the topic of %s: %s", live.room, why)
 
@@ -539,18 +541,12 @@ class Meetings(Plugin):
             dict.fromkeys([meeting.owner, *_listed((meeting.summary or {}).get("chairs"))])
         )
         allowed = (
-            any(_is(sender, ctx.room.network, network, *owner) for owner in owners)
-            or any(
-                _is(
-                    sender,
-                    ctx.room.network,
-                    network,
-                    str(chair),
-                    accounts.get(str(chair).casefold()),
-                )
-                for chair in chairs
-            )
-            or await ctx.role() >= Role.OP
+            ctx.room.network == network
+            and any(sender.is_seen_as(network, *owner) for owner in owners)
+        ) or await ctx.chair_or_moderator(
+            (str(chair), accounts.get(str(chair).casefold()))
+            for chair in chairs
+            if ctx.room.network == network
         )
         if not allowed:
             named = ", ".join(action.owners) or "nobody"
@@ -639,16 +635,6 @@ def _is_date(text: str | None) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is(who: Identity, network: str, of_network: str, nick: str, account: str | None) -> bool:
-    """Whether ``who`` (on ``network``) is the person seen as ``nick``/``account`` on
-    ``of_network``: by account where one was seen, else by nick."""
-    if network != of_network:
-        return False
-    if account is not None:
-        return who.account == account
-    return who.nick.casefold() == nick.casefold()
 
 
 def ended_event(

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from opsbot.web import Web, secure, since_and_limit, style_hash, whole_number
+from opsbot.services import Site
+from opsbot.web import secure, since_and_limit, style_hash, whole_number
 
 from .engine import REDACTED, Line, Meeting
 from .models import ActionRow, LineRow, MeetingRow
@@ -68,17 +69,17 @@ class LiveFeed:
 
 
 class MeetingsSite:
-    def __init__(self, plugin: Meetings, site: Web) -> None:
+    def __init__(self, plugin: Meetings, site: Site) -> None:
         self.plugin = plugin
         self.site = site
         self.feed = LiveFeed()
         self.output = plugin.config.output_dir.resolve()
         self._public_bases: set[str] = set()
-        site.templates("meetings", TEMPLATES)
+        site.templates(TEMPLATES)
         for template in ("minutes.html", "log.html"):
             found = re.search(r"<style>(.*?)</style>", (TEMPLATES / template).read_text(), re.S)
             if found:
-                site.styles.add(style_hash(found.group(1)))
+                site.allow_style(style_hash(found.group(1)))
         site.section("Meetings", "/meetings/")
         site.section("Search", "/search")
         site.add("/meetings/", self.index)
@@ -93,7 +94,7 @@ class MeetingsSite:
         site.add("/api/meetings/{meeting_id:\\d+}", self.api_meeting)
         site.add("/api/actions", self.api_actions)
         site.api(Path(__file__).parent / "openapi.yaml")
-        site.app.on_shutdown.append(self._closing)
+        site.on_cleanup(self._closing)
 
     def live_url(self, meeting_id: int) -> str:
         """Where people follow a meeting while it runs."""
@@ -242,7 +243,7 @@ class MeetingsSite:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        secure(response.headers, self.site.csp())
+        secure(response.headers, self.site.csp)
         await response.prepare(request)
         queue = self.feed.subscribe(found.id)  # before the backlog: nothing falls between
         try:

@@ -64,6 +64,8 @@ def _plain(event: DomainEvent) -> dict[str, Any]:
 class Records(Plugin):
     """Contribution records: meetings attended and chaired, action items, kudos; recognition rules."""
 
+    web_paths = ("/people",)
+
     Config = RecordsConfig
     config: RecordsConfig
     hears_history = True  # imported MeetBot archives count too
@@ -83,8 +85,9 @@ class Records(Plugin):
             )
             for data in changes:
                 self._opt(data)
-        if self.bot.web is not None:
-            PeopleSite(self, self.bot.web)
+        site = self.web
+        if site is not None:
+            PeopleSite(self, site)
 
     def _opt(self, data: dict[str, Any]) -> None:
         key = (str(data["person"][0]), str(data["person"][1]))
@@ -101,7 +104,9 @@ class Records(Plugin):
     def _heard(self, kind: str, event: DomainEvent) -> None:
         data = _plain(event)
         # Who the bot was, kept with the event: a rebuild gives it no credit either.
-        data["bots"] = [list(t.me.key) for t in self.bot.transports.values() if t.me.key]
+        data["bots"] = [
+            list(key) for name in self.services.networks() if (key := self.services.me(name).key)
+        ]
         self.writer.add((kind, event.ts, data))
 
     async def _write(
@@ -356,14 +361,14 @@ class Records(Plugin):
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:
-        person = ctx.sender if who in (None, "me") else ctx.transport.member(ctx.room, who or "")
+        person = ctx.sender if who in (None, "me") else ctx.services.member(ctx.room, who or "")
         if person is None:
             await ctx.reply(f"{who} is not here; records are kept per account.")
             return
         if person.key is None:
             await ctx.reply(f"{person.nick} is not identified to an account; no record is kept.")
             return
-        found = await self.record(await self.bot.people.identities(person.key), utcnow())
+        found = await self.record(await self.services.people.identities(person.key), utcnow())
         kudos = ", ".join(f"#{c} {n}" for c, n in sorted(found["kudos"].items())) or "none"
         rules = ", ".join(found["rules_met"]) or "none yet"
         await ctx.reply(

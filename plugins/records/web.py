@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from opsbot.events import utcnow
-from opsbot.web import Web
+from opsbot.services import Site
 
 from .models import Entry
 
@@ -97,12 +97,12 @@ def activity_chart(evidence: list[dict[str, Any]], now: datetime) -> Chart:
 
 
 class PeopleSite:
-    def __init__(self, plugin: Records, site: Web) -> None:
+    def __init__(self, plugin: Records, site: Site) -> None:
         self.plugin = plugin
         self.site = site
-        site.person_pages = True
+        site.serve_person_pages()
         self._listed: tuple[float, list[Any]] | None = None
-        site.templates("records", Path(__file__).parent / "templates")
+        site.templates(Path(__file__).parent / "templates")
         site.section("People", "/people/")
         site.add("/people/", self.index)
         site.add("/people/{id}", self.person)
@@ -113,7 +113,7 @@ class PeopleSite:
         network, _, account = request.match_info["id"].partition(":")
         if not network or not account:
             raise web.HTTPNotFound(reason="People are network:account")
-        identities = await self.plugin.bot.people.identities((network, account))
+        identities = await self.plugin.services.people.identities((network, account))
         if any(key in self.plugin.opted_out for key in identities):
             raise web.HTTPNotFound(reason="No public record")
         found = await self.plugin.record(identities, utcnow())
@@ -162,7 +162,7 @@ class PeopleSite:
 
     async def index(self, request: web.Request) -> web.Response:
         wanted = request.query.get("q", "").strip().casefold()
-        groups = await self.plugin.bot.people.groups()
+        groups = await self.plugin.services.people.groups()
         merged: dict[tuple[str, str], list[Any]] = {}
         for network, account, nick, n in await self._everyone():
             identities = groups.get((network, account), [(network, account)])

@@ -41,7 +41,7 @@ from opsbot.domain import (
     ReloadRequested,
 )
 from opsbot.events import Identity, Role, Room, utcnow
-from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, subscribe
+from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, require, subscribe
 from opsbot.text import shorten
 
 from .definitions import Definition, Entry, Loaded, load_folder
@@ -92,6 +92,8 @@ class ScheduleConfig(PluginConfig):
 class Schedule(Plugin):
     """Meeting calendar: !next, !meetings, !skip; reminders, follow-ups, a weekly kudos digest."""
 
+    web_paths = ("/calendar.ics",)
+
     Config = ScheduleConfig
     config: ScheduleConfig
 
@@ -107,20 +109,21 @@ class Schedule(Plugin):
         for skip in skips:
             self._skips.setdefault(skip.meeting_id, set()).add(skip.day)
         await self.reload()
-        if self.bot.web is not None:
-            self.bot.web.add("/calendar.ics", self.calendar_file)
-            self.bot.web.section("Calendar", "/calendar.ics")
+        site = self.web
+        if site is not None:
+            site.add("/calendar.ics", self.calendar_file)
+            site.section("Calendar", "/calendar.ics")
         digest = self.config.digest
         if digest.rooms:
             hour, minute = (int(part) for part in digest.time.split(":"))
             trigger = CronTrigger(
-                day_of_week=digest.day, hour=hour, minute=minute, timezone=self.bot.timezone
+                day_of_week=digest.day, hour=hour, minute=minute, timezone=self.timezone
             )
-            self.bot.scheduler.add(self, "digest", self.post_digest, trigger)
+            self.jobs.add("digest", self.post_digest, trigger)
 
     async def teardown(self) -> None:
         for job in self._jobs:
-            self.bot.scheduler.remove(self, job)
+            self.jobs.remove(job)
 
     # the calendar
 
@@ -159,8 +162,9 @@ class Schedule(Plugin):
             return entry.network
         if self.config.default_network:
             return self.config.default_network
-        irc = [t.name for t in self.bot.transports.values() if t.capabilities.topic]
-        return (irc or list(self.bot.transports) or ["irc"])[0]
+        networks = self.services.networks()
+        irc = [name for name in networks if self.services.capabilities(name).topic]
+        return (irc or networks or ["irc"])[0]
 
     def rooms_of(self, entry: Entry) -> list[Room]:
         rooms = [Room(self.network_of(entry), entry.room or entry.irc)]
@@ -193,7 +197,7 @@ class Schedule(Plugin):
     def plan(self) -> None:
         """(Re)schedule one job per coming reminder and follow-up, from the definitions."""
         for job in self._jobs:
-            self.bot.scheduler.remove(self, job)
+            self.jobs.remove(job)
         self._jobs.clear()
         now = utcnow()
         grace = timedelta(minutes=self.config.grace_minutes)
@@ -214,8 +218,7 @@ class Schedule(Plugin):
                 due = max(found.start - lead, now)
                 run = self._reminder if kind == "remind" else self._follow_up
 
-                self.bot.scheduler.add(
-                    self,
+                self.jobs.add(
                     key,
                     functools.partial(run, found, key),
                     DateTrigger(run_date=due),
@@ -249,7 +252,7 @@ class Schedule(Plugin):
         failed: list[tuple[Room, str]] = []
         for room in rooms:
             try:
-                await self.bot.send(
+                await self.services.send(
                     room, text, mentions=[m for m in mentions if m.network == room.network]
                 )
             except Exception as error:
@@ -268,8 +271,7 @@ class Schedule(Plugin):
         retry_at = utcnow() + timedelta(seconds=RETRY_SECONDS)
         if retry_at < last:
             self.log.warning("reminder %s not delivered (%s); trying again", key, where)
-            self.bot.scheduler.add(
-                self,
+            self.jobs.add(
                 f"{key}:retry:{retry_at:%H%M%S}",
                 functools.partial(self._reminder, found, key, tuple(r for r, _ in failed)),
                 DateTrigger(run_date=retry_at),
@@ -277,7 +279,7 @@ class Schedule(Plugin):
             )
             return
         self.log.error("reminder %s could not be delivered: %s", key, where)
-        await self.bot.tell_admins(
+        await self.services.tell_admins(
             f"The reminder of {found.meeting_id} ({self.when(found.start)}) could not be "
             f"delivered to {where}."
         )
@@ -314,15 +316,14 @@ class Schedule(Plugin):
                 owner = Identity(action.network, account, nick)
                 if not await self._once(f"{key}:{action.action_id}:{nick.casefold()}"):
                     continue
-                transport = self.bot.transports.get(action.network)
-                if transport is None:
+                if action.network not in self.services.networks():
                     continue
                 try:
-                    await transport.send_private(
+                    await self.services.send_private(
                         owner,
                         f"Before {found.meeting_id} {self.when(found.start)}: your action item "
                         f'({action.action_id}) "{action.text}" from {action.ended_at:%Y-%m-%d} '
-                        f"is still open. Say {self.bot.prefix_for(action.network)}done "
+                        f"is still open. Say {self.services.prefix_for(action.network)}done "
                         f"{action.action_id} "
                         "when it is done.",
                     )
@@ -371,7 +372,7 @@ class Schedule(Plugin):
         text = f"Kudos this week: {len(rows)} to {len(people)} people. {named}Thank you all!"
         for where in self.config.digest.rooms:
             network, _, room = where.partition(":")
-            await self.bot.send(Room(network, room), text)
+            await self.services.send(Room(network, room), text)
 
     # what the other plugins tell
 
@@ -439,8 +440,8 @@ class Schedule(Plugin):
     def when(self, moment: datetime) -> str:
         """``Tue 2026-12-01 14:00 UTC``, with the bot's own zone beside it where it differs."""
         shown = f"{moment:%a %Y-%m-%d %H:%M} UTC"
-        local = moment.astimezone(self.bot.timezone)
-        if local.utcoffset() != timedelta(0) or str(self.bot.timezone) not in ("UTC", "Etc/UTC"):
+        local = moment.astimezone(self.timezone)
+        if local.utcoffset() != timedelta(0) or str(self.timezone) not in ("UTC", "Etc/UTC"):
             shown += (
                 f" ({local:%H:%M %Z})"
                 if local.date() == moment.date()
@@ -480,10 +481,10 @@ class Schedule(Plugin):
             await ctx.reply("Say !meetings today or !meetings week.")
             return
         now = utcnow()
-        local_today = now.astimezone(self.bot.timezone).date()
+        local_today = now.astimezone(self.timezone).date()
         if span == "today":
             end = datetime.combine(
-                local_today + timedelta(days=1), datetime.min.time(), self.bot.timezone
+                local_today + timedelta(days=1), datetime.min.time(), self.timezone
             )
             label = "today"
         else:
@@ -550,14 +551,9 @@ class Schedule(Plugin):
         then = f" Next: {self.when(after.start)}." if after else ""
         await ctx.reply(f"{name} on {when:%a %Y-%m-%d} is skipped: {reason.strip()}.{then}")
 
-    @command("schedule", usage="reload", help="Read the meeting definitions again (bot admins).")
-    async def schedule(self, ctx: Context, action: str) -> None:
-        if action != "reload":
-            await ctx.reply("Usage: !schedule reload")
-            return
-        if not self.bot.is_admin(ctx.sender):
-            await ctx.reply("Only bot admins may reload the meeting definitions.")
-            return
+    @command("schedule reload", usage="", help="Read the meeting definitions again.")
+    @require(Role.BOT_ADMIN, refusal="Only bot admins may reload the meeting definitions.")
+    async def schedule_reload(self, ctx: Context) -> None:
         loaded = await self.reload()
         bad = len({p.file for p in loaded.problems})
         problems = (

@@ -269,7 +269,7 @@ async def test_an_edited_and_a_redacted_item_reach_the_pad(
     try:
         texts = [
             row[0]
-            for row in (await stored.exec_driver_sql("SELECT text FROM etherpad_outbox")).all()
+            for row in (await stored.exec_driver_sql("SELECT payload FROM opsbot_outbox")).all()
         ]
     finally:
         await stored.close()

@@ -182,7 +182,7 @@ async def test_reminders_and_follow_ups_go_once_across_a_restart(
     assert await at(clock, again, datetime(2026, 12, 1, 13, 48, tzinfo=UTC)) == [], (
         "nothing is sent twice"
     )
-    jobs = again.bot.scheduler.jobs(plugin_of(again))
+    jobs = plugin_of(again).jobs.names()
     assert "schedule:remind:ops_meetup_team:20261208T1400" in jobs
 
     # closing the item stops its follow-ups
@@ -196,7 +196,7 @@ async def test_a_reminder_missed_beyond_the_grace_is_not_sent_late(
     clock.move_to(datetime(2026, 12, 1, 13, 51, tzinfo=UTC))  # reminder was due 13:45
     bot = await start(bot_factory, folder, tmp_path, follow_up_hours=0)
     assert await at(clock, bot, datetime(2026, 12, 1, 13, 52, tzinfo=UTC)) == []
-    jobs = bot.bot.scheduler.jobs(plugin_of(bot))
+    jobs = plugin_of(bot).jobs.names()
     assert "schedule:remind:ops_meetup_team:20261208T1400" in jobs
     assert "schedule:remind:ops_meetup_team:20261201T1400" not in jobs
     late_but_in_grace = await start(

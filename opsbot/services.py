@@ -1,0 +1,228 @@
+"""What a plugin may use of the bot: one small typed interface, and nothing else.
+
+Plugins and their handlers' :class:`~opsbot.context.Context` hold a :class:`Services`, never the
+:class:`~opsbot.bot.Bot` (which implements it). Everything a plugin does outside its own tables
+goes through here: saying things, the role of someone in a room and who is in it, who is who
+across networks, domain events, the database, jobs in the plugin's own namespace, its own part of
+the web site and the durable outbox. A plugin's scoped parts (:class:`Jobs`, :class:`Site`) are
+asked for once, by the plugin's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from .events import DomainEvent, Event, Identity, Message, Role, Room
+from .outbox import Outbox
+from .people import People
+from .rules import Rules
+from .storage import Storage
+from .transports.base import Capabilities
+
+JobFunc = Callable[[], Awaitable[None]]
+WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """A command as ``!help`` describes it."""
+
+    plugin: str
+    rules: Rules
+    usage: str
+
+    @property
+    def name(self) -> str:
+        assert self.rules.command is not None
+        return self.rules.command.name
+
+
+class Jobs(Protocol):
+    """A plugin's scheduled jobs, named within its own namespace (``<plugin>:<name>``)."""
+
+    def add(self, name: str, func: JobFunc, trigger: Any, **options: Any) -> str:
+        """Schedule ``func`` (replacing a job of that name); returns the job's full id."""
+        ...
+
+    def remove(self, name: str) -> bool:
+        """Unschedule a job; False if there was none of that name."""
+        ...
+
+    def names(self) -> list[str]:
+        """The full ids of the plugin's jobs, sorted."""
+        ...
+
+
+class Site(Protocol):
+    """A plugin's part of the web site: only the paths it declared (``Plugin.web_paths``)."""
+
+    def add(self, path: str, handler: WebHandler, *, name: str | None = None) -> None:
+        """Serve GET ``path``; raises ValueError for a path outside the plugin's own."""
+        ...
+
+    def section(self, title: str, path: str) -> None:
+        """A link in the site's navigation."""
+        ...
+
+    def templates(self, folder: Path) -> None:
+        """The plugin's templates, named ``<plugin>:file.html``."""
+        ...
+
+    def api(self, fragment: Path) -> None:
+        """The plugin's OpenAPI fragment (YAML with ``paths`` and ``components.schemas``)."""
+        ...
+
+    def page(
+        self, request: web.Request, template: str, *, status: int = 200, **context: Any
+    ) -> web.Response: ...
+
+    def url(self, path: str) -> str:
+        """The public URL of a path of the site (for links the bot posts)."""
+        ...
+
+    @property
+    def person_pages(self) -> bool:
+        """Whether the site has ``/people/<network>:<account>`` pages to link to."""
+        ...
+
+    def serve_person_pages(self) -> None:
+        """Say that this plugin serves the person pages (others link to them then)."""
+        ...
+
+    def allow_style(self, css_hash: str) -> None:
+        """Let pages carry an inline style block of this hash (CSP)."""
+        ...
+
+    @property
+    def csp(self) -> str: ...
+
+    def on_cleanup(self, callback: Callable[[web.Application], Awaitable[None]]) -> None:
+        """Run ``callback`` when the site stops (close streams that would hold it open)."""
+        ...
+
+
+class Services(Protocol):
+    """The bot as plugins see it."""
+
+    # where and when
+
+    @property
+    def storage(self) -> Storage:
+        """The database (``storage.session()``), shared by every plugin."""
+        ...
+
+    @property
+    def timezone(self) -> tzinfo: ...
+
+    @property
+    def people(self) -> People:
+        """Who is who across networks: linked identities and their preferences."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The durable outbox: deliveries committed before they are attempted."""
+        ...
+
+    def networks(self) -> list[str]:
+        """The names of the networks the bot is on, in config order."""
+        ...
+
+    def capabilities(self, network: str) -> Capabilities: ...
+
+    def prefix_for(self, network: str) -> str:
+        """The command prefix people use on ``network``."""
+        ...
+
+    def me(self, network: str) -> Identity:
+        """The bot's own identity on ``network``."""
+        ...
+
+    def is_me(self, who: Identity) -> bool: ...
+
+    # rooms and people in them
+
+    def room(self, network: str, room_id: str) -> Room:
+        """The Room of an id (the one the bot is in, with its name, else a fresh one)."""
+        ...
+
+    def rooms(self, network: str) -> list[Room]:
+        """The rooms the bot is in on ``network`` now."""
+        ...
+
+    def member(self, room: Room, nick: str) -> Identity | None:
+        """Who answers to ``nick`` in ``room`` now, if anyone."""
+        ...
+
+    async def role_of(self, room: Room, who: Identity) -> Role: ...
+
+    def is_admin(self, who: Identity) -> bool: ...
+
+    async def join(self, network: str, room_id: str, key: str | None = None) -> Room: ...
+
+    async def part(self, room: Room, reason: str | None = None) -> None: ...
+
+    # saying things
+
+    async def send(
+        self,
+        room: Room,
+        text: str,
+        *,
+        html: str | None = None,
+        reply_to: Message | None = None,
+        notice: bool = False,
+        mentions: Sequence[Identity] = (),
+    ) -> str | None:
+        """Say something in a room, through the outbound stage."""
+        ...
+
+    async def send_private(self, who: Identity, text: str) -> None: ...
+
+    async def react(self, room: Room, message_id: str, key: str) -> None: ...
+
+    async def set_topic(self, room: Room, topic: str) -> None: ...
+
+    async def tell_admins(self, text: str) -> int:
+        """Tell every bot admin privately; how many were reached. Never raises."""
+        ...
+
+    # events
+
+    async def emit(self, event: DomainEvent) -> None:
+        """Publish a domain event to every plugin subscribed to its type."""
+        ...
+
+    async def enqueue(self, event: Event) -> None:
+        """Queue a room event behind what its room has queued (handled in the room's order)."""
+        ...
+
+    # the plugin's own parts, and the rest of the bot as help describes it
+
+    def jobs(self, plugin: str) -> Jobs: ...
+
+    def site(self, plugin: str) -> Site | None:
+        """The plugin's part of the web site; None when the site is switched off."""
+        ...
+
+    def commands(self) -> list[CommandInfo]:
+        """Every command once, in name order."""
+        ...
+
+    def command(self, name: str) -> CommandInfo | None:
+        """The command of a name or alias (``kudos top`` for a subcommand)."""
+        ...
+
+    def plugins_described(self) -> list[tuple[str, str]]:
+        """Each loaded plugin's name and one-line description, in load order."""
+        ...
+
+    def help_topic(self, topic: str, prefix: str) -> str | None:
+        """What a plugin says of a topic that is no command (``#startmeeting``)."""
+        ...

@@ -1,0 +1,135 @@
+"""The core durable outbox on a real SQLite file: stored before attempted, in order per target,
+retried with backoff, once per idempotency key, never past its expiry, held until a person acts,
+and still there after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from opsbot.events import utcnow
+from opsbot.outbox import Entry, Held, Outbox
+from opsbot.state import OpsbotBase
+from opsbot.storage import Storage
+
+
+async def storage_at(tmp_path: Path) -> Storage:
+    storage = Storage(f"sqlite+aiosqlite:///{tmp_path}/bot.db", spool_dir=tmp_path / "spool")
+    await storage.connect()
+    async with storage.engine.begin() as conn:
+        await conn.run_sync(OpsbotBase.metadata.create_all)
+    return storage
+
+
+class Target:
+    """A delivery target that fails the first ``failures`` attempts."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.got: list[str] = []
+        self.attempts: list[list[int]] = []
+
+    async def deliver(self, entries: list[Entry]) -> int:
+        self.attempts.append([entry.attempts for entry in entries])
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("target away")
+        self.got += [entry.payload["text"] for entry in entries]
+        return len(entries)
+
+
+async def test_entries_arrive_in_order_once_after_failures(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage, first_delay=0.01, most_delay=0.05)
+    await outbox.start()
+    target = Target(failures=2)
+    await outbox.register("test", target.deliver, batch=10)
+    for n in range(5):
+        outbox.add("test", "room", {"text": f"line {n}"})
+    await asyncio.wait_for(outbox.idle(), 10)
+    assert target.got == [f"line {n}" for n in range(5)]
+    assert len(target.attempts) >= 3 and target.attempts[-1][0] >= 2, "attempts are counted"
+    assert (await outbox.status("test", "room")).waiting == 0
+    await outbox.stop()
+    await storage.close()
+
+
+async def test_one_key_is_delivered_once_and_an_expired_entry_never(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage, first_delay=0.01)
+    await outbox.start()
+    outbox.add("test", "room", {"text": "reminder"}, key="remind:1")
+    outbox.add("test", "room", {"text": "reminder again"}, key="remind:1")
+    outbox.add("test", "room", {"text": "too late"}, expires_at=utcnow() - timedelta(seconds=1))
+    outbox.add("test", "room", {"text": "after"})
+    await outbox.writer.flush()
+    target = Target()
+    await outbox.register("test", target.deliver)
+    await asyncio.wait_for(outbox.idle(), 10)
+    assert target.got == ["reminder", "after"]
+    await outbox.stop()
+    await storage.close()
+
+
+async def test_what_waits_survives_a_restart(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    first = Outbox(storage)
+    await first.start()
+    first.add("test", "pad", {"text": "kept"})
+    await first.stop()  # nobody registered the channel: nothing was attempted
+    await storage.close()
+
+    storage = await storage_at(tmp_path)
+    again = Outbox(storage)
+    await again.start()
+    target = Target()
+    await again.register("test", target.deliver)
+    await asyncio.wait_for(again.idle(), 10)
+    assert target.got == ["kept"]
+    await again.stop()
+    await storage.close()
+
+
+async def test_held_is_told_once_and_delivery_resumes(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage, first_delay=0.01, most_delay=0.02)
+    await outbox.start()
+    told: list[str] = []
+    refusals = {"left": 3}
+    got: list[str] = []
+
+    async def deliver(entries: list[Entry]) -> int:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise Held("wrong API key")
+        got.extend(entry.payload["text"] for entry in entries)
+        return len(entries)
+
+    async def held(entry: Entry, error: Exception) -> None:
+        told.append(f"{entry.target}: {error}")
+
+    await outbox.register("test", deliver, held=held)
+    outbox.add("test", "pad", {"text": "line"})
+    await asyncio.wait_for(outbox.idle(), 10)
+    assert told == ["pad: wrong API key"] and got == ["line"]
+    await outbox.stop()
+    await storage.close()
+
+
+async def test_a_revision_scrubs_every_copy_and_follows_up_the_first(tmp_path: Path) -> None:
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage)
+    await outbox.start()
+    target = Target()
+    await outbox.register("test", target.deliver)
+    outbox.add("test", "pad", {"text": "the key is hunter2", "replaces": None}, ref="m1:4")
+    await asyncio.wait_for(outbox.idle(), 10)
+    outbox.revise("test", "m1:4", {"text": "[removed]"}, scrub=True, follow_up=True)
+    await asyncio.wait_for(outbox.idle(), 10)
+    assert target.got == ["the key is hunter2", "[removed]"]
+    async with storage.engine.connect() as conn:
+        kept = (await conn.exec_driver_sql("SELECT payload FROM opsbot_outbox")).all()
+    assert kept and not [row for row in kept if "hunter2" in row[0]]
+    await outbox.stop()
+    await storage.close()
