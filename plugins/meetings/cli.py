@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from opsbot.cli import config_option, config_or_exit, open_plugin, run_async
+from opsbot.events import Room
 
 from .engine import Meeting, Settings, replay
 from .paths import DEFAULT_PATTERN
@@ -105,12 +106,11 @@ async def _save(
     the outputs' base name (relative to the output folder)."""
     from .files import write_outputs
 
-    config = plugin.config
     base, summary = write_outputs(
         meeting,
-        config.output_dir,
-        pattern=config.filename_pattern,
-        url_prefix=plugin.prefix_for(config),
+        plugin.config.output_dir,
+        pattern=meeting.settings.pattern,
+        url_prefix=meeting.settings.url_prefix,
         tz=plugin.timezone,
     )
     await store.finish(meeting_id, meeting, base, summary, ended=ended)
@@ -141,7 +141,6 @@ async def _history_listeners(config_path: str | None) -> AsyncIterator[Bot | Non
 
 
 def _settings(plugin: Meetings, network: str, room: str) -> Settings:
-    from opsbot.events import Room
 
     return plugin.settings(Room(network, room))
 
@@ -185,7 +184,6 @@ async def _import_one(
     listeners: Bot | None,
 ) -> str:
     """Import one archive; returns the line reported for it."""
-    from opsbot.events import Room
 
     from .files import links
     from .plugin import ended_event
@@ -201,7 +199,7 @@ async def _import_one(
     meeting.name = name_of(path) or meeting.name  # archives keep the names they have
     meeting_id = await store.create(
         network, channel, channel, meeting.name, meeting.started_at, meeting.owner.nick,
-        source=source,
+        source=source, settings=meeting.settings.to_json(),
     )  # fmt: skip
     await store.insert_lines(meeting_id, meeting.lines)
     base = await _save(store, plugin, meeting_id, meeting, ended=True)
@@ -240,7 +238,7 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 await store.lines(meeting_id),
                 row.network,
                 row.channel,
-                _settings(plugin, row.network, row.room),
+                plugin.settings_of(row.settings, Room(row.network, row.room)),
             )
             if row.source is not None:  # an imported archive keeps the name it has
                 meeting.name = row.name
@@ -321,7 +319,7 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
                 await store.lines(row.id),
                 row.network,
                 row.channel,
-                _settings(plugin, row.network, row.room),
+                plugin.settings_of(row.settings, Room(row.network, row.room)),
             )
             config = plugin.config
             ctx = Context(meeting, row.base or "", plugin.prefix_for(config), plugin.timezone)

@@ -12,7 +12,7 @@ No I/O and no database here, so replaying a transcript needs nothing but this mo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -257,6 +257,32 @@ class Settings:
     links: tuple[tuple[str, str], ...] = ()
     """``(label, url)`` announced at the end, e.g. ``("Minutes", "https://x/{path}.html")``;
     ``{path}`` is the files' path from ``pattern``."""
+    url_prefix: str = ""
+    """Where the archive is on the web, as the files' own links name it."""
+
+    def to_json(self) -> dict[str, object]:
+        """What is stored with the meeting when it starts, so that resuming, replaying and
+        regenerating it read its lines as they were read when said, whatever the config
+        says later."""
+        return {
+            "prefixes": list(self.prefixes),
+            "reserved": sorted(self.reserved),
+            "duration_seconds": self.duration.total_seconds(),
+            "pattern": self.pattern,
+            "links": [list(link) for link in self.links],
+            "url_prefix": self.url_prefix,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Settings:
+        return cls(
+            prefixes=tuple(str(p) for p in data["prefixes"]),
+            reserved=frozenset(str(r) for r in data["reserved"]),
+            duration=timedelta(seconds=float(data["duration_seconds"])),
+            pattern=str(data["pattern"]),
+            links=tuple((str(label), str(url)) for label, url in data["links"]),
+            url_prefix=str(data.get("url_prefix", "")),
+        )
 
 
 class Meeting:

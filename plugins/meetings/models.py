@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -30,6 +31,8 @@ class MeetingRow(Base):
     """Path of the output files without extension, relative to the output folder."""
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(1024))
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The engine's settings when the meeting started (None: before 0.11, use the config's)."""
     """Where an imported meeting came from."""
 
 

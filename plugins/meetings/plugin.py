@@ -130,7 +130,7 @@ class Meetings(Plugin):
         self.live: dict[str, Live] = {}
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
-            meeting = Meeting(row.network, row.channel, self.settings(room))
+            meeting = Meeting(row.network, row.channel, self.settings_of(row.settings, room))
             for line in lines:
                 try:
                     meeting.feed(line)
@@ -167,7 +167,13 @@ class Meetings(Plugin):
     def clock(self, moment: datetime) -> str:
         return f"{moment.astimezone(self.timezone):%H:%M:%S}"
 
+    def settings_of(self, stored: dict[str, Any] | None, room: Room) -> Settings:
+        """The settings a meeting started with, as stored with it; a meeting stored before
+        they were (0.10 and older) is read by today's."""
+        return Settings.from_json(stored) if stored is not None else self.settings(room)
+
     def settings(self, room: Room) -> Settings:
+        """The settings a meeting starting in ``room`` now is read by (from the config)."""
         config = self.config_for(room)
         prefixes = ("#", self.services.prefix_for(room.network))
         return Settings(
@@ -179,6 +185,7 @@ class Meetings(Plugin):
                 (label, f"{self.prefix_for(config).rstrip('/')}/{{path}}{ext}")
                 for label, ext in LINK_LABELS
             ),
+            url_prefix=self.prefix_for(config),
         )
 
     # logging every line
@@ -247,8 +254,9 @@ class Meetings(Plugin):
             return None
         name = sanitise_name(parsed[1]) if parsed[1] else meeting.name
         meeting_id = await self.store.create(
-            room.network, room.id, str(room), name, line.ts, line.nick
-        )
+            room.network, room.id, str(room), name, line.ts, line.nick,
+            settings=meeting.settings.to_json(),
+        )  # fmt: skip
         live = Live(meeting_id, meeting, room, RenderContext(meeting, "", tz=self.timezone))
         self.live[room.key] = live
         return live
@@ -283,7 +291,7 @@ class Meetings(Plugin):
             row = await self.store.meeting(meeting_id)
             if row is None:
                 continue
-            settings = self.settings(room)
+            settings = self.settings_of(row.settings, room)
             before = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
             gone = [
                 before.item_of[seq]
@@ -405,7 +413,8 @@ class Meetings(Plugin):
         meeting = live.meeting
         assert meeting.owner is not None and meeting.started_at is not None
         config = self.config_for(live.room)
-        base = basename(meeting.name, meeting.started_at, config.filename_pattern)
+        settings = meeting.settings
+        base = basename(meeting.name, meeting.started_at, settings.pattern)
         await self.emit(
             MeetingStarted(
                 meeting_id=live.id,
@@ -417,7 +426,7 @@ class Meetings(Plugin):
                 chairs=tuple(c.nick for c in meeting.chairs),
                 log_url=self.site.live_url(live.id)
                 if self.site is not None and not meeting.restricted
-                else links(base, self.prefix_for(config))[".log.html"],
+                else links(base, settings.url_prefix)[".log.html"],
             )
         )
         if not config.announce_open_actions:
@@ -459,18 +468,20 @@ class Meetings(Plugin):
         self, meeting_id: int, room: Room, meeting: Meeting, *, ended: bool
     ) -> dict[str, str]:
         """Write every output (in a worker thread: rendering a long log takes a while) and store
-        what the meeting became; returns the links."""
+        what the meeting became; returns the links. Where the files go and what their links
+        say are the meeting's own settings; only the folder is today's config."""
         config = self.config_for(room)
+        settings = meeting.settings
         base, summary = await asyncio.to_thread(
             write_outputs,
             meeting,
             config.output_dir,
-            pattern=config.filename_pattern,
-            url_prefix=self.prefix_for(config),
+            pattern=settings.pattern,
+            url_prefix=settings.url_prefix,
             tz=self.timezone,
         )
         await self.store.finish(meeting_id, meeting, base, summary, ended=ended)
-        return links(base, self.prefix_for(config))
+        return links(base, settings.url_prefix)
 
     @on(WriteOutputs)
     async def write_outputs(self, ctx: Context) -> None:

@@ -163,8 +163,10 @@ class MeetingStore:
         started_at: datetime,
         owner: str,
         source: str | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> int:
-        """Record a meeting that has just started (before its first line is written)."""
+        """Record a meeting that has just started (before its first line is written), with
+        the settings its lines are read by."""
         async with self.storage.session() as session, session.begin():
             row = MeetingRow(
                 network=network,
@@ -175,6 +177,7 @@ class MeetingStore:
                 owner=owner,
                 restricted=False,
                 source=source,
+                settings=settings,
             )
             session.add(row)
             await session.flush()

@@ -254,6 +254,41 @@ async def test_a_meeting_resumes_after_a_restart(bot_factory: BotFactory, tmp_pa
     assert record["chairs"] == ["alice", "bob"]
 
 
+async def test_a_resumed_meeting_keeps_the_settings_it_started_with(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    """The config changes while a meeting runs (prefix, file pattern, links): the
+    meeting is read, ended and written as it started, and the next meeting takes the new."""
+    db = tmp_path / "bot.db"
+    first = await bot_factory(database=db, config={"bot": {"prefix": "!"}})
+    await first.irc.say("alice", "#startmeeting ops")
+    await first.irc.say("alice", "!topic said with the old prefix")
+    await first.bot.stop()
+
+    changed = {
+        "bot": {"prefix": "."},
+        "plugins": {
+            "meetings": {
+                "filename_pattern": "{name}/{start:%Y}/{name}-new.{start:%H.%M}",
+                "url_prefix": "https://elsewhere.example.org",
+                "duration_minutes": 1,
+            }
+        },
+    }
+    second = await bot_factory(database=db, config=changed)
+    await second.irc.say("alice", "!topic still the old prefix")
+    ended = await second.irc.say("alice", "#endmeeting")
+    assert any("https://meetings.example.org/ops/" in line for line in ended), ended
+    record = minutes_json(tmp_path)
+    assert record["topics"] == ["said with the old prefix", "still the old prefix"]
+    files = [p.name for p in (tmp_path / "meetings").rglob("*.html")]
+    assert files and not [name for name in files if "-new." in name], files
+
+    await second.irc.say("alice", "#startmeeting ops")
+    ended = await second.irc.say("alice", "#endmeeting")
+    assert any("https://elsewhere.example.org/ops/" in line for line in ended), ended
+
+
 class Listener(Plugin):
     """Records the meetings plugin's domain events."""
 
