@@ -14,12 +14,17 @@ from opsbot.testing import BotFactory
 from opsbot_plugins.core.models import JoinedRoom
 from opsbot_plugins.core.plugin import Core
 
+from ..plugins.etherpad.test_migration import check_the_move
 from ..test_storage import check_migrations
 from .postgresserver import PostgresServer
 
 
 async def test_migrations_run_on_postgresql_and_are_idempotent(postgres: PostgresServer) -> None:
     await check_migrations(postgres.create_database())
+
+
+async def test_pad_lines_move_to_the_core_outbox_on_postgresql(postgres: PostgresServer) -> None:
+    await check_the_move(postgres.create_database())
 
 
 async def test_bots_starting_together_on_one_store_migrate_once(postgres: PostgresServer) -> None:
@@ -67,7 +72,7 @@ def test_opsbot_db_upgrade_against_postgresql(postgres: PostgresServer, tmp_path
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout == (
-            "opsbot: at opsbot_0002\ncore: at core_0001\nmeetings: at meetings_0003\n"
+            "opsbot: at opsbot_0003\ncore: at core_0001\nmeetings: at meetings_0004\n"
         )
 
 
