@@ -186,6 +186,12 @@ class Outbox:
         )  # fmt: skip
 
     async def _store(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        await self.write(items, conn)
+
+    async def write(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        """Store queued operations (as :meth:`add` and :meth:`revise` queue them) inside a
+        transaction the caller holds: the group commit's, or an upgrade's adopting what an
+        older writer left in its spool."""
         now = utcnow()
         for item in items:
             if item["op"] == "add":

@@ -10,14 +10,23 @@ line twice. An entry with ``replaces`` rewrites an earlier line (found by its ma
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from opsbot.groupcommit import GroupCommit
 from opsbot.outbox import Entry, Held, Outbox, Status
+from opsbot.storage import Storage
 
 from .client import EtherpadAuthError, EtherpadClient, EtherpadError, EtherpadNoPad
 
+log = logging.getLogger("opsbot.plugins.etherpad")
+
 CHANNEL = "etherpad"
+LEGACY_WRITER = "etherpad outbox writer"
+"""The name of 0.10's own pad-line writer, whose spool an upgrade may find."""
 BATCH = 50
 """Lines of one pad delivered in one append while catching up."""
 _BITS = {"0": "\u200b", "1": "\u200c"}
@@ -41,6 +50,42 @@ def item_ref(meeting_id: int, seq: int) -> str:
     return f"{meeting_id}:{seq}"
 
 
+async def adopt_legacy_spool(storage: Storage, outbox: Outbox) -> None:
+    """Lines 0.10 kept in its own spool while the database was away (an upgrade in the middle
+    of an outage) go to the core outbox: exactly those the database lacks, once, in order."""
+    spool_dir = storage.spool_dir
+    if spool_dir is None or not (spool_dir / f"{LEGACY_WRITER.replace(' ', '-')}.jsonl").exists():
+        return
+
+    async def write(items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        await outbox.write([_translated(item) for item in items], conn)
+
+    legacy: GroupCommit[dict[str, Any]] = GroupCommit(write, name=LEGACY_WRITER, storage=storage)
+    await legacy.start()
+    await legacy.stop()
+    if legacy.spool is not None:  # it was ours to read (no older bot still holds it)
+        legacy.spool.path.unlink(missing_ok=True)
+        legacy.spool.path.with_suffix(".lock").unlink(missing_ok=True)
+        log.info("pad lines kept in 0.10's spool are in the core outbox")
+
+
+def _translated(item: dict[str, Any]) -> dict[str, Any]:
+    if item["op"] == "add":
+        seq = item.get("item_seq")
+        return {
+            "op": "add", "channel": CHANNEL, "target": target(item["server"], item["pad"]),
+            "payload": {"server": item["server"], "pad": item["pad"], "text": item["text"],
+                        "network": item["network"], "room": item["room"], "replaces": None},
+            "key": None, "expires_at": None,
+            "ref": item_ref(item["meeting_id"], seq) if seq is not None else None,
+        }  # fmt: skip
+    redacted = item["op"] == "scrub" or bool(item.get("redacted"))
+    return {
+        "op": "revise", "channel": CHANNEL, "ref": item_ref(item["meeting_id"], item["seq"]),
+        "changes": {"text": item["text"]}, "scrub": redacted, "follow_up": item["op"] == "revise",
+    }  # fmt: skip
+
+
 class PadLines:
     """The plugin's side of the outbox: what it queues, and how a batch reaches a pad."""
 
@@ -50,6 +95,7 @@ class PadLines:
         self.notify = notify
 
     async def start(self, *, min_delay: float, max_delay: float) -> None:
+        await adopt_legacy_spool(self.outbox.storage, self.outbox)
         await self.outbox.register(
             CHANNEL, self._deliver, batch=BATCH, held=self._held,
             first_delay=min_delay, most_delay=max_delay,

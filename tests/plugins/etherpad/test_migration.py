@@ -62,3 +62,36 @@ async def check_the_move(url: str) -> None:
     assert newest == 10 and marker(10) != marker(9)
     await outbox.stop()
     await storage.close()
+
+
+async def test_lines_in_the_old_spool_reach_the_core_outbox(tmp_path: Path) -> None:
+    """0.10 was stopped while the database was away: its pad lines waited in its own spool."""
+    from opsbot.spool import Spool
+    from opsbot_plugins.etherpad.outbox import LEGACY_WRITER, adopt_legacy_spool
+
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    old = Spool(spool_dir / f"{LEGACY_WRITER.replace(' ', '-')}.jsonl")
+    old.open()
+    old.append(1, {"op": "add", "server": "ops", "pad": "pad-1", "text": "ACTION (bob): upgrade",
+                   "network": "irc", "room": "#ops", "meeting_id": 3, "item_seq": 8})  # fmt: skip
+    old.append(2, {"op": "scrub", "meeting_id": 3, "seq": 8, "text": "ACTION: [message removed]"})
+    old.write()
+    old.close()
+
+    storage = Storage(f"sqlite+aiosqlite:///{tmp_path}/bot.db", spool_dir=spool_dir)
+    await storage.connect()
+    await storage.migrate([("opsbot", MIGRATIONS), ("etherpad", Etherpad.migrations_dir())])
+    outbox = Outbox(storage)
+    await outbox.start()
+    await adopt_legacy_spool(storage, outbox)
+    async with storage.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT target, ref, payload FROM opsbot_outbox"))).all()
+    assert len(rows) == 1 and rows[0][:2] == (target("ops", "pad-1"), "3:8")
+    assert "[message removed]" in rows[0][2] and "upgrade" not in rows[0][2]
+    assert not old.path.exists(), "read once, then gone"
+    await adopt_legacy_spool(storage, outbox)  # nothing left: nothing added twice
+    async with storage.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM opsbot_outbox"))).scalar() == 1
+    await outbox.stop()
+    await storage.close()
