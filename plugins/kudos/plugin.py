@@ -70,7 +70,7 @@ class Kudos(Plugin):
         self._seen_at: dict[tuple[str, str], float] = {}
         site = self.web
         if site is not None:
-            KudosSite(self, site)
+            KudosSite(self.store, self.config.categories, site)
 
     async def teardown(self) -> None:
         await self.store.stop()

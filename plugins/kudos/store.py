@@ -90,6 +90,38 @@ class KudosStore:
     async def stop(self) -> None:
         await self._writer.stop()
 
+    async def public_kudos(
+        self,
+        *,
+        category: str | None,
+        receiver: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> tuple[list[Kudos], set[tuple[str, str]]]:
+        """Standing kudos, newest first, none to people who opted out; and who opted out (a
+        giver among them is shown as "someone")."""
+        found: Any = (
+            select(Kudos)
+            .outerjoin(
+                OptOut,
+                and_(OptOut.network == Kudos.receiver_network, OptOut.key == Kudos.receiver_key),
+            )
+            .where(Kudos.state == "given", OptOut.key.is_(None))
+            .order_by(Kudos.id.desc())
+        )
+        if since is not None:
+            found = found.where(Kudos.ts >= since)
+        if category:
+            found = found.where(Kudos.category == category)
+        if receiver:
+            network, _, key = receiver.partition(":")
+            found = found.where(Kudos.receiver_network == network, Kudos.receiver_key == key)
+        await self.flush()
+        async with self.storage.session() as session:
+            rows = list((await session.scalars(found.limit(limit))).all())
+            hidden = {(o.network, o.key) for o in await session.scalars(select(OptOut))}
+        return rows, hidden
+
     async def flush(self) -> None:
         """Wait until every kudos and sighting recorded so far is committed."""
         await self._writer.flush()

@@ -6,22 +6,41 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
-from sqlalchemy import and_, select
 
 from opsbot.events import utcnow
 from opsbot.services import Site
 from opsbot.web import since_and_limit
 
-from .models import Kudos, OptOut
+from .models import Kudos
 from .store import Ranked
 
-if TYPE_CHECKING:
-    from .plugin import Kudos as KudosPlugin
+
+class KudosReads(Protocol):
+    """What the pages read of the kudos (the plugin's store answers it; nothing here writes)."""
+
+    async def top(
+        self,
+        category: str | None,
+        since: datetime | None,
+        categories: Sequence[str],
+        limit: int = ...,
+    ) -> list[Ranked]: ...
+
+    async def public_kudos(
+        self,
+        *,
+        category: str | None,
+        receiver: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> tuple[Sequence[Kudos], set[tuple[str, str]]]: ...
+
 
 PERIODS = {"7d": 7, "30d": 30, "12m": 365, "all": None}
 LATEST = 10
@@ -30,8 +49,9 @@ BOARD_SECONDS = 60.0
 
 
 class KudosSite:
-    def __init__(self, plugin: KudosPlugin, site: Site) -> None:
-        self.plugin = plugin
+    def __init__(self, kudos: KudosReads, categories: Mapping[str, str], site: Site) -> None:
+        self.kudos = kudos
+        self.categories = categories
         self.site = site
         self._boards: dict[tuple[str | None, str], tuple[float, list[Ranked]]] = {}
         site.templates(Path(__file__).parent / "templates")
@@ -41,7 +61,7 @@ class KudosSite:
         site.api(Path(__file__).parent / "openapi.yaml")
 
     async def board(self, request: web.Request) -> web.Response:
-        categories = self.plugin.config.categories
+        categories = self.categories
         category = request.query.get("category") or None
         period = request.query.get("period", "all")
         if (category is not None and category not in categories) or period not in PERIODS:
@@ -65,16 +85,12 @@ class KudosSite:
         in the period: a year of a busy community takes a while)."""
         days = PERIODS[period]
         if days is None:  # all time: kept as running totals, always fresh
-            return await self.plugin.store.top(
-                category, None, list(self.plugin.config.categories), 25
-            )
+            return await self.kudos.top(category, None, list(self.categories), 25)
         now = time.monotonic()
         cached = self._boards.get((category, period))
         if cached is None or now - cached[0] > BOARD_SECONDS:
             since = utcnow() - timedelta(days=days)
-            ranked = await self.plugin.store.top(
-                category, since, list(self.plugin.config.categories), 25
-            )
+            ranked = await self.kudos.top(category, since, list(self.categories), 25)
             cached = self._boards[(category, period)] = (now, ranked)
         return cached[1]
 
@@ -100,26 +116,9 @@ class KudosSite:
     ) -> list[dict[str, Any]]:
         """Standing kudos, newest first, with their reasons and evidence; none to people who
         opted out, and a giver who opted out is "someone"."""
-        found: Any = (
-            select(Kudos)
-            .outerjoin(
-                OptOut,
-                and_(OptOut.network == Kudos.receiver_network, OptOut.key == Kudos.receiver_key),
-            )
-            .where(Kudos.state == "given", OptOut.key.is_(None))
-            .order_by(Kudos.id.desc())
+        rows, hidden = await self.kudos.public_kudos(
+            category=category, receiver=receiver, since=since, limit=limit
         )
-        if since is not None:
-            found = found.where(Kudos.ts >= since)
-        if category:
-            found = found.where(Kudos.category == category)
-        if receiver:
-            network, _, key = receiver.partition(":")
-            found = found.where(Kudos.receiver_network == network, Kudos.receiver_key == key)
-        await self.plugin.store.flush()
-        async with self.plugin.storage.session() as session:
-            rows = (await session.scalars(found.limit(limit))).all()
-            hidden = {(o.network, o.key) for o in await session.scalars(select(OptOut))}
         return [
             {
                 "id": row.id,

@@ -45,6 +45,7 @@ from opsbot.plugin import Context, Plugin, PluginConfig, command, on, subscribe
 from opsbot.text import shorten
 from opsbot.transports import TransportError
 
+from .archive import Archive
 from .engine import (
     CHAIR_COMMANDS,
     Effect,
@@ -64,6 +65,7 @@ from .engine import (
 from .files import links, write_outputs
 from .help import command_help, overview
 from .lines import lines_of
+from .live import Live, LiveMeetings
 from .paths import DEFAULT_PATTERN, basename, check_pattern
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
@@ -73,15 +75,6 @@ from .web import MeetingsSite
 RESERVED = frozenset({"help", "actions", "commands"})
 """Meeting commands that, after the bot's own prefix, stay the bot's commands (``!help``)."""
 LINK_LABELS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
-
-
-@dataclass(slots=True)
-class Live:
-    id: int
-    meeting: Meeting
-    room: Room
-    rows: RenderContext
-    """Renders log rows as lines arrive, so #endmeeting only joins them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,9 +118,16 @@ class Meetings(Plugin):
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
         await self.store.writer.start()  # lines spooled while the database was away first
-        self.site = MeetingsSite(self, site) if (site := self.web) is not None else None
+        self.live = LiveMeetings()
+        site = self.web
+        self.site = (
+            MeetingsSite(
+                Archive(self.storage), self.live, site, self.config.output_dir, self.timezone
+            )
+            if site is not None
+            else None
+        )
         await asyncio.to_thread(warm_up)
-        self.live: dict[str, Live] = {}
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
             meeting = Meeting(row.network, row.channel, self.settings_of(row.settings, room))
@@ -159,13 +159,6 @@ class Meetings(Plugin):
         if config.url_prefix is not None:
             return config.url_prefix
         return site.url("/meetings") if (site := self.web) is not None else ""
-
-    def local(self, moment: datetime | None) -> str:
-        """A time as the web pages show it: in the bot's zone."""
-        return "" if moment is None else f"{moment.astimezone(self.timezone):%Y-%m-%d %H:%M %Z}"
-
-    def clock(self, moment: datetime) -> str:
-        return f"{moment.astimezone(self.timezone):%H:%M:%S}"
 
     def settings_of(self, stored: dict[str, Any] | None, room: Room) -> Settings:
         """The settings a meeting started with, as stored with it; a meeting stored before
@@ -223,7 +216,7 @@ class Meetings(Plugin):
     async def agenda(self, event: AgendaProposed) -> None:
         """An agenda from elsewhere (the pad) becomes part of the meeting's log, so a resumed
         meeting still walks it with ``#topic next``."""
-        live = next((live for live in self.live.values() if live.id == event.meeting_id), None)
+        live = self.live.with_id(event.meeting_id)
         if live is None or not event.items:
             return
         nick = self.services.me(live.room.network).nick

@@ -4,7 +4,9 @@ meeting, in MeetBot's URL layout (``/meetings/<name>/<YYYY>/<name>.<YYYY-MM-DD-H
 ``#endmeeting`` answers resolve; ``/meetings/<name>/latest``; a live page of a meeting in
 progress fed by server-sent events; full-text search; the JSON API of meetings and action items.
 
-Restricted meetings (``#restrictlogs``) are never served, listed or searched.
+Restricted meetings (``#restrictlogs``) are never served, listed or searched. The pages read the
+archive through :class:`~.archive.Archive` and the meetings in progress through
+:class:`~.live.LiveMeetings`; they never hold the plugin.
 """
 
 from __future__ import annotations
@@ -12,22 +14,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from opsbot.services import Site
 from opsbot.web import secure, since_and_limit, style_hash, whole_number
 
+from .archive import Archive
 from .engine import REDACTED, Line, Meeting
-from .models import ActionRow, LineRow, MeetingRow
-from .search import marked, search
-
-if TYPE_CHECKING:
-    from .plugin import Live, Meetings
+from .live import Live, LiveMeetings
+from .models import ActionRow, MeetingRow
+from .search import marked
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONTENT_TYPES = {
@@ -69,12 +69,15 @@ class LiveFeed:
 
 
 class MeetingsSite:
-    def __init__(self, plugin: Meetings, site: Site) -> None:
-        self.plugin = plugin
+    def __init__(
+        self, archive: Archive, live: LiveMeetings, site: Site, output_dir: Path, tz: tzinfo
+    ) -> None:
+        self.archive = archive
+        self.running = live
         self.site = site
+        self.tz = tz
         self.feed = LiveFeed()
-        self.output = plugin.config.output_dir.resolve()
-        self._public_bases: set[str] = set()
+        self.output = output_dir.resolve()
         site.templates(TEMPLATES)
         for template in ("minutes.html", "log.html"):
             found = re.search(r"<style>(.*?)</style>", (TEMPLATES / template).read_text(), re.S)
@@ -103,34 +106,27 @@ class MeetingsSite:
     async def _closing(self, app: web.Application) -> None:
         self.feed.close()
 
-    @property
-    def storage(self) -> Any:
-        return self.plugin.storage
+    def local(self, moment: datetime | None) -> str:
+        """A time as the pages show it: in the bot's zone."""
+        return "" if moment is None else f"{moment.astimezone(self.tz):%Y-%m-%d %H:%M %Z}"
 
-    def _public(self) -> Any:
-        return select(MeetingRow).where(
-            MeetingRow.restricted.is_(False), MeetingRow.ended_at.is_not(None)
-        )
+    def clock(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self.tz):%H:%M:%S}"
 
     # pages
 
     async def index(self, request: web.Request) -> web.Response:
-        query = (
-            select(MeetingRow.name, func.count(), func.max(MeetingRow.started_at))
-            .where(MeetingRow.restricted.is_(False), MeetingRow.ended_at.is_not(None))
-            .group_by(MeetingRow.name)
-            .order_by(MeetingRow.name)
-        )
-        async with self.storage.session() as session:
-            names = (await session.execute(query)).all()
-        running = [live for live in self.plugin.live.values() if self._watchable(live)]
         return self.site.page(
-            request, "meetings:web/index.html", names=names, running=running, plugin=self.plugin
+            request,
+            "meetings:web/index.html",
+            names=await self.archive.names(),
+            running=self.running.watchable(),
+            local=self.local,
         )
 
     async def by_name(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        rows = await self._meetings(name)
+        rows = await self.archive.named(name)
         if not rows:
             raise web.HTTPNotFound(reason=f"No meetings named {name}")
         years: dict[int, int] = {}
@@ -141,7 +137,7 @@ class MeetingsSite:
     async def by_year(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         year = whole_number(request.match_info["year"], "the year", low=1970, high=9999)
-        rows = [r for r in await self._meetings(name) if r.started_at.year == year]
+        rows = [r for r in await self.archive.named(name) if r.started_at.year == year]
         if not rows:
             raise web.HTTPNotFound(reason=f"No meetings named {name} in {year}")
         return self.site.page(
@@ -150,11 +146,11 @@ class MeetingsSite:
             name=name,
             year=year,
             meetings=rows,
-            plugin=self.plugin,
+            local=self.local,
         )
 
     async def latest(self, request: web.Request) -> web.Response:
-        rows = await self._meetings(request.match_info["name"])
+        rows = await self.archive.named(request.match_info["name"])
         if not rows or rows[0].base is None:
             raise web.HTTPNotFound(reason="No such meeting")
         raise web.HTTPFound(f"/meetings/{rows[0].base}.html")
@@ -168,7 +164,7 @@ class MeetingsSite:
                 break
         else:
             raise web.HTTPNotFound()
-        if not await self._is_public(base):
+        if not await self.archive.is_public(base):
             raise web.HTTPNotFound(reason="No such meeting file")
         found = (self.output / f"{base}{extension}").resolve()
         if not found.is_relative_to(self.output) or not found.is_file():
@@ -178,45 +174,14 @@ class MeetingsSite:
         response.charset = "utf-8"
         return response
 
-    async def _is_public(self, base: str) -> bool:
-        """Whether ``base`` is an ended meeting that is not restricted (remembered: an ended
-        meeting stays as it is)."""
-        if base in self._public_bases:
-            return True
-        async with self.storage.session() as session:
-            found = await session.scalar(
-                select(MeetingRow.id).where(
-                    MeetingRow.base == base,
-                    MeetingRow.restricted.is_(False),
-                    MeetingRow.ended_at.is_not(None),
-                )
-            )
-        if found is not None:
-            if len(self._public_bases) > 50_000:
-                self._public_bases.clear()
-            self._public_bases.add(base)
-        return found is not None
-
-    async def _meetings(self, name: str) -> list[MeetingRow]:
-        async with self.storage.session() as session:
-            rows = await session.scalars(
-                self._public()
-                .where(MeetingRow.name == name.lower())
-                .order_by(MeetingRow.started_at.desc())
-            )
-            return list(rows)
-
     # live
-
-    def _watchable(self, live: Live) -> bool:
-        return live.meeting.started and not live.meeting.restricted
 
     def _live(self, request: web.Request) -> Live:
         meeting_id = whole_number(request.match_info["meeting_id"], "a meeting's ID")
-        for live in self.plugin.live.values():
-            if live.id == meeting_id and self._watchable(live):
-                return live
-        raise web.HTTPNotFound(reason="No meeting in progress with that number")
+        found = self.running.with_id(meeting_id)
+        if found is None or not found.watchable:
+            raise web.HTTPNotFound(reason="No meeting in progress with that number")
+        return found
 
     async def live(self, request: web.Request) -> web.Response:
         found = self._live(request)
@@ -229,7 +194,8 @@ class MeetingsSite:
             live=found,
             lines=shown,
             after=lines[-1].seq if lines else -1,
-            plugin=self.plugin,
+            local=self.local,
+            clock=self.clock,
         )
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -249,7 +215,7 @@ class MeetingsSite:
         try:
             for line in list(found.meeting.lines):
                 if line.seq > seen:
-                    await response.write(_event(found.meeting, line, self.plugin))
+                    await response.write(_event(found.meeting, line, self.tz))
                     seen = line.seq
             while True:
                 try:
@@ -261,7 +227,7 @@ class MeetingsSite:
                     await response.write(b"event: end\ndata: {}\n\n")
                     break
                 if item.seq > seen:
-                    await response.write(_event(found.meeting, item, self.plugin))
+                    await response.write(_event(found.meeting, item, self.tz))
                     seen = item.seq
         except ConnectionResetError:
             pass
@@ -288,8 +254,7 @@ class MeetingsSite:
         page = whole_number(query.get("page", "1"), "page", high=10_000)
         hits = []
         if words and not problems:
-            hits = await search(
-                self.storage,
+            hits = await self.archive.search(
                 words,
                 name=query.get("name") or None,
                 since=since,
@@ -308,21 +273,15 @@ class MeetingsSite:
             page=page,
             problems=problems,
             marked=marked,
-            plugin=self.plugin,
+            local=self.local,
         )
 
     # JSON API
 
     async def api_meetings(self, request: web.Request) -> web.Response:
         query = request.query
-        found = self._public().order_by(MeetingRow.started_at.desc())
-        if query.get("name"):
-            found = found.where(MeetingRow.name == query["name"].lower())
         since, limit = since_and_limit(query)
-        if since is not None:
-            found = found.where(MeetingRow.started_at >= since)
-        async with self.storage.session() as session:
-            rows = (await session.scalars(found.limit(limit))).all()
+        rows = await self.archive.meetings(name=query.get("name"), since=since, limit=limit)
         return web.json_response([self._meeting_json(row) for row in rows])
 
     def _meeting_json(self, row: MeetingRow) -> dict[str, Any]:
@@ -340,22 +299,10 @@ class MeetingsSite:
 
     async def api_meeting(self, request: web.Request) -> web.Response:
         meeting_id = whole_number(request.match_info["meeting_id"], "a meeting's ID")
-        async with self.storage.session() as session:
-            row = await session.scalar(self._public().where(MeetingRow.id == meeting_id))
-            if row is None:
-                raise web.HTTPNotFound(reason="No such meeting")
-            lines = (
-                await session.scalars(
-                    select(LineRow).where(LineRow.meeting_id == meeting_id).order_by(LineRow.seq)
-                )
-            ).all()
-            actions = (
-                await session.scalars(
-                    select(ActionRow)
-                    .where(ActionRow.meeting_id == meeting_id)
-                    .order_by(ActionRow.seq)
-                )
-            ).all()
+        found = await self.archive.meeting(meeting_id)
+        if found is None:
+            raise web.HTTPNotFound(reason="No such meeting")
+        row, lines, actions = found
         summary = row.summary or {}
         return web.json_response(
             {
@@ -381,19 +328,7 @@ class MeetingsSite:
         state = query.get("state", "open")
         if state not in ("open", "done", "all"):
             raise web.HTTPBadRequest(reason="state is open, done or all")
-        found = (
-            select(ActionRow, MeetingRow)
-            .join(MeetingRow, MeetingRow.id == ActionRow.meeting_id)
-            .where(MeetingRow.restricted.is_(False))
-            .order_by(MeetingRow.started_at.desc(), ActionRow.seq)
-            .limit(1000)
-        )
-        if state != "all":
-            found = found.where(ActionRow.state == state)
-        if query.get("meeting"):
-            found = found.where(MeetingRow.name == query["meeting"].lower())
-        async with self.storage.session() as session:
-            rows = (await session.execute(found)).all()
+        rows = await self.archive.actions(state=state, meeting=query.get("meeting"))
         owner = query.get("owner", "").casefold()
         return web.json_response(
             [
@@ -421,7 +356,7 @@ def _action_json(action: ActionRow, meeting: MeetingRow) -> dict[str, Any]:
 REVISIONS = ("edit", "redaction")
 
 
-def _event(meeting: Meeting, line: Line, plugin: Meetings) -> bytes:
+def _event(meeting: Meeting, line: Line, tz: tzinfo) -> bytes:
     """A line as an event ``line``; an edit or a redaction as ``revise``: the lines it changes
     and what they say now (``[message removed]``), so a watcher never keeps a redacted text."""
     if line.kind in REVISIONS:
@@ -435,7 +370,7 @@ def _event(meeting: Meeting, line: Line, plugin: Meetings) -> bytes:
     data = json.dumps(
         {
             "seq": line.seq,
-            "time": line.ts.astimezone(plugin.timezone).strftime("%H:%M:%S"),
+            "time": line.ts.astimezone(tz).strftime("%H:%M:%S"),
             "kind": line.kind,
             "nick": line.nick,
             "text": meeting.text_of(line),

@@ -21,7 +21,8 @@ import click
 from opsbot.cli import config_option, open_plugin, run_async
 
 if TYPE_CHECKING:
-    from .plugin import Part, Records
+    from .plugin import Records
+    from .reads import Part
 
 MAX_WORKERS = 8
 

@@ -11,13 +11,14 @@ in chat, ``opsbot records export`` hands everything to election officials.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -29,25 +30,12 @@ from opsbot.domain import (
 )
 from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
-from opsbot.people import IdentityRow
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
-from opsbot.storage import iso_utc, iso_utc_text, read_ahead
 
-from .ledger import Credit, Periods, Rule, credits_of
+from .ledger import Credit, Rule, credits_of
 from .models import Entry, HeardEvent
+from .reads import Key, Part, RecordReads
 from .web import PeopleSite
-
-Key = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One range of an export: the identities from ``first`` to ``last`` (inclusive, in the
-    database's order), and the linked people it yields."""
-
-    first: Key
-    last: Key
-    linked: frozenset[int]
 
 
 class RecordsConfig(PluginConfig):
@@ -87,7 +75,11 @@ class Records(Plugin):
                 self._opt(data)
         site = self.web
         if site is not None:
-            PeopleSite(self, site)
+            PeopleSite(self.reads, self.services.people, self.hidden, site)
+
+    def hidden(self, identities: Iterable[Key]) -> bool:
+        """Whether someone (any of their identities) left the public leaderboards."""
+        return any(key in self.opted_out for key in identities)
 
     def _opt(self, data: dict[str, Any]) -> None:
         key = (str(data["person"][0]), str(data["person"][1]))
@@ -185,179 +177,23 @@ class Records(Plugin):
         if writer is not None:
             await writer.flush()
 
-    # asking
+    # asking (the queries live in RecordReads, which the web pages and the CLI share)
+
+    @functools.cached_property
+    def reads(self) -> RecordReads:
+        """The read-only queries over this plugin's ledger."""
+        return RecordReads(self.storage, self.config.rules, self.flush)
 
     async def record(self, identities: list[Key], now: datetime) -> dict[str, Any]:
-        """A person's totals, evidence and the rules they meet."""
-        await self.flush()
-        mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
-        async with self.storage.session() as session:
-            rows = (await session.execute(_ledger().where(mine).order_by(Entry.ts, Entry.id))).all()
-        summary = self._summary(rows, Periods(self.config.rules, now), since=None)
-        return {"identities": [f"{n}:{a}" for n, a in identities], **summary}
+        return await self.reads.record(identities, now)
 
-    def _summary(
-        self, rows: Sequence[Any], periods: Periods, *, since: datetime | None
-    ) -> dict[str, Any]:
-        """Totals, rules met and evidence of one person's ledger rows (``_ledger()`` columns),
-        in one pass: an export makes a million of these. Evidence carries only the fields its
-        kind has."""
-        attended = lines = chaired = actions = completed = 0
-        kudos: dict[str, int] = {}
-        evidence: list[dict[str, Any]] = []
-        shown_from = "" if since is None else iso_utc_text(since)
-        for _network, _account, ts, kind, meeting, category, count, source, link, private in rows:
-            if kind == "attended":
-                attended += 1
-                lines += count
-                item = {"time": ts, "kind": kind, "meeting": meeting, "lines": count}
-            elif kind == "kudos":
-                kudos[category] = kudos.get(category, 0) + 1
-                item = {"time": ts, "kind": kind, "category": category}
-            else:
-                if kind == "chaired":
-                    chaired += 1
-                elif kind == "action":
-                    actions += 1
-                elif kind == "completed":
-                    completed += 1
-                item = {"time": ts, "kind": kind, "meeting": meeting}
-            if ts >= shown_from:
-                item["source"] = source
-                if link:
-                    item["link"] = link
-                if private:
-                    item["private"] = True
-                evidence.append(item)
-        return {
-            "meetings_attended": attended,
-            "lines_said": lines,
-            "meetings_chaired": chaired,
-            "action_items": actions,
-            "action_items_completed": completed,
-            "kudos": kudos,
-            "rules_met": periods.rules_met(rows),
-            "evidence": evidence,
-        }
-
-    async def export(
-        self,
-        *,
-        since: datetime | None,
-        rule: str | None,
-        part: Part | None = None,
+    def export(
+        self, *, since: datetime | None, rule: str | None, part: Part | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every person with a record, their evidence and the rules they meet, one at a time in
-        the ledger's order (network, then account, as the database sorts them; linked people
-        where their first identity comes). The ledger is read as a stream: a million entries
-        never sit in memory at once. ``part`` (from :meth:`parts`) limits it to one range of
-        identities, so several processes can share an export."""
-        await self.flush()
-        periods = Periods(self.config.rules, utcnow())
-        async with self.storage.engine.connect() as conn:
-            links = await conn.execute(
-                select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
-            )
-            person_of: dict[Key, int] = {(n, a): p for n, a, p in links.all()}
-            # Linked people first, from their own (few) rows; each is yielded where the stream
-            # below meets the first of their identities.
-            linked: dict[int, list[Any]] = {}
-            if person_of:
-                rows = await conn.execute(
-                    _ledger()
-                    .add_columns(IdentityRow.person)
-                    .join(
-                        IdentityRow,
-                        and_(
-                            IdentityRow.network == Entry.network,
-                            IdentityRow.account == Entry.account,
-                        ),
-                    )
-                    .order_by(Entry.ts, Entry.id)
-                )
-                for row in rows.all():
-                    if part is None or row[-1] in part.linked:
-                        linked.setdefault(row[-1], []).append(row[:-1])
-            ledger = _ledger()
-            if part is not None:
-                here = tuple_(Entry.network, Entry.account)
-                ledger = ledger.where(here >= tuple_(*part.first), here <= tuple_(*part.last))
-            stream = await conn.stream(
-                ledger.order_by(Entry.network, Entry.account, Entry.ts, Entry.id)
-            )
-            mine: list[Any] = []
-            current: Key | None = None
-            async for partition in read_ahead(stream):
-                for row in partition:
-                    key = (row[0], row[1])
-                    if key != current:
-                        if mine:
-                            found = self._person(mine, periods, since, rule)
-                            if found is not None:
-                                yield found
-                            mine = []
-                        current = key
-                        person = person_of.get(key)
-                        if person is not None and person in linked:
-                            found = self._person(linked.pop(person), periods, since, rule)
-                            if found is not None:
-                                yield found
-                    if key not in person_of:
-                        mine.append(row)
-            if mine:
-                found = self._person(mine, periods, since, rule)
-                if found is not None:
-                    yield found
+        return self.reads.export(since=since, rule=rule, part=part)
 
     async def parts(self, count: int) -> list[Part]:
-        """The ledger cut into ``count`` ranges of identities with about as many entries each
-        (in the database's order), each linked person given to the range of their first
-        identity."""
-        await self.flush()
-        async with self.storage.session() as session:
-            sizes = (
-                await session.execute(
-                    select(Entry.network, Entry.account, func.count())
-                    .where(Entry.withdrawn.is_(False))
-                    .group_by(Entry.network, Entry.account)
-                    .order_by(Entry.network, Entry.account)
-                )
-            ).all()
-            links = (
-                await session.execute(
-                    select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
-                )
-            ).all()
-        if not sizes:
-            return []
-        total = sum(n for _, _, n in sizes)
-        bounds: list[list[Key]] = [[]]
-        done = 0
-        for network, account, n in sizes:
-            if done >= total * len(bounds) / count and len(bounds) < count:
-                bounds.append([])
-            bounds[-1].append((network, account))
-            done += n
-        part_of = {key: i for i, keys in enumerate(bounds) for key in keys}
-        first_part: dict[int, int] = {}
-        for network, account, person in links:
-            if (network, account) in part_of:
-                where = part_of[(network, account)]
-                first_part[person] = min(where, first_part.get(person, where))
-        return [
-            Part(keys[0], keys[-1], frozenset(p for p, at in first_part.items() if at == i))
-            for i, keys in enumerate(bounds)
-        ]
-
-    def _person(
-        self, rows: list[Any], periods: Periods, since: datetime | None, rule: str | None
-    ) -> dict[str, Any] | None:
-        """One person's export from their ledger rows; None when ``rule`` is not met."""
-        summary = self._summary(rows, periods, since=since)
-        if rule is not None and rule not in summary["rules_met"]:
-            return None
-        identities = sorted({f"{r[0]}:{r[1]}" for r in rows})
-        return {"person": identities[0], "identities": identities, **summary}
+        return await self.reads.parts(count)
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:
@@ -377,14 +213,6 @@ class Records(Plugin):
             f"{found['action_items']} action items ({found['action_items_completed']} done); "
             f"kudos: {kudos}. Rules met: {rules}."
         )
-
-
-def _ledger() -> Any:
-    """The ledger's standing rows, as the tuples :meth:`Records._summary` reads."""
-    return select(
-        Entry.network, Entry.account, iso_utc(Entry.ts), Entry.kind, Entry.meeting,
-        Entry.category, Entry.count, Entry.source, Entry.link, Entry.private,
-    ).where(Entry.withdrawn.is_(False))  # fmt: skip
 
 
 def _entry_row(credit: Credit, entry_id: int) -> dict[str, Any]:

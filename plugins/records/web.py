@@ -7,21 +7,19 @@ public page."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from opsbot.events import utcnow
+from opsbot.people import People
 from opsbot.services import Site
 
-from .models import Entry
-
-if TYPE_CHECKING:
-    from .plugin import Records
+from .reads import Key, RecordReads
 
 MONTHS = 24
 LISTING_SECONDS = 60.0
@@ -97,8 +95,17 @@ def activity_chart(evidence: list[dict[str, Any]], now: datetime) -> Chart:
 
 
 class PeopleSite:
-    def __init__(self, plugin: Records, site: Site) -> None:
-        self.plugin = plugin
+    def __init__(
+        self,
+        reads: RecordReads,
+        people: People,
+        hidden: Callable[[Iterable[Key]], bool],
+        site: Site,
+    ) -> None:
+        """``hidden``: whether someone (by all their identities) has no public page."""
+        self.reads = reads
+        self.people = people
+        self.hidden = hidden
         self.site = site
         site.serve_person_pages()
         self._listed: tuple[float, list[Any]] | None = None
@@ -113,10 +120,10 @@ class PeopleSite:
         network, _, account = request.match_info["id"].partition(":")
         if not network or not account:
             raise web.HTTPNotFound(reason="People are network:account")
-        identities = await self.plugin.services.people.identities((network, account))
-        if any(key in self.plugin.opted_out for key in identities):
+        identities = await self.people.identities((network, account))
+        if self.hidden(identities):
             raise web.HTTPNotFound(reason="No public record")
-        found = await self.plugin.record(identities, utcnow())
+        found = await self.reads.record(identities, utcnow())
         if not found["evidence"]:
             raise web.HTTPNotFound(reason="No record for that person")
         # restricted meetings count in the totals; their names and links stay private
@@ -148,25 +155,16 @@ class PeopleSite:
         once a minute: the count walks the whole ledger."""
         now = time.monotonic()
         if self._listed is None or now - self._listed[0] > LISTING_SECONDS:
-            await self.plugin.flush()
-            query = (
-                select(Entry.network, Entry.account, func.max(Entry.nick), func.count())
-                .where(Entry.withdrawn.is_(False))
-                .group_by(Entry.network, Entry.account)
-                .order_by(func.count().desc())
-                .limit(2000)
-            )
-            async with self.plugin.storage.session() as session:
-                self._listed = (now, list((await session.execute(query)).all()))
+            self._listed = (now, await self.reads.everyone())
         return self._listed[1]
 
     async def index(self, request: web.Request) -> web.Response:
         wanted = request.query.get("q", "").strip().casefold()
-        groups = await self.plugin.services.people.groups()
+        groups = await self.people.groups()
         merged: dict[tuple[str, str], list[Any]] = {}
         for network, account, nick, n in await self._everyone():
             identities = groups.get((network, account), [(network, account)])
-            if any(key in self.plugin.opted_out for key in identities):
+            if self.hidden(identities):
                 continue
             person = merged.setdefault(identities[0], [nick, 0, ""])
             person[1] += n  # linked identities are one person, listed once
