@@ -6,7 +6,7 @@ progress fed by server-sent events; full-text search; the JSON API of meetings a
 
 Restricted meetings (``#restrictlogs``) are never served, listed or searched. The pages read the
 archive through :class:`~.archive.Archive` and the meetings in progress through
-:class:`~.live.LiveMeetings`; they never hold the plugin.
+:class:`~.live.LiveMeetings`; they never hold the plugin object.
 """
 
 from __future__ import annotations
