@@ -102,6 +102,7 @@ class Bot:
                 [("opsbot", STATE_MIGRATIONS)]
                 + [(name, cls.migrations_dir()) for name, cls in classes.items()]
             )
+            await self._people.load()
             await self._outbox.start()
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])

@@ -3,16 +3,22 @@ are linked by proof (a one-time code given on one network and said back on the o
 ten minutes), or by an admin. Unlinked identities are people of their own.
 
 A person is named by a number; only linked identities have a row (``opsbot_identities``).
+
+A person's preferences (leaving the public leaderboards, ...) are kept here too, in one place
+for every plugin (``opsbot_preferences``, per identity; a person's identities count together),
+read into memory at start-up and changed through :meth:`People.set_preference`.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, String, func, select, update
+from sqlalchemy import Integer, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .events import utcnow
@@ -22,6 +28,9 @@ from .storage import Storage, UTCDateTime
 Key = tuple[str, str]
 """(network, account)"""
 CODE_SECONDS = 600
+LEADERBOARDS = "leaderboards"
+"""The preference of leaving public leaderboards and pages: value ``hidden``."""
+HIDDEN = "hidden"
 
 
 class IdentityRow(OpsbotBase):
@@ -34,6 +43,30 @@ class IdentityRow(OpsbotBase):
     linked_by: Mapped[str] = mapped_column(String(320))
 
 
+class PreferenceRow(OpsbotBase):
+    __tablename__ = "opsbot_preferences"
+
+    network: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def not_hidden(network: Any, account: Any) -> Any:
+    """A SQL condition: the identity in these columns has not left the public leaderboards."""
+    return ~(
+        select(PreferenceRow.account)
+        .where(
+            PreferenceRow.network == network,
+            PreferenceRow.account == account,
+            PreferenceRow.name == LEADERBOARDS,
+            PreferenceRow.value == HIDDEN,
+        )
+        .exists()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     key: Key
@@ -44,6 +77,50 @@ class People:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._codes: dict[str, Pending] = {}
+        self._preferences: dict[tuple[Key, str], str] = {}
+
+    async def load(self) -> None:
+        """Read every preference (the bot does at start-up)."""
+        async with self.storage.session() as session:
+            rows = await session.scalars(select(PreferenceRow))
+            self._preferences = {((r.network, r.account), r.name): r.value for r in rows}
+
+    def preference(self, key: Key, name: str) -> str | None:
+        return self._preferences.get((key, name))
+
+    def hidden(self, identities: Iterable[Key]) -> bool:
+        """Whether someone (by any of their identities) left the public leaderboards."""
+        return any(self._preferences.get((key, LEADERBOARDS)) == HIDDEN for key in identities)
+
+    def everyone_hidden(self) -> set[Key]:
+        return {
+            key
+            for (key, name), v in self._preferences.items()
+            if (name, v) == (LEADERBOARDS, HIDDEN)
+        }
+
+    async def set_preference(self, key: Key, name: str, value: str | None) -> None:
+        """Keep (or, with None, forget) one preference of an identity."""
+        async with self.storage.session() as session, session.begin():
+            if value is None:
+                await session.execute(
+                    delete(PreferenceRow).where(
+                        PreferenceRow.network == key[0],
+                        PreferenceRow.account == key[1],
+                        PreferenceRow.name == name,
+                    )
+                )
+            else:
+                await session.merge(
+                    PreferenceRow(
+                        network=key[0], account=key[1], name=name, value=value,
+                        updated_at=utcnow(),
+                    )
+                )  # fmt: skip
+        if value is None:
+            self._preferences.pop((key, name), None)
+        else:
+            self._preferences[(key, name)] = value
 
     async def person(self, key: Key) -> int | None:
         async with self.storage.session() as session:

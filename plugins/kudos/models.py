@@ -90,10 +90,3 @@ class Seen(Base):
     account: Mapped[str | None] = mapped_column(String(255))
     display_nick: Mapped[str] = mapped_column(String(255))
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class OptOut(Base):
-    __tablename__ = "kudos_optout"
-
-    network: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut
 from opsbot.events import Identity, Message, Role
+from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require
 
 from .parse import evidence_in, parse_request, pills, plus_plus
@@ -70,7 +71,9 @@ class Kudos(Plugin):
         self._seen_at: dict[tuple[str, str], float] = {}
         site = self.web
         if site is not None:
-            KudosSite(self.store, self.config.categories, site)
+            KudosSite(
+                self.store, self.config.categories, self.services.people.everyone_hidden, site
+            )
 
     async def teardown(self) -> None:
         await self.store.stop()
@@ -341,7 +344,7 @@ class Kudos(Plugin):
         if key is None:
             await ctx.reply("Identify to an account first; opt-outs are kept per account.")
             return
-        await self.store.set_opt_out(key, out)
+        await self.services.people.set_preference(key, LEADERBOARDS, HIDDEN if out else None)
         await self.emit(LeaderboardOptOut(person=key, opted_out=out))
         if out:
             await ctx.reply("You are left out of public leaderboards; !kudos optin undoes it.")

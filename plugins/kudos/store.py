@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, delete, func, insert, or_, select
+from sqlalchemy import String, and_, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.events import utcnow
 from opsbot.groupcommit import GroupCommit
-from opsbot.people import IdentityRow
+from opsbot.people import IdentityRow, not_hidden
 from opsbot.storage import Storage
 
-from .models import Audit, Kudos, OptOut, Seen, Total
+from .models import Audit, Kudos, Seen, Total
 
 log = logging.getLogger("opsbot.plugins.kudos")
 
@@ -97,16 +97,11 @@ class KudosStore:
         receiver: str | None,
         since: datetime | None,
         limit: int,
-    ) -> tuple[list[Kudos], set[tuple[str, str]]]:
-        """Standing kudos, newest first, none to people who opted out; and who opted out (a
-        giver among them is shown as "someone")."""
+    ) -> list[Kudos]:
+        """Standing kudos, newest first, none to people who left the public leaderboards."""
         found: Any = (
             select(Kudos)
-            .outerjoin(
-                OptOut,
-                and_(OptOut.network == Kudos.receiver_network, OptOut.key == Kudos.receiver_key),
-            )
-            .where(Kudos.state == "given", OptOut.key.is_(None))
+            .where(Kudos.state == "given", not_hidden(Kudos.receiver_network, Kudos.receiver_key))
             .order_by(Kudos.id.desc())
         )
         if since is not None:
@@ -118,9 +113,7 @@ class KudosStore:
             found = found.where(Kudos.receiver_network == network, Kudos.receiver_key == key)
         await self.flush()
         async with self.storage.session() as session:
-            rows = list((await session.scalars(found.limit(limit))).all())
-            hidden = {(o.network, o.key) for o in await session.scalars(select(OptOut))}
-        return rows, hidden
+            return list((await session.scalars(found.limit(limit))).all())
 
     async def flush(self) -> None:
         """Wait until every kudos and sighting recorded so far is committed."""
@@ -297,15 +290,6 @@ class KudosStore:
             found: Seen | None = await session.get(Seen, (network, nick.casefold()))
             return found
 
-    async def set_opt_out(self, who: Key, out: bool) -> None:
-        async with self.storage.session() as session, session.begin():
-            if out:
-                await session.merge(OptOut(network=who[0], key=who[1]))
-            else:
-                await session.execute(
-                    delete(OptOut).where(OptOut.network == who[0], OptOut.key == who[1])
-                )
-
     # questions
 
     async def standing(self, identities: Sequence[Key], latest: int = 3) -> Standing:
@@ -357,7 +341,7 @@ class KudosStore:
                 query = (
                     select(Total.nick, Total.count, Total.receiver_network, Total.receiver_key)
                     .where(Total.category == (category or ALL), Total.count > 0)
-                    .where(_not_opted_out(Total.receiver_network, Total.receiver_key))
+                    .where(not_hidden(Total.receiver_network, Total.receiver_key))
                     .order_by(Total.count.desc())
                 )
             else:  # a period: one range of the covering index per category, then opt-outs
@@ -380,7 +364,7 @@ class KudosStore:
                 )
                 query = (
                     select(counted.c.nick, counted.c.n, counted.c.network, counted.c.key)
-                    .where(_not_opted_out(counted.c.network, counted.c.key))
+                    .where(not_hidden(counted.c.network, counted.c.key))
                     .order_by(counted.c.n.desc())
                 )
             rows = await session.execute(query.limit(limit))
@@ -423,7 +407,7 @@ class KudosStore:
             .outerjoin(
                 IdentityRow, and_(IdentityRow.network == network, IdentityRow.account == key)
             )
-            .where(*where, _not_opted_out(network, key))
+            .where(*where, not_hidden(network, key))
             .group_by(person)
             .order_by(amount.desc())
             .limit(limit)
@@ -450,10 +434,6 @@ class Ranked:
     count: int
     key: Key
     """(network, account) — one of the person's identities."""
-
-
-def _not_opted_out(network: Any, key: Any) -> Any:
-    return ~select(OptOut.key).where(OptOut.network == network, OptOut.key == key).exists()
 
 
 async def _add_to_totals(conn: Any, changes: list[tuple[str, str, str, int, str]]) -> None:

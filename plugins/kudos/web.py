@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,7 +39,7 @@ class KudosReads(Protocol):
         receiver: str | None,
         since: datetime | None,
         limit: int,
-    ) -> tuple[Sequence[Kudos], set[tuple[str, str]]]: ...
+    ) -> Sequence[Kudos]: ...
 
 
 PERIODS = {"7d": 7, "30d": 30, "12m": 365, "all": None}
@@ -49,8 +49,16 @@ BOARD_SECONDS = 60.0
 
 
 class KudosSite:
-    def __init__(self, kudos: KudosReads, categories: Mapping[str, str], site: Site) -> None:
+    def __init__(
+        self,
+        kudos: KudosReads,
+        categories: Mapping[str, str],
+        hidden: Callable[[], set[tuple[str, str]]],
+        site: Site,
+    ) -> None:
+        """``hidden``: who left the public leaderboards (a giver among them is "someone")."""
         self.kudos = kudos
+        self.hidden = hidden
         self.categories = categories
         self.site = site
         self._boards: dict[tuple[str | None, str], tuple[float, list[Ranked]]] = {}
@@ -116,9 +124,10 @@ class KudosSite:
     ) -> list[dict[str, Any]]:
         """Standing kudos, newest first, with their reasons and evidence; none to people who
         opted out, and a giver who opted out is "someone"."""
-        rows, hidden = await self.kudos.public_kudos(
+        rows = await self.kudos.public_kudos(
             category=category, receiver=receiver, since=since, limit=limit
         )
+        hidden = self.hidden()
         return [
             {
                 "id": row.id,

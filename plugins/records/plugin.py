@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -65,28 +65,9 @@ class Records(Plugin):
             self._write, name="records writer", storage=self.storage
         )
         await self.writer.start()  # what was spooled while the database was away, first
-        self.opted_out: set[Key] = set()
-        """People who left the public leaderboards: no public page of theirs."""
-        async with self.storage.session() as session:
-            changes = await session.scalars(
-                select(HeardEvent.data).where(HeardEvent.kind == "opt_out").order_by(HeardEvent.id)
-            )
-            for data in changes:
-                self._opt(data)
         site = self.web
         if site is not None:
-            PeopleSite(self.reads, self.services.people, self.hidden, site)
-
-    def hidden(self, identities: Iterable[Key]) -> bool:
-        """Whether someone (any of their identities) left the public leaderboards."""
-        return any(key in self.opted_out for key in identities)
-
-    def _opt(self, data: dict[str, Any]) -> None:
-        key = (str(data["person"][0]), str(data["person"][1]))
-        if data["opted_out"]:
-            self.opted_out.add(key)
-        else:
-            self.opted_out.discard(key)
+            PeopleSite(self.reads, self.services.people, site)
 
     async def teardown(self) -> None:
         await self.writer.stop()
@@ -134,7 +115,6 @@ class Records(Plugin):
     @subscribe(LeaderboardOptOut)
     async def opt_out(self, event: LeaderboardOptOut) -> None:
         self._heard("opt_out", event)
-        self._opt(_plain(event))
 
     @subscribe(KudosGiven)
     async def kudos_given(self, event: KudosGiven) -> None:

@@ -7,7 +7,6 @@ public page."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from opsbot.events import utcnow
 from opsbot.people import People
 from opsbot.services import Site
 
-from .reads import Key, RecordReads
+from .reads import RecordReads
 
 MONTHS = 24
 LISTING_SECONDS = 60.0
@@ -99,13 +98,10 @@ class PeopleSite:
         self,
         reads: RecordReads,
         people: People,
-        hidden: Callable[[Iterable[Key]], bool],
         site: Site,
     ) -> None:
-        """``hidden``: whether someone (by all their identities) has no public page."""
         self.reads = reads
         self.people = people
-        self.hidden = hidden
         self.site = site
         site.serve_person_pages()
         self._listed: tuple[float, list[Any]] | None = None
@@ -121,7 +117,7 @@ class PeopleSite:
         if not network or not account:
             raise web.HTTPNotFound(reason="People are network:account")
         identities = await self.people.identities((network, account))
-        if self.hidden(identities):
+        if self.people.hidden(identities):
             raise web.HTTPNotFound(reason="No public record")
         found = await self.reads.record(identities, utcnow())
         if not found["evidence"]:
@@ -164,7 +160,7 @@ class PeopleSite:
         merged: dict[tuple[str, str], list[Any]] = {}
         for network, account, nick, n in await self._everyone():
             identities = groups.get((network, account), [(network, account)])
-            if self.hidden(identities):
+            if self.people.hidden(identities):
                 continue
             person = merged.setdefault(identities[0], [nick, 0, ""])
             person[1] += n  # linked identities are one person, listed once

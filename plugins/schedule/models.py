@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Date, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from opsbot.storage import UTCDateTime
@@ -57,11 +57,3 @@ class HeardKudos(Base):
     receiver_key: Mapped[str] = mapped_column(String(255))
     receiver_nick: Mapped[str] = mapped_column(String(255))
     category: Mapped[str] = mapped_column(String(64))
-
-
-class OptedOut(Base):
-    __tablename__ = "schedule_optouts"
-
-    network: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -36,7 +36,6 @@ from opsbot.domain import (
     ActionItemClosed,
     KudosGiven,
     KudosWithdrawn,
-    LeaderboardOptOut,
     MeetingEnded,
     ReloadRequested,
 )
@@ -46,7 +45,7 @@ from opsbot.text import shorten
 
 from .definitions import Definition, Entry, Loaded, load_folder
 from .ical import calendar
-from .models import HeardKudos, OpenAction, OptedOut, Sent, Skip
+from .models import HeardKudos, OpenAction, Sent, Skip
 from .recurrence import Occurrence, meets_on, next_occurrence, occurrences
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -348,10 +347,7 @@ class Schedule(Plugin):
         since = utcnow() - timedelta(days=7)
         async with self.storage.session() as session:
             rows = (await session.scalars(select(HeardKudos).where(HeardKudos.ts >= since))).all()
-            hidden = {
-                (o.network, o.key)
-                for o in await session.scalars(select(OptedOut).where(OptedOut.opted_out.is_(True)))
-            }
+        hidden = self.services.people.everyone_hidden()
         if not rows:
             self.log.info("no kudos this week: no digest")
             return
@@ -423,13 +419,6 @@ class Schedule(Plugin):
     async def kudos_withdrawn(self, event: KudosWithdrawn) -> None:
         async with self.storage.session() as session, session.begin():
             await session.execute(delete(HeardKudos).where(HeardKudos.kudos_id == event.kudos_id))
-
-    @subscribe(LeaderboardOptOut)
-    async def opted(self, event: LeaderboardOptOut) -> None:
-        async with self.storage.session() as session, session.begin():
-            await session.merge(
-                OptedOut(network=event.person[0], key=event.person[1], opted_out=event.opted_out)
-            )
 
     @subscribe(ReloadRequested)
     async def reload_requested(self, event: ReloadRequested) -> None:
