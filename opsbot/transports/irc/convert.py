@@ -1,0 +1,76 @@
+"""IRC lines into the bot's events: messages, notices and actions (with server-time and the
+account tag), and the answers to CTCP VERSION and PING."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+import irc.client
+
+from ...events import Message, Room
+from .state import IrcState
+from .text import strip_formatting
+
+VERSION = "opsbot, a chat bot for the people who operate open-source clouds"
+
+
+class Conversion(IrcState):
+    def _timestamp(self, event: irc.client.Event) -> datetime:
+        for tag in event.tags or ():
+            if tag.get("key") == "time" and tag.get("value"):
+                with contextlib.suppress(ValueError):
+                    return datetime.fromisoformat(str(tag["value"]).replace("Z", "+00:00"))
+        return datetime.now(UTC)
+
+    def _to_message(
+        self, event: irc.client.Event, *, action: bool = False, notice: bool = False
+    ) -> Message | None:
+        nick = event.source.nick if event.source else ""
+        if not nick or ("." in nick and "!" not in str(event.source)):
+            return None  # server notices
+        raw = event.arguments[0] if event.arguments else ""
+        target = event.target
+        if target and target[0] in "#&!+":
+            room = self._room(target)
+        else:
+            room = Room(self.name, nick, is_direct=True)
+        return Message(
+            network=self.name,
+            room=room,
+            sender=self._identity(nick, event.tags),
+            text=strip_formatting(raw),
+            ts=self._timestamp(event),
+            is_action=action,
+            is_notice=notice,
+            raw=raw,
+        )
+
+    async def _message(
+        self, event: irc.client.Event, *, action: bool = False, notice: bool = False
+    ) -> None:
+        message = self._to_message(event, action=action, notice=notice)
+        if message is not None:
+            await self._publish(message)
+
+    async def _on_pubmsg(self, event: irc.client.Event) -> None:
+        await self._message(event)
+
+    _on_privmsg = _on_pubmsg
+
+    async def _on_pubnotice(self, event: irc.client.Event) -> None:
+        await self._message(event, notice=True)
+
+    _on_privnotice = _on_pubnotice
+
+    async def _on_action(self, event: irc.client.Event) -> None:
+        await self._message(event, action=True)
+
+    async def _on_ctcp(self, event: irc.client.Event) -> None:
+        query = event.arguments[0].upper() if event.arguments else ""
+        nick = event.source.nick
+        if query == "VERSION":
+            self._outbox.put_nowait(f"NOTICE {nick} :\x01VERSION {VERSION}\x01")
+        elif query == "PING":
+            payload = event.arguments[1] if len(event.arguments) > 1 else ""
+            self._outbox.put_nowait(f"NOTICE {nick} :\x01PING {payload}\x01")
