@@ -1,7 +1,7 @@
 """The IRC transport (see :mod:`.transport`)."""
 
-from .members import Member
-from .pacing import TokenBucket
+from .bucket import TokenBucket
+from .state import Member
 from .text import split_utf8, strip_formatting
 from .transport import IrcTransport
 

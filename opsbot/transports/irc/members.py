@@ -4,14 +4,13 @@ modes, the roles those give, and the joins, parts, quits and nick changes people
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 import irc.client
 
 from ...events import Identity, Join, NickChange, Part, Role, Room
 from ..base import TransportError
-from .state import IrcState
+from .state import IrcState, Member
 
 PREFIX_MODES = {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
 MODE_ROLES = (
@@ -31,13 +30,6 @@ JOIN_ERRORS = {
     "475": "wrong channel key",
     "477": "the channel needs a registered nick",
 }
-
-
-@dataclass(slots=True)
-class Member:
-    nick: str
-    account: str | None = None
-    modes: set[str] = field(default_factory=set)
 
 
 class Membership(IrcState):

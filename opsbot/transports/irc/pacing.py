@@ -5,9 +5,7 @@ through the bucket, so it lives here in the transport rather than in the outboun
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 import irc.client
 
@@ -15,36 +13,6 @@ from .state import IrcState
 from .text import split_utf8
 
 log = logging.getLogger("opsbot.transports.irc")
-
-
-class TokenBucket:
-    """``burst`` lines at once, then ``per_second``."""
-
-    def __init__(self, burst: int, per_second: float) -> None:
-        self.capacity = float(burst)
-        self.rate = per_second
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def try_take(self) -> bool:
-        """Take a token if one is there now."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        while True:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
 class Sending(IrcState):

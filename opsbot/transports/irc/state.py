@@ -4,6 +4,7 @@ parts (connecting, login, members, pacing, event conversion) that each keep one 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import irc.client
@@ -11,13 +12,18 @@ import irc.client
 from ...config import IrcNetwork
 from ...events import Identity, Room
 from ..base import EventSink
+from .bucket import TokenBucket
+from .client import _Connection, _Reactor
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-    from .connection import _Connection, _Reactor
-    from .members import Member
-    from .pacing import TokenBucket
+
+@dataclass(slots=True)
+class Member:
+    nick: str
+    account: str | None = None
+    modes: set[str] = field(default_factory=set)
 
 
 class IrcState:

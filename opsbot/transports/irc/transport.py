@@ -22,11 +22,14 @@ import irc.client
 from ...config import IrcNetwork
 from ...events import Disconnected, Identity, Message, Room
 from ..base import Capabilities, EventSink, Transport, TransportError
-from .connection import Connecting, _Connection, _Reactor
+from .bucket import TokenBucket
+from .client import _Connection, _Reactor
+from .connection import Connecting
 from .convert import Conversion
 from .login import Login
-from .members import JOIN_ERRORS, Member, Membership
-from .pacing import Sending, TokenBucket
+from .members import JOIN_ERRORS, Membership
+from .pacing import Sending
+from .state import Member
 
 log = logging.getLogger("opsbot.transports.irc")
 
