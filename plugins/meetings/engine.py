@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -151,8 +151,11 @@ class Person:
         return fold(nick) == fold(self.nick)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Item:
+    """An item of the minutes. Immutable: an edit makes a new one in its place, so an item
+    handed out in an effect (to the pad, to other plugins) never changes under its holder."""
+
     kind: str
     nick: str
     text: str
@@ -292,6 +295,8 @@ class Meeting:
         self.network = network
         self.channel = channel
         self.settings = settings or Settings()
+        self._parsed_text: str | None = None
+        self._parsed: tuple[str, str] | None = None
         self.lines: list[Line] = []
         self.items: list[Item] = []
         self.votes: list[Vote] = []
@@ -319,7 +324,6 @@ class Meeting:
         """msg_id to the latest text of that line (edits applied)."""
         self.redacted: set[str] = set()
         self.item_of: dict[int, Item] = {}
-        self.render_cache: dict[object, Any] = {}
         """Renderers keep derived text here (rows of the log), so the end need not redo it."""
         self._alias_count = 0
         self._people_key: object = None
@@ -379,7 +383,15 @@ class Meeting:
         return effects
 
     def parse(self, text: str) -> tuple[str, str] | None:
-        """``(command, arguments)`` if the line is a meeting command."""
+        """``(command, arguments)`` if the line is a meeting command. The plugin, the engine and
+        the announcement of what a line did all ask of the same line: it is parsed once."""
+        if text is self._parsed_text:
+            return self._parsed
+        self._parsed_text = text
+        self._parsed = self._parse(text)
+        return self._parsed
+
+    def _parse(self, text: str) -> tuple[str, str] | None:
         stripped = text.strip()
         for prefix in self.settings.prefixes:
             if not stripped.startswith(prefix):
@@ -492,16 +504,16 @@ class Meeting:
             return []
         self.texts[target] = line.text
         effects: list[Effect] = []
+        parsed = self.parse(line.text)
         for seq in self.seqs_of.get(target, ()):
             item = self.item_of.get(seq)
             if item is None:
                 continue
-            parsed = self.parse(line.text)
-            if parsed is not None:
-                item.text = parsed[1] or item.text
-            else:
-                item.text = line.text.strip()
-            effects.append(Revised(item))
+            text = (parsed[1] or item.text) if parsed is not None else line.text.strip()
+            revised = replace(item, text=text)
+            self.items[self.items.index(item)] = revised
+            self.item_of[seq] = revised
+            effects.append(Revised(revised))
         return effects
 
     def _redact(self, line: Line) -> list[Effect]:

@@ -455,10 +455,18 @@ class Meetings(Plugin):
             self.log.warning("could not set the topic of %s: %s", live.room, why)
 
     async def _write(self, live: Live, ended: bool) -> dict[str, str]:
-        return await self.write_meeting(live.id, live.room, live.meeting, ended=ended)
+        return await self.write_meeting(
+            live.id, live.room, live.meeting, ended=ended, rows=live.rows.rows
+        )
 
     async def write_meeting(
-        self, meeting_id: int, room: Room, meeting: Meeting, *, ended: bool
+        self,
+        meeting_id: int,
+        room: Room,
+        meeting: Meeting,
+        *,
+        ended: bool,
+        rows: dict[object, Any] | None = None,
     ) -> dict[str, str]:
         """Write every output (in a worker thread: rendering a long log takes a while) and store
         what the meeting became; returns the links. Where the files go and what their links
@@ -472,6 +480,7 @@ class Meetings(Plugin):
             pattern=settings.pattern,
             url_prefix=settings.url_prefix,
             tz=self.timezone,
+            rows=rows,
         )
         await self.store.finish(meeting_id, meeting, base, summary, ended=ended)
         return links(base, settings.url_prefix)

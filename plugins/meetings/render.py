@@ -37,8 +37,18 @@ def _templates() -> Environment:
 class Context:
     """What every renderer needs besides the meeting: where the files are and the time zone."""
 
-    def __init__(self, meeting: Meeting, base: str, url_prefix: str = "", tz: tzinfo = UTC) -> None:
+    def __init__(
+        self,
+        meeting: Meeting,
+        base: str,
+        url_prefix: str = "",
+        tz: tzinfo = UTC,
+        rows: dict[object, Any] | None = None,
+    ) -> None:
         self.meeting = meeting
+        self.rows: dict[object, Any] = rows if rows is not None else {}
+        """Log rows rendered already (by kind, time zone, line and text): the live bot renders
+        each line as it arrives and hands them to the context that writes the files."""
         self.base = base
         self.url_prefix = url_prefix.rstrip("/")
         self.tz = tz
@@ -167,9 +177,7 @@ def log_line_txt(ctx: Context, line: Line) -> str | None:
 
 
 def log_txt(ctx: Context) -> str:
-    cache: dict[tuple[int, str], str | None] = ctx.meeting.render_cache.setdefault(
-        ("log.txt", str(ctx.tz)), {}
-    )
+    cache: dict[tuple[int, str], str | None] = ctx.rows.setdefault(("log.txt", str(ctx.tz)), {})
     rows = []
     for line in ctx.meeting.lines:
         key = (line.seq, ctx.meeting.text_of(line))
@@ -335,14 +343,14 @@ def log_row(ctx: Context, line: Line) -> str | None:
 
 
 def _rows(ctx: Context) -> dict[tuple[int, str], str | None]:
-    return ctx.meeting.render_cache.setdefault(("log.html", str(ctx.tz)), {})  # type: ignore[no-any-return]
+    return ctx.rows.setdefault(("log.html", str(ctx.tz)), {})  # type: ignore[no-any-return]
 
 
 def cache_row(ctx: Context, line: Line) -> None:
     """Render one line's log rows ahead of time (the live bot calls this as each line arrives)."""
     key = (line.seq, ctx.meeting.text_of(line))
     _rows(ctx)[key] = log_row(ctx, line)
-    ctx.meeting.render_cache.setdefault(("log.txt", str(ctx.tz)), {})[key] = log_line_txt(ctx, line)
+    ctx.rows.setdefault(("log.txt", str(ctx.tz)), {})[key] = log_line_txt(ctx, line)
 
 
 def log_html(ctx: Context) -> str:

@@ -14,6 +14,7 @@ from opsbot_plugins.meetings.engine import (
     Ended,
     Line,
     Meeting,
+    Recorded,
     Reply,
     Revised,
     Save,
@@ -482,3 +483,33 @@ def test_topic_next_walks_an_agenda_and_says_when_it_is_done(s: Script) -> None:
     ]
     assert s.meeting.topics() == ["next", "Roll call", "Upgrades"]
     assert "opsbot" not in dict(s.meeting.people_present())
+
+
+def test_an_item_handed_out_never_changes_under_its_holder(s: Script) -> None:
+    s.say("bob", "#info the upgrade failed", msg_id="$1")
+    recorded = next(e.item for e in s.effects if isinstance(e, Recorded))
+    s.say("bob", "#info the upgrade succeeded", kind="edit", msg_id="$2", target_id="$1")
+    revised = next(e.item for e in s.effects if isinstance(e, Revised))
+    assert recorded.text == "the upgrade failed", "what was handed out stays as it was"
+    assert revised.text == "the upgrade succeeded" and revised.seq == recorded.seq
+    assert [i.text for i in s.meeting.items] == ["the upgrade succeeded"]
+    with pytest.raises(AttributeError):
+        recorded.text = "changed"  # type: ignore[misc]
+
+
+def test_a_line_is_parsed_once(s: Script, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real = Meeting._parse
+
+    def counting(self: Meeting, text: str) -> tuple[str, str] | None:
+        parsed.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(Meeting, "_parse", counting)
+    line = Line(
+        ts=T0 + timedelta(minutes=5), nick="alice", text="#topic one parse", account="alice"
+    )
+    for _ in range(4):  # the plugin, the moderation check, the engine, the announcement
+        s.meeting.parse(line.text)
+    s.meeting.feed(line)
+    assert parsed == ["#topic one parse"]
