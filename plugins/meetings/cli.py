@@ -185,8 +185,8 @@ async def _import_one(
 ) -> str:
     """Import one archive; returns the line reported for it."""
 
+    from .announce import ended_event
     from .files import links
-    from .plugin import ended_event
     from .transcript import name_of, read
 
     known = await store.imported_from(source)

@@ -2,33 +2,30 @@
 
 Each room with a meeting running has a :class:`~.engine.Meeting` in memory; every line of the room
 (the bot's own included) is fed to it and handed to the group-commit writer as it arrives. At
-start-up, meetings that never ended are rebuilt from their stored logs, so a crash or restart
-resumes them where they were.
+start-up, meetings that never ended are rebuilt from their stored logs (read with the settings
+they started with), so a crash or restart resumes them where they were.
+
+One job per module: the engine folds lines (:mod:`.engine`), :mod:`.announce` says what they
+did as domain events, :mod:`.commands` holds the chat commands, :mod:`.store` and
+:mod:`.archive` the data, :mod:`.files` and :mod:`.render` the outputs, :mod:`.web` the pages.
+This module feeds each room's lines to its meeting and carries out what the engine returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
 from opsbot.domain import (
-    ActionItemClosed,
-    ActionItemRecorded,
     AgendaProposed,
-    ChairsChanged,
     DatabaseAvailability,
-    ItemRecorded,
     ItemRevised,
-    ItemUndone,
-    LineLogged,
-    MeetingEnded,
     MeetingStarted,
-    TopicChanged,
 )
 from opsbot.events import (
     Edit,
@@ -41,24 +38,21 @@ from opsbot.events import (
     Room,
     RoomEvent,
 )
-from opsbot.plugin import Context, Plugin, PluginConfig, command, on, subscribe
-from opsbot.text import shorten
+from opsbot.plugin import Context, Plugin, PluginConfig, on, subscribe
 from opsbot.transports import TransportError
 
+from .announce import announce, ended_event
 from .archive import Archive
+from .commands import MeetingCommands
 from .engine import (
     CHAIR_COMMANDS,
-    Effect,
     Ended,
     Line,
     Meeting,
-    Recorded,
     Reply,
-    Revised,
     Save,
     Settings,
     SetTopic,
-    Undone,
     replay,
     sanitise_name,
 )
@@ -94,7 +88,7 @@ DATABASE_AWAY = (
 DATABASE_BACK = "The database is back; the meeting is stored again as it goes."
 
 
-class Meetings(Plugin):
+class Meetings(MeetingCommands, Plugin):
     """MeetBot-compatible meetings: #startmeeting, #topic, #action, votes, minutes and logs."""
 
     web_paths = ("/meetings", "/search", "/actions")
@@ -330,7 +324,7 @@ class Meetings(Plugin):
         cache_row(live.rows, line)
         if self.site is not None:
             self.site.feed.publish(live.id, line)
-        await self._announce(live, line, effects)
+        await announce(self.emit, live, line, effects)
         for effect in effects:
             if isinstance(effect, Reply):
                 mentioned = (ctx.services.member(live.room, nick) for nick in effect.mentions)
@@ -349,58 +343,6 @@ class Meetings(Plugin):
                 await self.services.enqueue(finish)
         if live.meeting.started and line.seq == 0:
             await self._started(live)
-
-    async def _announce(self, live: Live, line: Line, effects: list[Effect]) -> None:
-        """Tell other plugins what this line did."""
-        meeting = live.meeting
-        common: dict[str, Any] = {
-            "meeting_id": live.id,
-            "network": live.room.network,
-            "room": live.room.id,
-            "meeting_name": meeting.name,
-        }
-        await self.emit(
-            LineLogged(
-                **common,
-                seq=line.seq,
-                kind=line.kind,
-                nick=line.nick,
-                account=line.account,
-                text=line.text,
-            )
-        )
-        for effect in effects:
-            if isinstance(effect, Undone):
-                item = effect.item
-                await self.emit(ItemUndone(**common, seq=item.seq, kind=item.kind, text=item.text))
-            elif isinstance(effect, Revised):
-                item = effect.item
-                text = "" if effect.redacted else item.text
-                await self.emit(
-                    ItemRevised(
-                        **common, seq=item.seq, kind=item.kind, text=text, redacted=effect.redacted
-                    )
-                )
-            elif isinstance(effect, Recorded):
-                item = effect.item
-                about = {
-                    **common,
-                    "seq": item.seq,
-                    "kind": item.kind,
-                    "nick": item.nick,
-                    "text": item.text,
-                }
-                if item.kind == "ACTION":
-                    await self.emit(ActionItemRecorded(**about, owners=tuple(meeting.owners(item))))
-                else:
-                    await self.emit(ItemRecorded(**about))
-                if item.kind == "TOPIC":
-                    await self.emit(TopicChanged(**common, topic=item.text, nick=item.nick))
-        if line.kind == "message" and not line.is_bot:
-            parsed = meeting.parse(line.text)
-            if parsed is not None and parsed[0] in ("chair", "unchair"):
-                chairs = tuple((chair.nick, chair.account) for chair in meeting.chairs)
-                await self.emit(ChairsChanged(**common, chairs=chairs))
 
     async def _started(self, live: Live) -> None:
         meeting = live.meeting
@@ -508,169 +450,3 @@ class Meetings(Plugin):
         if final:
             ids = await self.store.action_ids(live.id)
             await self.emit(ended_event(live.id, live.room, live.meeting, urls, ids))
-
-    # chat commands
-
-    @command(
-        "actions", usage="[NICK|MEETING]", help="Open action items: someone's, or a meeting's."
-    )
-    async def actions(self, ctx: Context, who_or_meeting: str | None = None) -> None:
-        store = self.store
-        found = await store.open_actions(limit=200)
-        if who_or_meeting:
-            by_meeting = [a for a in found if a.meeting_name == who_or_meeting.lower()]
-            found = by_meeting or [
-                a for a in found if who_or_meeting.casefold() in (o.casefold() for o in a.owners)
-            ]
-        if not found:
-            whose = f" for {who_or_meeting}" if who_or_meeting else ""
-            await ctx.reply(f"No open action items{whose}.")
-            return
-        shown = "; ".join(
-            f"({a.id}) {a.text} [{a.meeting_name} {a.started_at:%Y-%m-%d}]" for a in found[:10]
-        )
-        more = f" … and {len(found) - 10} more." if len(found) > 10 else ""
-        await ctx.reply(f"Open action items: {shown}{more}")
-
-    @command(
-        "done",
-        usage="ID",
-        help="Close an action item: its owners, its meeting's chairs or a room moderator.",
-    )
-    async def done(self, ctx: Context, action_id: int) -> None:
-        found = await self.store.action(action_id)
-        if found is None:
-            await ctx.reply(f"There is no action item {action_id}.")
-            return
-        action, meeting = found
-        if action.state != "open":
-            await ctx.reply(f"Action item {action_id} was already closed by {action.done_by}.")
-            return
-        accounts = await self.store.accounts_in(meeting.id)
-        owners = tuple((nick, accounts.get(nick.casefold())) for nick in action.owners)
-        sender = ctx.sender
-        network = meeting.network
-        chairs = list(
-            dict.fromkeys([meeting.owner, *_listed((meeting.summary or {}).get("chairs"))])
-        )
-        allowed = (
-            ctx.room.network == network
-            and any(sender.is_seen_as(network, *owner) for owner in owners)
-        ) or await ctx.chair_or_moderator(
-            (str(chair), accounts.get(str(chair).casefold()))
-            for chair in chairs
-            if ctx.room.network == network
-        )
-        if not allowed:
-            named = ", ".join(action.owners) or "nobody"
-            await ctx.reply(
-                f"Only an owner of action item {action_id} ({named}), a chair of its meeting "
-                f"({', '.join(map(str, chairs))}) or a room moderator may close it."
-            )
-            return
-        row = await self.store.close_action(action_id, sender.account or sender.nick, ctx.msg.ts)
-        if row is None:
-            await ctx.reply(f"There is no action item {action_id}.")
-            return
-        if row.done_at != ctx.msg.ts:  # closed by someone else a moment ago
-            await ctx.reply(f"Action item {action_id} was already closed by {row.done_by}.")
-            return
-        await ctx.reply(f"Closed action item {action_id}: {row.text}")
-        await self.emit(
-            ActionItemClosed(
-                meeting_id=meeting.id,
-                network=network,
-                room=meeting.room,
-                meeting_name=meeting.name,
-                action_id=action_id,
-                text=row.text,
-                owners=owners,
-                closed_by=(sender.nick, sender.account),
-            )
-        )
-
-    @command("minutes", usage="[NAME] [last|YYYY-MM-DD]", help="Links to a meeting's minutes.")
-    async def minutes(self, ctx: Context, name: str | None = None, when: str | None = None) -> None:
-        if name is not None and (name == "last" or _is_date(name)) and when is None:
-            name, when = None, name
-        day = None
-        if when not in (None, "last"):
-            if not _is_date(when):
-                await ctx.reply(f"{when!r} is not a date; use YYYY-MM-DD or last.")
-                return
-            day = datetime.strptime(str(when), "%Y-%m-%d").date()
-        if name is not None:
-            rows = await self.store.meetings(name=name.lower())
-        else:
-            rows = await self.store.meetings(room=(ctx.room.network, ctx.room.id))
-        rows = [
-            r
-            for r in rows
-            if not r.restricted
-            and (day is None or r.started_at.astimezone(self.timezone).date() == day)
-        ]
-        if not rows:
-            what = f"'{shorten(name)}'" if name else "this room"
-            on_day = f" on {day}" if day else ""
-            await ctx.reply(f"No minutes for {what}{on_day}.")
-            return
-        # A day asked for: every meeting of it, in the order they were held (at most five).
-        chosen = sorted(rows[:5], key=lambda r: r.started_at) if day is not None else rows[:1]
-        config = self.config_for(ctx.room)
-        for row in chosen:
-            urls = links(row.base or "", self.prefix_for(config))
-            summary = row.summary or {}
-            topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
-            actions = len(_listed(summary.get("actions")))
-            people = ", ".join(str(p) for p in list(_mapped(summary.get("people_present")))[:8])
-            await ctx.reply(
-                f"{row.name} {row.started_at.astimezone(self.timezone):%Y-%m-%d %H:%M}: "
-                f"Minutes: {urls['.html']} | Log: {urls['.log.html']} — topics: {topics}; "
-                f"{actions} action items; people: {people or 'nobody'}"
-            )
-        if day is not None and len(rows) > len(chosen):
-            await ctx.reply(f"… and {len(rows) - len(chosen)} more that day.")
-
-
-def _listed(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _mapped(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _is_date(text: str | None) -> bool:
-    if text is None:
-        return False
-    try:
-        datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        return False
-    return True
-
-
-def ended_event(
-    meeting_id: int,
-    room: Room,
-    meeting: Meeting,
-    urls: dict[str, str],
-    action_ids: list[int],
-    *,
-    imported: bool = False,
-) -> MeetingEnded:
-    """What other plugins hear of a meeting that ended (live, or read from an archive)."""
-    return MeetingEnded(
-        meeting_id=meeting_id,
-        network=room.network,
-        room=room.id,
-        meeting_name=meeting.name,
-        attendees=dict(meeting.people_present()),
-        accounts={meeting.spelling.get(k, k): a for k, a in meeting.accounts.items()},
-        links=urls,
-        actions=tuple((a.text, tuple(meeting.owners(a))) for a in meeting.actions()),
-        chairs=tuple((chair.nick, chair.account) for chair in meeting.chairs),
-        action_ids=tuple(action_ids),
-        restricted=meeting.restricted,
-        imported=imported,
-    )
