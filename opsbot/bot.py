@@ -23,6 +23,8 @@ from .config import Config
 from .domain import DatabaseAvailability, ReloadRequested
 from .events import DomainEvent, Event, Identity, Message, Role, Room, utcnow
 from .loader import build_configs, load_classes
+from .later import CHANNEL as LATER
+from .later import SayLater
 from .outbox import Outbox
 from .people import People
 from .plugin import Plugin
@@ -64,7 +66,7 @@ class Bot:
         self.transports: dict[str, Transport] = {t.name: t for t in transports}
         self.router = Router(self, reply_unknown=config.bot.reply_unknown_command)
         self.bus = Bus(self.router.dispatch)
-        self.inbound = Inbound(self.bus, [own_echo(self.transports)])
+        self.inbound = Inbound(self.bus)
         """Where transports hand their events: its steps run before the bus queues them."""
         self.outbound: list[OutboundStep] = [formatting]
         """The steps everything the bot says passes before its transport sends it."""
@@ -76,6 +78,14 @@ class Bot:
         self._storage.health.listener = self._database_changed
         self._people = People(self._storage)
         self._outbox = Outbox(self._storage)
+        self._later = SayLater(
+            self._outbox,
+            send=self.send,
+            send_private=self.send_private,
+            room_of=self.room,
+            tell_admins=self.tell_admins,
+        )
+        self.inbound.steps += [own_echo(self.transports), self._later.network_back]
         self.scheduler = Scheduler(self._timezone)
         self.web: Web | None = Web(config.web) if config.web.enabled else None
         """The web site, where plugins add their pages at set-up (None when switched off)."""
@@ -104,6 +114,7 @@ class Bot:
             )
             await self._people.load()
             await self._outbox.start()
+            await self._later.start()
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])
                 try:
@@ -328,6 +339,28 @@ class Bot:
             )
             await self.bus.publish(own, wait=False, urgent=True)
         return msg_id
+
+    def say_later(
+        self,
+        room: Room,
+        text: str,
+        *,
+        key: str,
+        expires_at: datetime | None = None,
+        mentions: Sequence[Identity] = (),
+        undelivered: str | None = None,
+    ) -> None:
+        self._later.say(
+            room, text, key=key, expires_at=expires_at, mentions=mentions, undelivered=undelivered
+        )
+
+    def tell_later(
+        self, who: Identity, text: str, *, key: str, expires_at: datetime | None = None
+    ) -> None:
+        self._later.tell(who, text, key=key, expires_at=expires_at)
+
+    def retry_deliveries(self) -> None:
+        self._outbox.wake(LATER)
 
     async def send_private(self, who: Identity, text: str) -> None:
         await self.transports[who.network].send_private(who, text)

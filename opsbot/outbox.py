@@ -16,12 +16,15 @@ already landed (the pad's text holds each line's marker) makes a retry write not
 ``deliver`` gets the oldest waiting entries of one target (up to the channel's batch) and says
 how many of them, from the first, it delivered; raising :class:`Held` means a person must act
 (a refused API key) and is told once through the channel's ``held`` callback, any other
-exception is a passing failure, retried.
+exception is a passing failure, retried. An entry that expires undelivered is handed to the
+channel's ``expired`` callback (someone is told it never went). :meth:`Outbox.wake` cuts a
+backoff short: the network came back, try now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -91,6 +94,7 @@ class Channel:
     held: Told | None = None
     first_delay: float | None = None
     most_delay: float | None = None
+    expired: Told | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +144,13 @@ class Outbox:
         held: Told | None = None,
         first_delay: float | None = None,
         most_delay: float | None = None,
+        expired: Told | None = None,
     ) -> None:
         """Deliver ``channel``'s entries with ``deliver``, beginning with whatever an earlier
         run left waiting; the backoff's first and longest waits may be the channel's own."""
-        self._channels[channel] = Channel(deliver, batch, held, first_delay, most_delay)
+        self._channels[channel] = Channel(
+            deliver, batch, held, first_delay, most_delay, expired
+        )
         async with self.storage.session() as session:
             rows = await session.execute(
                 select(OutboxRow.target)
@@ -272,6 +279,13 @@ class Outbox:
 
     # delivering
 
+    def wake(self, channel: str, targets: Callable[[str], bool] | None = None) -> None:
+        """Try the channel's waiting targets now (those ``targets`` accepts), whatever their
+        backoff says: what they wait for may be back."""
+        for (name, target), task in list(self._workers.items()):
+            if name == channel and not task.done() and (targets is None or targets(target)):
+                self._wake[(name, target)].set()
+
     def _kick(self, channel: str, target: str) -> None:
         key = (channel, target)
         self._wake.setdefault(key, asyncio.Event()).set()
@@ -282,13 +296,24 @@ class Outbox:
             )
 
     async def _next(self, channel: str, target: str, batch: int) -> list[Entry]:
-        """The oldest waiting entries of a target, in order; expired ones are set aside."""
+        """The oldest waiting entries of a target, in order; expired ones are set aside (and
+        the channel told of each)."""
         while True:
             found, stale = await self._fetch(channel, target, batch)
+            spec = self._channels[channel]
+            for entry in stale:
+                if spec.expired is not None:
+                    error = TimeoutError(self._errors.get((channel, target)) or "not delivered")
+                    try:
+                        await spec.expired(entry, error)
+                    except Exception:
+                        log.exception("could not tell anyone that %s expired", entry.target)
             if found or not stale:
                 return found
 
-    async def _fetch(self, channel: str, target: str, batch: int) -> tuple[list[Entry], int]:
+    async def _fetch(
+        self, channel: str, target: str, batch: int
+    ) -> tuple[list[Entry], list[Entry]]:
         now = utcnow()
         async with self.storage.session() as session, session.begin():
             rows = list(
@@ -307,12 +332,11 @@ class Outbox:
                 )
                 log.warning("outbox %s %s: %d entries expired undelivered", channel, target,
                             len(stale))  # fmt: skip
-        found = [
-            Entry(row.id, row.target, row.payload, row.attempts, row.ref)
-            for row in rows
-            if row.id not in stale
-        ]
-        return found, len(stale)
+        entries = [Entry(row.id, row.target, row.payload, row.attempts, row.ref) for row in rows]
+        return (
+            [entry for entry in entries if entry.id not in stale],
+            [entry for entry in entries if entry.id in stale],
+        )
 
     async def _work(self, channel: str, target: str) -> None:
         key = (channel, target)
@@ -348,7 +372,7 @@ class Outbox:
                 wait = backoff.next()
                 log.warning("outbox %s %s: %s; again in %.1f s", channel, target,
                             self._errors[key], wait)  # fmt: skip
-                await asyncio.sleep(wait)
+                await self._pause(wake, wait)
                 continue
             else:
                 if reported:
@@ -357,7 +381,14 @@ class Outbox:
                 backoff.reset()
                 self._errors.pop(key, None)
                 continue
-            await asyncio.sleep(backoff.next())
+            await self._pause(wake, backoff.next())
+
+    @staticmethod
+    async def _pause(wake: asyncio.Event, seconds: float) -> None:
+        """The backoff's wait, cut short by :meth:`wake` (or by a new entry)."""
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
 
     async def _tell(self, spec: Channel, entry: Entry, error: Exception) -> None:
         if spec.held is None:

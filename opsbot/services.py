@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -184,6 +184,30 @@ class Services(Protocol):
         ...
 
     async def send_private(self, who: Identity, text: str) -> None: ...
+
+    def say_later(
+        self,
+        room: Room,
+        text: str,
+        *,
+        key: str,
+        expires_at: datetime | None = None,
+        mentions: Sequence[Identity] = (),
+        undelivered: str | None = None,
+    ) -> None:
+        """Say it through the durable outbox: stored before it is tried, once per ``key``,
+        again until it lands or ``expires_at`` passes (then the admins hear ``undelivered``)."""
+        ...
+
+    def tell_later(
+        self, who: Identity, text: str, *, key: str, expires_at: datetime | None = None
+    ) -> None:
+        """Tell one person through the durable outbox (as :meth:`say_later`)."""
+        ...
+
+    def retry_deliveries(self) -> None:
+        """Try what waits in the outbox to be said now, whatever its backoff says."""
+        ...
 
     async def react(self, room: Room, message_id: str, key: str) -> None: ...
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from opsbot.events import utcnow
 from opsbot.outbox import Entry, Held, Outbox
 from opsbot.state import OpsbotBase
 from opsbot.storage import Storage
+from opsbot.testing import BotFactory
 
 
 async def storage_at(tmp_path: Path) -> Storage:
@@ -133,3 +135,66 @@ async def test_a_revision_scrubs_every_copy_and_follows_up_the_first(tmp_path: P
     assert kept and not [row for row in kept if "hunter2" in row[0]]
     await outbox.stop()
     await storage.close()
+
+
+async def test_said_later_goes_once_at_once_when_its_network_is_back(
+    bot_factory: BotFactory,
+) -> None:
+    """Through a real bot: a reminder-like line for a room whose network is away waits in the
+    outbox, goes the moment the network reconnects (not after its backoff), and goes once."""
+    from opsbot.events import Connected
+    from opsbot.transports import TransportError
+
+    bot = await bot_factory(plugins=["core"])
+    matrix = bot.bot.transports["matrix"]
+    real_send = matrix.send
+    away = {"now": True}
+
+    async def flaky(room: Any, text: str, **kwargs: Any) -> str | None:
+        if away["now"]:
+            raise TransportError("homeserver unreachable")
+        return await real_send(room, text, **kwargs)
+
+    matrix.send = flaky  # type: ignore[method-assign]
+    room = bot.bot.room("matrix", bot.matrix.room)
+    for _ in range(2):
+        bot.bot.say_later(room, "the meeting starts in 15 minutes", key="remind:ops:1")
+    await asyncio.sleep(1.3)  # tried at once, and again after about a second: waits ~2 s now
+    assert await bot.matrix.settle() == []
+    away["now"] = False
+    began = asyncio.get_running_loop().time()
+    await bot.matrix.transport.deliver(Connected(network="matrix", me=matrix.me))
+    for _ in range(100):
+        said = await bot.matrix.settle()
+        if said:
+            break
+        await asyncio.sleep(0.02)
+    assert [s.text for s in said] == ["the meeting starts in 15 minutes"]
+    assert asyncio.get_running_loop().time() - began < 0.3, "at once, not after the backoff"
+    await asyncio.sleep(0.2)
+    assert await bot.matrix.settle() == [], "once"
+
+
+async def test_what_never_went_is_told_to_the_admins(bot_factory: BotFactory) -> None:
+    bot = await bot_factory(plugins=["core"])
+    gone = bot.bot.room("matrix", "!nowhere:example.org")
+
+    async def refuse(room: Any, text: str, **kwargs: Any) -> str | None:
+        raise ConnectionError("not in that room")
+
+    bot.bot.transports["matrix"].send = refuse  # type: ignore[method-assign]
+    bot.bot.say_later(
+        gone, "reminder", key="remind:x", expires_at=utcnow() + timedelta(seconds=0.5),
+        undelivered="The reminder of x could not be delivered to matrix:!nowhere:example.org",
+    )  # fmt: skip
+    await asyncio.sleep(0.8)
+    bot.bot.retry_deliveries()
+    told: list[str] = []
+    for _ in range(100):
+        told += [s.text for s in await bot.irc.settle() if s.to is not None]
+        if told:
+            break
+        await asyncio.sleep(0.02)
+    assert told and told[0].startswith(
+        "The reminder of x could not be delivered to matrix:!nowhere:example.org: "
+    )

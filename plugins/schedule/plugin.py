@@ -235,53 +235,46 @@ class Schedule(Plugin):
             return False
         return True
 
-    async def _reminder(
-        self, found: Occurrence, key: str, rooms: tuple[Room, ...] | None = None
-    ) -> None:
-        """Send a reminder to the meeting's rooms; a room it cannot reach is tried again
-        every RETRY_SECONDS while within the grace, then the bot admins are told. A reminder
-        is never counted as sent to a room it did not reach."""
-        if rooms is None:  # the first attempt: taken for good, so no restart sends it twice
-            if not await self._once(key):
-                self.plan()
-                return
-            rooms = tuple(self.rooms_of(found.entry))
-        actions = await self.open_actions(found.meeting_id)
-        text, mentions = self._reminder_text(found, actions)
-        failed: list[tuple[Room, str]] = []
-        for room in rooms:
-            try:
-                await self.services.send(
-                    room, text, mentions=[m for m in mentions if m.network == room.network]
-                )
-            except Exception as error:
-                failed.append((room, str(error) or type(error).__name__))
-        if failed:
-            await self._not_delivered(found, key, failed)
-        self.plan()
-
-    async def _not_delivered(
-        self, found: Occurrence, key: str, failed: list[tuple[Room, str]]
-    ) -> None:
-        where = "; ".join(f"{room.key}: {why}" for room, why in failed)
+    async def _reminder(self, found: Occurrence, key: str) -> None:
+        """Queue the reminder for each of the meeting's rooms in the durable outbox (once per
+        room, whatever restarts); a room it cannot reach is tried again with the outbox's
+        backoff and every RETRY_SECONDS while within the grace, then the bot admins are told."""
         last = found.start - timedelta(
             minutes=self.config.remind_minutes - self.config.grace_minutes
         )
-        retry_at = utcnow() + timedelta(seconds=RETRY_SECONDS)
-        if retry_at < last:
-            self.log.warning("reminder %s not delivered (%s); trying again", key, where)
-            self.jobs.add(
-                f"{key}:retry:{retry_at:%H%M%S}",
-                functools.partial(self._reminder, found, key, tuple(r for r, _ in failed)),
-                DateTrigger(run_date=retry_at),
-                misfire_grace_time=RETRY_SECONDS,
-            )
+        if utcnow() >= last or not await self._once(key):  # taken for good: said once
+            self.plan()
             return
-        self.log.error("reminder %s could not be delivered: %s", key, where)
-        await self.services.tell_admins(
-            f"The reminder of {found.meeting_id} ({self.when(found.start)}) could not be "
-            f"delivered to {where}."
+        actions = await self.open_actions(found.meeting_id)
+        text, mentions = self._reminder_text(found, actions)
+        for room in self.rooms_of(found.entry):
+            self.services.say_later(
+                room,
+                text,
+                key=f"{key}:{room.key}",
+                expires_at=last,
+                mentions=[m for m in mentions if m.network == room.network],
+                undelivered=f"The reminder of {found.meeting_id} ({self.when(found.start)}) "
+                f"could not be delivered to {room.key}",
+            )
+        # The outbox waits longer after each failure; while the meeting has not started, try
+        # at the meeting's own pace too, and once more when the grace is over.
+        moment, step = utcnow(), timedelta(seconds=RETRY_SECONDS)
+        while (moment := moment + step) < last:
+            self._retry_at(key, moment)
+        self._retry_at(key, last + timedelta(seconds=1))
+        self.plan()
+
+    def _retry_at(self, key: str, moment: datetime) -> None:
+        self.jobs.add(
+            f"{key}:retry:{moment:%H%M%S}",
+            self._retry,
+            DateTrigger(run_date=moment),
+            misfire_grace_time=RETRY_SECONDS,
         )
+
+    async def _retry(self) -> None:
+        self.services.retry_deliveries()
 
     def _reminder_text(
         self, found: Occurrence, actions: list[OpenAction]
@@ -310,26 +303,21 @@ class Schedule(Plugin):
         return " ".join(parts), list(mentions.values())
 
     async def _follow_up(self, found: Occurrence, key: str) -> None:
+        """Each owner of an open action item of the series hears of it privately, once
+        (through the durable outbox), before the meeting starts."""
         for action in await self.open_actions(found.meeting_id):
             for nick, account in action.owners:
-                owner = Identity(action.network, account, nick)
-                if not await self._once(f"{key}:{action.action_id}:{nick.casefold()}"):
-                    continue
                 if action.network not in self.services.networks():
                     continue
-                try:
-                    await self.services.send_private(
-                        owner,
-                        f"Before {found.meeting_id} {self.when(found.start)}: your action item "
-                        f'({action.action_id}) "{action.text}" from {action.ended_at:%Y-%m-%d} '
-                        f"is still open. Say {self.services.prefix_for(action.network)}done "
-                        f"{action.action_id} "
-                        "when it is done.",
-                    )
-                except Exception:
-                    self.log.exception(
-                        "could not follow up action %s with %s", action.action_id, nick
-                    )
+                self.services.tell_later(
+                    Identity(action.network, account, nick),
+                    f"Before {found.meeting_id} {self.when(found.start)}: your action item "
+                    f'({action.action_id}) "{action.text}" from {action.ended_at:%Y-%m-%d} '
+                    f"is still open. Say {self.services.prefix_for(action.network)}done "
+                    f"{action.action_id} when it is done.",
+                    key=f"{key}:{action.action_id}:{nick.casefold()}",
+                    expires_at=found.start,
+                )
         self._sent.add(key)
         self.plan()
 
@@ -366,9 +354,15 @@ class Schedule(Plugin):
             )
         named = "; ".join(parts) + ". " if parts else ""
         text = f"Kudos this week: {len(rows)} to {len(people)} people. {named}Thank you all!"
+        week = f"{utcnow():%G-W%V}"
         for where in self.config.digest.rooms:
             network, _, room = where.partition(":")
-            await self.services.send(Room(network, room), text)
+            self.services.say_later(
+                self.services.room(network, room),
+                text,
+                key=f"digest:{week}:{where}",
+                expires_at=utcnow() + timedelta(hours=1),
+            )
 
     # what the other plugins tell
 
