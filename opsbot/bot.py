@@ -22,9 +22,9 @@ from .bus import Bus
 from .config import Config
 from .domain import DatabaseAvailability, ReloadRequested
 from .events import DomainEvent, Event, Identity, Message, Role, Room, utcnow
-from .loader import build_configs, load_classes
 from .later import CHANNEL as LATER
 from .later import SayLater
+from .loader import build_configs, load_classes
 from .outbox import Outbox
 from .people import People
 from .plugin import Plugin

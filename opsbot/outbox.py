@@ -148,9 +148,7 @@ class Outbox:
     ) -> None:
         """Deliver ``channel``'s entries with ``deliver``, beginning with whatever an earlier
         run left waiting; the backoff's first and longest waits may be the channel's own."""
-        self._channels[channel] = Channel(
-            deliver, batch, held, first_delay, most_delay, expired
-        )
+        self._channels[channel] = Channel(deliver, batch, held, first_delay, most_delay, expired)
         async with self.storage.session() as session:
             rows = await session.execute(
                 select(OutboxRow.target)
