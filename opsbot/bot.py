@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from .bus import Bus
 from .config import Config
 from .domain import DatabaseAvailability, ReloadRequested
-from .events import DomainEvent, Event, Identity, Message, Role, Room, utcnow
+from .events import Connected, DomainEvent, Event, Identity, Message, Role, Room, utcnow
 from .later import CHANNEL as LATER
 from .later import SayLater
 from .loader import build_configs, load_classes
@@ -32,7 +32,7 @@ from .router import Router
 from .rules import handlers_of
 from .scheduler import PluginJobs, Scheduler
 from .services import CommandInfo
-from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo, run_outbound
+from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
@@ -85,7 +85,8 @@ class Bot:
             room_of=self.room,
             tell_admins=self.tell_admins,
         )
-        self.inbound.steps += [own_echo(self.transports), self._later.network_back]
+        self.inbound.add(own_echo(self.transports), Message)
+        self.inbound.add(self._later.network_back, Connected)
         self.scheduler = Scheduler(self._timezone)
         self.web: Web | None = Web(config.web) if config.web.enabled else None
         """The web site, where plugins add their pages at set-up (None when switched off)."""
@@ -317,9 +318,12 @@ class Bot:
         room's order. ``mentions`` are the people the text names, for networks that link or
         notify them (Matrix pills). A text over :data:`~opsbot.text.MOST_SAID` characters is
         cut, saying so (the formatting step)."""
-        out = run_outbound(self.outbound, Outgoing(room, text, html, reply_to, notice, mentions))
-        if out is None:
-            return None
+        out = Outgoing(room, text, html, reply_to, notice, mentions)
+        for step in self.outbound:
+            changed = step(out)
+            if changed is None:
+                return None
+            out = changed
         transport = self.transports[out.room.network]
         msg_id = await transport.send(
             out.room, out.text, html=out.html, reply_to=out.reply_to, notice=out.notice,
@@ -396,6 +400,9 @@ class Bot:
     def command(self, name: str) -> CommandInfo | None:
         handler = self.router.commands.get(name)
         return self.router.info(handler) if handler is not None else None
+
+    def subcommands(self, name: str) -> list[CommandInfo]:
+        return [self.router.info(h) for h in self.router.subcommands.get(name, ())]
 
     def plugins_described(self) -> list[tuple[str, str]]:
         return [(name, plugin.description()) for name, plugin in self.plugins.items()]

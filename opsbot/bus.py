@@ -58,17 +58,20 @@ class Bus:
         :meth:`publish` it instead (bus closed or lane full)."""
         if self._closed:
             return False
-        lane = self._lanes.get(event.lane)
+        key = event.lane
+        lane = self._lanes.get(key)
         if lane is not None and len(lane.events) >= self._lane_limit:
             return False
-        self._queue(event, urgent=False)
+        self._queue(event, urgent=False, key=key)
         return True
 
-    def _queue(self, event: Event, *, urgent: bool) -> _Lane:
-        lane = self._lanes.get(event.lane)
+    def _queue(self, event: Event, *, urgent: bool, key: str | None = None) -> _Lane:
+        if key is None:
+            key = event.lane
+        lane = self._lanes.get(key)
         if lane is None:
-            lane = self._lanes[event.lane] = _Lane()
-            lane.task = asyncio.create_task(self._work(lane), name=f"lane {event.lane}")
+            lane = self._lanes[key] = _Lane()
+            lane.task = asyncio.create_task(self._work(lane), name=f"lane {key}")
         (lane.urgent if urgent else lane.events).append(event)
         lane.ready.set()
         self._pending += 1

@@ -39,6 +39,8 @@ class BoundHandler:
     fn: Handler
     rules: Rules
     params: list[Param] = field(default_factory=list)
+    info: CommandInfo | None = None
+    """How help describes it (made once)."""
 
     @property
     def qualname(self) -> str:
@@ -105,7 +107,9 @@ class Router:
         )
 
     def info(self, handler: BoundHandler) -> CommandInfo:
-        return CommandInfo(handler.plugin.name, handler.rules, handler.usage)
+        if handler.info is None:
+            handler.info = CommandInfo(handler.plugin.name, handler.rules, handler.usage)
+        return handler.info
 
     def _on_handlers(self, event_type: type[Event]) -> tuple[BoundHandler, ...]:
         found = self._on_cache.get(event_type)
@@ -158,14 +162,12 @@ class Router:
         if text.startswith(prefix):
             body = text[len(prefix) :]
         else:
-            nick = self.services.me(msg.network).nick
-            head = text[: len(nick) + 1]
-            if (
-                len(text) > len(nick)
-                and head[:-1].casefold() == nick.casefold()
-                and head[-1] in ":,"
-            ):
-                body = text[len(nick) + 1 :].lstrip()
+            # Addressed as ``botnick: cmd`` or ``botnick, cmd``: the first ':' or ',' ends the
+            # nick (no nick holds either), so most chatter needs no look at the bot's nick.
+            colon, comma = text.find(":"), text.find(",")
+            cut = comma if colon < 0 or 0 <= comma < colon else colon
+            if cut > 0 and text[:cut].casefold() == self.services.me(msg.network).nick.casefold():
+                body = text[cut + 1 :].lstrip()
             elif msg.room.is_direct:
                 body = text
             else:

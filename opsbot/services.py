@@ -243,6 +243,10 @@ class Services(Protocol):
         """The command of a name or alias (``kudos top`` for a subcommand)."""
         ...
 
+    def subcommands(self, name: str) -> list[CommandInfo]:
+        """The subcommands of a command (``kudos top``... of ``kudos``), in declaration order."""
+        ...
+
     def plugins_described(self) -> list[tuple[str, str]]:
         """Each loaded plugin's name and one-line description, in load order."""
         ...

@@ -23,9 +23,9 @@ from .transports.base import EventSink, Transport
 InboundStep = Callable[[Event], Event | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
-    """Something a plugin says in a room."""
+    """Something a plugin says in a room (a step returns it, or a changed copy of it)."""
 
     room: Room
     text: str
@@ -39,14 +39,33 @@ OutboundStep = Callable[[Outgoing], Outgoing | None]
 
 
 class Inbound:
-    """The sink transports publish to: runs the steps, then queues what is left on the bus."""
+    """The sink transports publish to: runs the steps, then queues what is left on the bus.
 
-    def __init__(self, bus: EventSink, steps: Sequence[InboundStep] = ()) -> None:
+    A step sees the events of the types it is added for (every event by default); which steps
+    an event type passes is worked out once per type, so a chat line pays only for its own."""
+
+    def __init__(self, bus: EventSink) -> None:
         self.bus = bus
-        self.steps: list[InboundStep] = list(steps)
+        self._steps: list[tuple[InboundStep, tuple[type[Event], ...]]] = []
+        self._by_type: dict[type[Event], tuple[InboundStep, ...]] = {}
+
+    def add(self, step: InboundStep, *types: type[Event]) -> None:
+        """Run ``step`` on events of ``types`` (every event if none), after the steps before."""
+        self._steps.append((step, types or (Event,)))
+        self._by_type.clear()
+
+    @property
+    def steps(self) -> list[InboundStep]:
+        return [step for step, _ in self._steps]
 
     def _through(self, event: Event) -> Event | None:
-        for step in self.steps:
+        kind = type(event)
+        steps = self._by_type.get(kind)
+        if steps is None:
+            steps = self._by_type[kind] = tuple(
+                step for step, types in self._steps if issubclass(kind, types)
+            )
+        for step in steps:
             found = step(event)
             if found is None:
                 return None
@@ -59,7 +78,8 @@ class Inbound:
 
     async def publish(self, event: Event, *, wait: bool = True) -> None:
         passed = self._through(event)
-        if passed is not None:
+        # Queued at once when its lane has room (the common case costs no further await).
+        if passed is not None and not self.bus.offer(passed):
             await self.bus.publish(passed, wait=wait)
 
     async def drain(self) -> None:
@@ -79,15 +99,6 @@ def own_echo(transports: dict[str, Transport]) -> InboundStep:
         return event
 
     return step
-
-
-def run_outbound(steps: Sequence[OutboundStep], outgoing: Outgoing) -> Outgoing | None:
-    for step in steps:
-        found = step(outgoing)
-        if found is None:
-            return None
-        outgoing = found
-    return outgoing
 
 
 def formatting(outgoing: Outgoing) -> Outgoing:

@@ -51,7 +51,7 @@ async def test_steps_drop_and_change_what_passes(bot_factory: BotFactory) -> Non
     def shout(out: Outgoing) -> Outgoing:
         return dataclasses.replace(out, text=out.text.upper())
 
-    bot.bot.inbound.steps.append(no_mallory)
+    bot.bot.inbound.add(no_mallory)
     bot.bot.outbound.append(shout)
     assert await bot.irc.say("mallory", "!ping") == []
     assert await bot.irc.say("alice", "!ping") == ["PONG"]

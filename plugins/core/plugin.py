@@ -49,10 +49,10 @@ class Core(Plugin):
         return line + (f" ({'; '.join(extras)})" if extras else "")
 
     @command("help", usage="[COMMAND [SUBCOMMAND]|PLUGIN]", help="List commands, or explain one.")
-    async def help(self, ctx: Context, *topic: str) -> None:
+    async def help(self, ctx: Context, topic: Rest | None = None) -> None:
         prefix = self._prefix(ctx)
-        commands = self.services.commands()
         if not topic:
+            commands = self.services.commands()
             names: dict[str, str] = {}
             for each in commands:
                 spec = each.rules.command
@@ -66,9 +66,9 @@ class Core(Plugin):
                 f"Commands: {listed} (* needs a role). Say {prefix}help COMMAND for its usage."
             )
             return
-        name = " ".join(topic).removeprefix(prefix).lstrip("#").lower()
+        name = " ".join(topic.split()).removeprefix(prefix).lstrip("#").lower()
         found = self.services.command(name)
-        subs = [c for c in commands if c.rules.command and c.rules.command.parent == name]
+        subs = self.services.subcommands(name)
         if found is not None or subs:
             lines = [self._describe(found, prefix)] if found is not None else []
             lines += [self._describe(sub, prefix) for sub in subs]
@@ -80,6 +80,7 @@ class Core(Plugin):
             return
         described = dict(self.services.plugins_described())
         if name in described:
+            commands = self.services.commands()
             own = sorted(
                 {
                     (c.rules.command.parent or c.rules.command.name)
@@ -91,7 +92,7 @@ class Core(Plugin):
             await ctx.reply(f"{name}: {described[name]} Commands: {listed}.")
             return
         await ctx.reply(
-            f"No command or plugin called {shorten(' '.join(topic))!r}. "
+            f"No command or plugin called {shorten(topic.strip())!r}. "
             f"{prefix}help lists them all."
         )
 
