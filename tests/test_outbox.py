@@ -198,3 +198,14 @@ async def test_what_never_went_is_told_to_the_admins(bot_factory: BotFactory) ->
     assert told and told[0].startswith(
         "The reminder of x could not be delivered to matrix:!nowhere:example.org: "
     )
+
+
+def test_the_backoff_doubles_up_to_its_cap_with_jitter() -> None:
+    from opsbot.retry import Backoff
+
+    backoff = Backoff(1.0, 8.0)
+    waits = [backoff.next() for _ in range(6)]
+    for wait, expected in zip(waits, [1, 2, 4, 8, 8, 8], strict=True):
+        assert expected * 0.75 <= wait <= expected * 1.25
+    backoff.reset()
+    assert backoff.failures == 0 and backoff.next() <= 1.25
