@@ -29,9 +29,8 @@ from .outbox import Outbox
 from .people import People
 from .plugin import Plugin
 from .router import Router
-from .rules import handlers_of
+from .rules import CommandInfo, handlers_of
 from .scheduler import PluginJobs, Scheduler
-from .services import CommandInfo
 from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State

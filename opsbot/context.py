@@ -7,11 +7,13 @@ A Context is made by the router for each handler it calls; it holds the bot's
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .events import Event, Identity, Message, Role, Room, RoomEvent
 from .plugin_config import PluginConfig
-from .services import Services
+
+if TYPE_CHECKING:
+    from .services import Services
 
 
 class ConfiguredByRoom(Protocol):

@@ -34,10 +34,10 @@ from .rules import (
     rules_of,
     subscribe,
 )
-from .services import Jobs, Services, Site
 
 if TYPE_CHECKING:
     from .config import NetworkBase
+    from .services import Jobs, Services, Site
     from .storage import Storage
 
 __all__ = [

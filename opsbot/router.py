@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arguments import ArgumentError, Param, bind, signature_params, usage_of
 from .config import ConfigError
@@ -24,8 +24,10 @@ from .context import Context
 from .events import Event, Message, Role, RoomEvent
 from .health import is_unreachable, short
 from .plugin import Plugin
-from .rules import Handler, Rules, handlers_of
-from .services import CommandInfo, Services
+from .rules import CommandInfo, Handler, Rules, handlers_of
+
+if TYPE_CHECKING:
+    from .services import Services
 
 log = logging.getLogger("opsbot.router")
 

@@ -215,3 +215,17 @@ def subscribe(*event_types: type[DomainEvent]) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """A command as ``!help`` describes it."""
+
+    plugin: str
+    rules: Rules
+    usage: str
+
+    @property
+    def name(self) -> str:
+        assert self.rules.command is not None
+        return self.rules.command.name

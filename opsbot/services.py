@@ -6,12 +6,14 @@ goes through here: saying things, the role of someone in a room and who is in it
 across networks, domain events, the database, jobs in the plugin's own namespace, its own part of
 the web site and the durable outbox. A plugin's scoped parts (:class:`Jobs`, :class:`Site`) are
 asked for once, by the plugin's name.
+
+These are types: nothing imports this module at run time (a bot that runs carries none of it),
+only type checkers and readers do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,26 +23,12 @@ from aiohttp import web
 from .events import DomainEvent, Event, Identity, Message, Role, Room
 from .outbox import Outbox
 from .people import People
-from .rules import Rules
+from .rules import CommandInfo
 from .storage import Storage
 from .transports.base import Capabilities
 
 JobFunc = Callable[[], Awaitable[None]]
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandInfo:
-    """A command as ``!help`` describes it."""
-
-    plugin: str
-    rules: Rules
-    usage: str
-
-    @property
-    def name(self) -> str:
-        assert self.rules.command is not None
-        return self.rules.command.name
 
 
 class Jobs(Protocol):
@@ -254,3 +242,6 @@ class Services(Protocol):
     def help_topic(self, topic: str, prefix: str) -> str | None:
         """What a plugin says of a topic that is no command (``#startmeeting``)."""
         ...
+
+
+__all__ = ["CommandInfo", "Jobs", "Services", "Site"]

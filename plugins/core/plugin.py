@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from opsbot.text import shorten
 from opsbot.events import Connected, Role
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
-from opsbot.services import CommandInfo
+from opsbot.rules import CommandInfo
 from opsbot.transports import TransportError
 
 from .models import JoinedRoom

@@ -9,16 +9,18 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from opsbot.events import utcnow
-from opsbot.services import Site
 from opsbot.web import since_and_limit
 
 from .models import Kudos
 from .store import Ranked
+
+if TYPE_CHECKING:
+    from opsbot.services import Site
 
 
 class KudosReads(Protocol):

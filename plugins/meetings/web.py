@@ -16,11 +16,10 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from opsbot.services import Site
 from opsbot.web import secure, since_and_limit, style_hash, whole_number
 
 from .archive import Archive
@@ -28,6 +27,10 @@ from .engine import REDACTED, Line, Meeting
 from .live import Live, LiveMeetings
 from .models import ActionRow, MeetingRow
 from .search import marked
+
+if TYPE_CHECKING:
+    from opsbot.services import Site
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONTENT_TYPES = {

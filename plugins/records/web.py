@@ -10,15 +10,18 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from opsbot.events import utcnow
 from opsbot.people import People
-from opsbot.services import Site
 
 from .reads import RecordReads
+
+if TYPE_CHECKING:
+    from opsbot.services import Site
+
 
 MONTHS = 24
 LISTING_SECONDS = 60.0
