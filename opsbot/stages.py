@@ -54,10 +54,6 @@ class Inbound:
         self._steps.append((step, types or (Event,)))
         self._by_type.clear()
 
-    @property
-    def steps(self) -> list[InboundStep]:
-        return [step for step, _ in self._steps]
-
     def _through(self, event: Event) -> Event | None:
         kind = type(event)
         steps = self._by_type.get(kind)
