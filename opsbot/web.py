@@ -15,14 +15,17 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 import yaml
 from aiohttp import web
 
 from .config import WebConfig
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger("opsbot.web")
 
@@ -41,13 +44,7 @@ class Web:
     def __init__(self, config: WebConfig) -> None:
         self.config = config
         self.app = web.Application(middlewares=[self._frame])
-        self._loaders: dict[str, jinja2.BaseLoader] = {"opsbot": jinja2.FileSystemLoader(TEMPLATES)}
-        self.env = jinja2.Environment(
-            loader=jinja2.PrefixLoader(self._loaders, delimiter=":"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-        )
-        self.env.globals["site"] = self
+        self._template_folders: dict[str, Path] = {"opsbot": TEMPLATES}
         self.sections: list[tuple[str, str]] = []
         """(title, path) of each part of the site, for the navigation."""
         self.openapi: dict[str, Any] = {
@@ -77,7 +74,29 @@ class Web:
 
     def templates(self, prefix: str, folder: Path) -> None:
         """Templates of a plugin, named ``prefix:file.html``."""
-        self._loaders[prefix] = jinja2.FileSystemLoader(folder)
+        self._template_folders[prefix] = folder
+        if "env" in self.__dict__:  # a page was served already
+            import jinja2
+
+            self._loaders[prefix] = jinja2.FileSystemLoader(folder)
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        """The template engine, loaded at the first page: a bot nobody browses does not carry
+        it (Jinja2 is about 1 MiB of a resting bot)."""
+        import jinja2
+
+        self._loaders: dict[str, jinja2.BaseLoader] = {
+            prefix: jinja2.FileSystemLoader(folder)
+            for prefix, folder in self._template_folders.items()
+        }
+        env = jinja2.Environment(
+            loader=jinja2.PrefixLoader(self._loaders, delimiter=":"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        env.globals["site"] = self
+        return env
 
     def api(self, fragment: Path) -> None:
         """Add a plugin's OpenAPI fragment (YAML with ``paths`` and ``components.schemas``)."""
@@ -93,7 +112,7 @@ class Web:
 
     def url(self, path: str) -> str:
         """The public URL of a path of the site (for links the bot posts)."""
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        return self.config.url(path, self.port)
 
     def mount(self, plugin: str, paths: tuple[str, ...]) -> PluginSite:
         """A plugin's part of the site: the ``paths`` it declared, and the same under /api."""
@@ -101,9 +120,7 @@ class Web:
 
     @property
     def base_url(self) -> str:
-        if self.config.base_url:
-            return self.config.base_url
-        return f"http://{self.config.host}:{self.port or self.config.port}"
+        return self.config.public_base(self.port)
 
     # serving
 

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .engine import REDACTED, SAID, Item, Line, Meeting
@@ -22,9 +21,15 @@ from .engine import REDACTED, SAID, Item, Line, Meeting
 MEETBOT_URL = "http://wiki.debian.org/MeetBot"
 KIND_PREFIX = {"INFO": "", "TOPIC": ""}
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 @cache
 def _templates() -> Environment:
+    """Loaded when the first minutes are written, not when the bot starts."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     folder = Path(__file__).parent / "templates"
     return Environment(
         loader=FileSystemLoader(folder),
