@@ -241,7 +241,9 @@ class Bot:
     def prefix_for(self, network: str) -> str:
         """The command prefix people use on ``network``: its own, else the bot's."""
         transport = self.transports.get(network)
-        return (transport.prefix if transport is not None else None) or self.config.bot.prefix
+        return (transport.prefix if transport is not None else None) or self.config.prefix_for(
+            network
+        )
 
     def me(self, network: str) -> Identity:
         transport = self.transports.get(network)

@@ -10,19 +10,22 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import tzinfo
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from .config import Config, LogConfig
     from .plugin import Plugin
+    from .plugin_config import PluginConfig, RoomConfigs
     from .storage import Storage
 
 T = TypeVar("T")
-P = TypeVar("P", bound="Plugin")
+C = TypeVar("C", bound="PluginConfig")
 CLI_ENTRY_POINTS = "opsbot.cli"
 """Plugins add command groups here (``meetings = "pkg.cli:meetings"``), imported lazily."""
 
@@ -124,26 +127,57 @@ async def open_storage(
 ) -> Storage:
     """The configured database, connected, with the core's tables and those of ``plugins``
     (``(name, versions folder)``) migrated; the caller closes it. For command-line tools."""
+    config, _ = config_or_exit(config_path)
+    return await _connect(config, plugins)
+
+
+async def _connect(config: Config, plugins: Iterable[tuple[str, str | None]]) -> Storage:
     from .storage import Storage
 
-    config, _ = config_or_exit(config_path)
     storage = Storage(config.database.url, connect_timeout=config.database.connect_timeout)
     await _prepare(storage, plugins)
     return storage
 
 
-async def open_plugin(config_path: str | None, name: str, cls: type[P]) -> P:
-    """A plugin configured as the bot would configure it, on its migrated database, outside a
-    running bot (no networks, not set up): for the plugin's command-line tools. The caller
-    closes ``plugin.storage``."""
-    from .bot import Bot
+@dataclass(frozen=True)
+class PluginTools(Generic[C]):
+    """What a plugin's command-line tools get instead of the plugin: its config section as the
+    bot would validate it (with each room's overrides), its migrated database and the bot's
+    facts its rules read. Nothing of the plugin is built, so nothing of it runs; the caller
+    closes ``storage``."""
+
+    config: Config
+    sections: RoomConfigs[C]
+    storage: Storage
+
+    @property
+    def section(self) -> C:
+        return self.sections.base
+
+    @property
+    def timezone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.config.bot.timezone)
+
+    def prefix_for(self, network: str) -> str:
+        return self.config.prefix_for(network)
+
+    @property
+    def site_url(self) -> Callable[[str], str] | None:
+        """The public URL of a path of the bot's site (None: the site is off)."""
+        return self.config.web.url if self.config.web.enabled else None
+
+
+async def open_tools(config_path: str | None, name: str, cls: type[Plugin]) -> PluginTools[Any]:
+    """The config section, database and facts ``cls``'s command-line tools need."""
     from .loader import build_configs
+    from .plugin_config import RoomConfigs
 
     config, _ = config_or_exit(config_path)
-    bot = Bot(config, transports=[])
-    settings = build_configs({name: cls}, config.plugins)[name]
-    await _prepare(bot.storage, [(name, cls.migrations_dir())])
-    return cls(bot, name, settings)
+    section = build_configs({name: cls}, config.plugins)[name]
+    storage = await _connect(config, [(name, cls.migrations_dir())])
+    return PluginTools(config, RoomConfigs(section), storage)
 
 
 async def _prepare(storage: Storage, plugins: Iterable[tuple[str, str | None]]) -> None:

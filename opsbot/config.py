@@ -253,6 +253,14 @@ class WebConfig(Model):
     def port(self) -> int:
         return int(self.listen.rsplit(":", 1)[1])
 
+    def public_base(self, port: int | None = None) -> str:
+        """Where the site is for the world (``port``: the one it serves on, if known)."""
+        return self.base_url or f"http://{self.host}:{port or self.port}"
+
+    def url(self, path: str, port: int | None = None) -> str:
+        """The public URL of a path of the site."""
+        return self.public_base(port).rstrip("/") + "/" + path.lstrip("/")
+
 
 class Config(Model):
     bot: BotConfig = BotConfig()
@@ -273,6 +281,11 @@ class Config(Model):
         if sum(isinstance(n, ConsoleNetwork) for n in networks) > 1:
             raise ValueError("at most one console network")
         return networks
+
+    def prefix_for(self, network: str) -> str:
+        """The command prefix people use on ``network``: its own, else the bot's."""
+        own = next((n.prefix for n in self.networks if n.name == network), None)
+        return own or self.bot.prefix
 
 
 def room_problem(networks: Sequence[NetworkBase], target: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast
 
 from .context import Context
 from .events import DomainEvent, Room
-from .plugin_config import PluginConfig, room_config
+from .plugin_config import PluginConfig, RoomConfigs, room_config
 from .rules import (
     CommandSpec,
     Handler,
@@ -48,6 +48,7 @@ __all__ = [
     "PluginConfig",
     "RateSpec",
     "Rest",
+    "RoomConfigs",
     "Rules",
     "command",
     "cron",
@@ -92,7 +93,8 @@ class Plugin:
         self.name = name
         self.config = config
         self.log = logging.getLogger(f"opsbot.plugins.{name}")
-        self._room_configs: dict[str, PluginConfig] = {}
+        self.room_configs = RoomConfigs(config)
+        """This plugin's config for each room (what :meth:`config_for` reads)."""
 
     @classmethod
     def config_problems(
@@ -129,19 +131,7 @@ class Plugin:
     def config_for(self: _Configured[C], room: Room | None) -> C:
         """This plugin's config with the room's overrides applied, typed as the plugin's own
         ``Config`` (declare ``config: Config`` in the class)."""
-        plugin = cast(Plugin, self)
-        if room is None or not plugin.config.rooms:
-            return self.config
-        # A room is configured by its ID, or on Matrix by its alias (its name here).
-        keys = (room.key, f"{room.network}:{room.name}") if room.name else (room.key,)
-        key = next((k for k in keys if k in plugin.config.rooms), None)
-        if key is None:
-            return self.config
-        cached = plugin._room_configs.get(key)
-        if cached is None:
-            cached = room_config(plugin.config, key)
-            plugin._room_configs[key] = cached
-        return cast(C, cached)
+        return cast(C, cast(Plugin, self).room_configs.for_room(room))
 
     @property
     def storage(self) -> Storage:

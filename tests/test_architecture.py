@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,3 +99,37 @@ def test_web_pages_read_through_queries_never_the_plugin() -> None:
         assert "from .plugin import" not in source and "self.plugin" not in source, path
     for path in (ROOT / "plugins").glob("*/templates/**/*.html"):
         assert "plugin." not in path.read_text(), path
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["minutes", "list"], "No meetings."),
+        (["minutes", "show", "ops"], "No meeting 'ops'."),
+        (["meetings", "regenerate", "7"], "There is no meeting 7."),
+        (["records", "export"], "person"),
+        (["records", "rebuild"], "0 ledger entries"),
+    ],
+)
+def test_command_line_tools_never_build_a_plugin(
+    args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin object that never ran ``setup()`` is half a plugin: the tools read through the
+    plugin's store and reads with :class:`opsbot.cli.PluginTools`, never building one."""
+    from click.testing import CliRunner
+
+    from opsbot.cli import main
+    from opsbot.plugin import Plugin
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a command-line tool built a plugin")
+
+    monkeypatch.setattr(Plugin, "__init__", refuse)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path}/bot.db'}}\n"
+        "plugins: {enabled: [core, meetings, records]}\n"
+    )
+    result = CliRunner().invoke(main, [*args, "-c", str(config)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert said in result.output

@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from opsbot.cli import config_option, config_or_exit, open_plugin, run_async
-from opsbot.events import Room
+from opsbot.cli import PluginTools, config_option, config_or_exit, open_tools, run_async
 
 from .engine import Meeting, Settings, replay
 from .paths import DEFAULT_PATTERN
 
 if TYPE_CHECKING:
     from opsbot.bot import Bot
-    from opsbot.storage import Storage
 
-    from .plugin import Meetings
+    from .settings import MeetingsConfig, MeetingSettings
     from .store import MeetingStore
 
 
@@ -90,30 +88,44 @@ def replay_command(
     )
 
 
-async def _open(config_path: str | None) -> tuple[Storage, MeetingStore, Meetings]:
-    """The database (migrated) and a meetings plugin configured as the bot would be."""
+@dataclasses.dataclass(frozen=True)
+class _Opened:
+    """The meetings plugin's tools: its store, its config and how meetings' settings are read,
+    as the bot reads them, without building the plugin."""
+
+    tools: PluginTools[MeetingsConfig]
+    store: MeetingStore
+    settings: MeetingSettings
+
+    @property
+    def config(self) -> MeetingsConfig:
+        return self.tools.section
+
+
+async def _open(config_path: str | None) -> _Opened:
+    """The database (migrated) and the meetings config, as the bot would read them."""
     from .plugin import Meetings
+    from .settings import MeetingSettings
     from .store import MeetingStore
 
-    plugin = await open_plugin(config_path, "meetings", Meetings)
-    return plugin.storage, MeetingStore(plugin.storage), plugin
+    tools = await open_tools(config_path, "meetings", Meetings)
+    settings = MeetingSettings(tools.sections, tools.prefix_for, tools.site_url)
+    return _Opened(tools, MeetingStore(tools.storage), settings)
 
 
-async def _save(
-    store: MeetingStore, plugin: Meetings, meeting_id: int, meeting: Meeting, ended: bool
-) -> str:
+async def _save(opened: _Opened, meeting_id: int, meeting: Meeting, ended: bool) -> str:
     """Write a meeting's outputs with the plugin's settings and store what it became; returns
     the outputs' base name (relative to the output folder)."""
     from .files import write_outputs
 
     base, summary = write_outputs(
         meeting,
-        plugin.config.output_dir,
+        opened.config.output_dir,
         pattern=meeting.settings.pattern,
         url_prefix=meeting.settings.url_prefix,
-        tz=plugin.timezone,
+        tz=opened.tools.timezone,
     )
-    await store.finish(meeting_id, meeting, base, summary, ended=ended)
+    await opened.store.finish(meeting_id, meeting, base, summary, ended=ended)
     return base
 
 
@@ -140,11 +152,6 @@ async def _history_listeners(config_path: str | None) -> AsyncIterator[Bot | Non
         await bot.stop()
 
 
-def _settings(plugin: Meetings, network: str, room: str) -> Settings:
-
-    return plugin.settings(Room(network, room))
-
-
 @meetings.command("import")
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -160,15 +167,15 @@ def import_command(
     sources = [(path, str(path.resolve())) for path in paths]
 
     async def go() -> list[str]:
-        storage, store, plugin = await _open(config_path)
+        opened = await _open(config_path)
         try:
             async with _history_listeners(config_path) as listeners:
                 return [
-                    await _import_one(path, source, channel, network, store, plugin, listeners)
+                    await _import_one(path, source, channel, network, opened, listeners)
                     for path, source in sources
                 ]
         finally:
-            await storage.close()
+            await opened.tools.storage.close()
 
     for line in run_async(go):
         click.echo(line)
@@ -179,21 +186,24 @@ async def _import_one(
     source: str,
     channel: str,
     network: str,
-    store: MeetingStore,
-    plugin: Meetings,
+    opened: _Opened,
     listeners: Bot | None,
 ) -> str:
     """Import one archive; returns the line reported for it."""
+    from opsbot.events import Room
 
     from .announce import ended_event
     from .files import links
     from .transcript import name_of, read
 
+    store = opened.store
     known = await store.imported_from(source)
     if known is not None:
         return f"{path}: already imported as meeting {known}, skipped"
     transcript = read(path)
-    meeting = replay(transcript.lines, network, channel, _settings(plugin, network, channel))
+    meeting = replay(
+        transcript.lines, network, channel, opened.settings.now(Room(network, channel))
+    )
     if not meeting.started or meeting.owner is None or meeting.started_at is None:
         return f"{path}: no #startmeeting, skipped"
     meeting.name = name_of(path) or meeting.name  # archives keep the names they have
@@ -202,9 +212,9 @@ async def _import_one(
         source=source, settings=meeting.settings.to_json(),
     )  # fmt: skip
     await store.insert_lines(meeting_id, meeting.lines)
-    base = await _save(store, plugin, meeting_id, meeting, ended=True)
+    base = await _save(opened, meeting_id, meeting, ended=True)
     if listeners is not None:
-        urls = links(base, plugin.prefix_for(plugin.config))
+        urls = links(base, opened.settings.url_prefix(opened.config))
         ids = await store.action_ids(meeting_id)
         event = ended_event(meeting_id, Room(network, channel), meeting, urls, ids, imported=True)
         archive_bot = next(
@@ -228,7 +238,10 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
     """Write a stored meeting's outputs again from its log."""
 
     async def go() -> str:
-        storage, store, plugin = await _open(config_path)
+        from opsbot.events import Room
+
+        opened = await _open(config_path)
+        store = opened.store
         try:
             row = await store.meeting(meeting_id)
             if row is None:
@@ -238,16 +251,16 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 await store.lines(meeting_id),
                 row.network,
                 row.channel,
-                plugin.settings_of(row.settings, Room(row.network, row.room)),
+                opened.settings.stored(row.settings, Room(row.network, row.room)),
             )
             if row.source is not None:  # an imported archive keeps the name it has
                 meeting.name = row.name
             base = await _save(
-                store, plugin, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
+                opened, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )
-            return f"{meeting.name}: wrote {plugin.config.output_dir / base}.*"
+            return f"{meeting.name}: wrote {opened.config.output_dir / base}.*"
         finally:
-            await storage.close()
+            await opened.tools.storage.close()
 
     click.echo(run_async(go))
 
@@ -266,14 +279,15 @@ def list_command(name: str | None, since: str | None, config_path: str | None) -
     since_day = _day(since)
 
     async def go() -> list[str]:
-        storage, store, _ = await _open(config_path)
+        opened = await _open(config_path)
+        store = opened.store
         try:
             start = (
                 datetime.combine(since_day, datetime.min.time(), tzinfo=UTC) if since_day else None
             )
             rows = await store.meetings(name=name.lower() if name else None, since=start)
         finally:
-            await storage.close()
+            await opened.tools.storage.close()
         return [
             f"{row.id:>5}  {row.started_at:%Y-%m-%d %H:%M}  {row.name:<30} {row.network}:{row.channel}"
             + ("  (restricted)" if row.restricted else "")
@@ -300,9 +314,12 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
     on_day = _day(day)
 
     async def go() -> str:
+        from opsbot.events import Room
+
         from .render import Context, minutes_md, minutes_txt, record_json
 
-        storage, store, plugin = await _open(config_path)
+        opened = await _open(config_path)
+        store = opened.store
         try:
             rows = [
                 r
@@ -319,13 +336,13 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
                 await store.lines(row.id),
                 row.network,
                 row.channel,
-                plugin.settings_of(row.settings, Room(row.network, row.room)),
+                opened.settings.stored(row.settings, Room(row.network, row.room)),
             )
-            config = plugin.config
-            ctx = Context(meeting, row.base or "", plugin.prefix_for(config), plugin.timezone)
+            url_prefix = opened.settings.url_prefix(opened.config)
+            ctx = Context(meeting, row.base or "", url_prefix, opened.tools.timezone)
             renderer: Any = {"txt": minutes_txt, "md": minutes_md, "json": record_json}[fmt]
             return str(renderer(ctx))
         finally:
-            await storage.close()
+            await opened.tools.storage.close()
 
     click.echo(run_async(go), nl=False)

@@ -13,23 +13,20 @@ from opsbot.plugin import Context, command
 from opsbot.text import shorten
 
 from .files import links
+from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore
-
-if TYPE_CHECKING:
-    from .plugin import Meetings
 
 
 class MeetingCommands:
     store: MeetingStore
+    settings: MeetingSettings
 
     if TYPE_CHECKING:
 
         @property
         def timezone(self) -> tzinfo: ...
 
-        def config_for(self, room: Room | None) -> Meetings.Config: ...
-
-        def prefix_for(self, config: Meetings.Config) -> str: ...
+        def config_for(self, room: Room | None) -> MeetingsConfig: ...
 
         async def emit(self, event: DomainEvent) -> None: ...
 
@@ -140,7 +137,7 @@ class MeetingCommands:
         chosen = sorted(rows[:5], key=lambda r: r.started_at) if day is not None else rows[:1]
         config = self.config_for(ctx.room)
         for row in chosen:
-            urls = links(row.base or "", self.prefix_for(config))
+            urls = links(row.base or "", self.settings.url_prefix(config))
             summary = row.summary or {}
             topics = ", ".join(str(t) for t in _listed(summary.get("topics"))) or "no topics"
             actions = len(_listed(summary.get("actions")))

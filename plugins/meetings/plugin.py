@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, Field
+from typing import Any, cast
 
 from opsbot.domain import (
     AgendaProposed,
@@ -38,7 +34,7 @@ from opsbot.events import (
     Room,
     RoomEvent,
 )
-from opsbot.plugin import Context, Plugin, PluginConfig, on, subscribe
+from opsbot.plugin import Context, Plugin, RoomConfigs, on, subscribe
 from opsbot.transports import TransportError
 
 from .announce import announce, ended_event
@@ -51,7 +47,6 @@ from .engine import (
     Meeting,
     Reply,
     Save,
-    Settings,
     SetTopic,
     replay,
     sanitise_name,
@@ -60,15 +55,12 @@ from .files import links, write_outputs
 from .help import command_help, overview
 from .lines import lines_of
 from .live import Live, LiveMeetings
-from .paths import DEFAULT_PATTERN, basename, check_pattern
+from .paths import basename
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
+from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore, line_row
 from .web import MeetingsSite
-
-RESERVED = frozenset({"help", "actions", "commands"})
-"""Meeting commands that, after the bot's own prefix, stay the bot's commands (``!help``)."""
-LINK_LABELS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,27 +85,19 @@ class Meetings(MeetingCommands, Plugin):
 
     web_paths = ("/meetings", "/search", "/actions")
 
-    class Config(PluginConfig):
-        output_dir: Path = Path("var/meetings")
-        url_prefix: str | None = None
-        """Public URL of ``output_dir``, in the links the bot posts and the files hold (default:
-        the bot's web site, ``web.base_url`` + ``/meetings``; none when the site is off)."""
-        filename_pattern: Annotated[str, AfterValidator(check_pattern)] = DEFAULT_PATTERN
-        """Where a meeting's files go under ``output_dir``: ``{name}`` and ``{start:%Y...}``."""
-        duration_minutes: int = Field(default=60, ge=1)
-        """Anyone may #endmeeting once a meeting has run this long."""
-        set_topic: bool = False
-        """Set the channel topic on #topic and #meetingtopic, as MeetBot can."""
-        announce_open_actions: bool = True
-        """At #startmeeting, list the open action items of the last meeting of that name."""
-
-    config: Config
+    Config = MeetingsConfig
+    config: MeetingsConfig
 
     async def setup(self) -> None:
         self.store = MeetingStore(self.storage)
         await self.store.writer.start()  # lines spooled while the database was away first
         self.live = LiveMeetings()
         site = self.web
+        self.settings = MeetingSettings(
+            cast(RoomConfigs[MeetingsConfig], self.room_configs),
+            self.services.prefix_for,
+            site.url if site is not None else None,
+        )
         self.site = (
             MeetingsSite(
                 Archive(self.storage), self.live, site, self.config.output_dir, self.timezone
@@ -121,10 +105,10 @@ class Meetings(MeetingCommands, Plugin):
             if site is not None
             else None
         )
-        await asyncio.to_thread(warm_up)
+        self._warming: asyncio.Task[None] | None = None
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
-            meeting = Meeting(row.network, row.channel, self.settings_of(row.settings, room))
+            meeting = Meeting(row.network, row.channel, self.settings.stored(row.settings, room))
             for line in lines:
                 try:
                     meeting.feed(line)
@@ -139,41 +123,23 @@ class Meetings(MeetingCommands, Plugin):
                 self.log.info(
                     "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
                 )
+                self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile the minutes' templates in a thread once a meeting is on, so its end does not
+        pay for it and a bot with no meeting does not carry the template engine."""
+        if self._warming is None:
+            self._warming = asyncio.create_task(asyncio.to_thread(warm_up))
 
     async def teardown(self) -> None:
+        if self._warming is not None:
+            await self._warming
         await self.store.writer.stop()
 
     def help_topic(self, topic: str, prefix: str) -> str | None:
         if topic == self.name:
             return overview(prefix)
         return command_help(topic)
-
-    def prefix_for(self, config: Meetings.Config) -> str:
-        """Where the archive is on the web: the configured prefix, else the bot's site."""
-        if config.url_prefix is not None:
-            return config.url_prefix
-        return site.url("/meetings") if (site := self.web) is not None else ""
-
-    def settings_of(self, stored: dict[str, Any] | None, room: Room) -> Settings:
-        """The settings a meeting started with, as stored with it; a meeting stored before
-        they were (0.10 and older) is read by today's."""
-        return Settings.from_json(stored) if stored is not None else self.settings(room)
-
-    def settings(self, room: Room) -> Settings:
-        """The settings a meeting starting in ``room`` now is read by (from the config)."""
-        config = self.config_for(room)
-        prefixes = ("#", self.services.prefix_for(room.network))
-        return Settings(
-            prefixes=tuple(dict.fromkeys(prefixes)),
-            reserved=RESERVED,
-            duration=timedelta(minutes=config.duration_minutes),
-            pattern=config.filename_pattern,
-            links=tuple(
-                (label, f"{self.prefix_for(config).rstrip('/')}/{{path}}{ext}")
-                for label, ext in LINK_LABELS
-            ),
-            url_prefix=self.prefix_for(config),
-        )
 
     # logging every line
 
@@ -235,7 +201,7 @@ class Meetings(MeetingCommands, Plugin):
         if line.is_bot or line.kind != "message":
             return None
         room = ctx.room
-        meeting = Meeting(room.network, str(room), self.settings(room))
+        meeting = Meeting(room.network, str(room), self.settings.now(room))
         parsed = meeting.parse(line.text)
         if parsed is None or parsed[0] != "startmeeting":
             return None
@@ -278,7 +244,7 @@ class Meetings(MeetingCommands, Plugin):
             row = await self.store.meeting(meeting_id)
             if row is None:
                 continue
-            settings = self.settings_of(row.settings, room)
+            settings = self.settings.stored(row.settings, room)
             before = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
             gone = [
                 before.item_of[seq]
@@ -347,6 +313,7 @@ class Meetings(MeetingCommands, Plugin):
     async def _started(self, live: Live) -> None:
         meeting = live.meeting
         assert meeting.owner is not None and meeting.started_at is not None
+        self._warm_up()
         config = self.config_for(live.room)
         settings = meeting.settings
         base = basename(meeting.name, meeting.started_at, settings.pattern)

@@ -18,19 +18,27 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from opsbot.cli import config_option, open_plugin, run_async
+from opsbot.cli import PluginTools, config_option, open_tools, run_async
 
 if TYPE_CHECKING:
-    from .plugin import Records
-    from .reads import Part
+    from .plugin import RecordsConfig
+    from .reads import Part, RecordReads
 
 MAX_WORKERS = 8
 
 
-async def _open(config_path: str | None) -> Records:
+async def _open(config_path: str | None) -> tuple[PluginTools[RecordsConfig], RecordReads]:
+    """The records' config and database, and the queries over its ledger (nothing of the
+    plugin is built: nothing here hears events, so there is nothing to wait for)."""
     from .plugin import Records
+    from .reads import RecordReads
 
-    return await open_plugin(config_path, "records", Records)
+    tools: PluginTools[RecordsConfig] = await open_tools(config_path, "records", Records)
+    return tools, RecordReads(tools.storage, tools.section.rules, _nothing_waits)
+
+
+async def _nothing_waits() -> None:
+    return None
 
 
 @click.group()
@@ -60,14 +68,14 @@ def export(
             raise click.BadParameter(f"{since!r} is not a date (YYYY-MM-DD)") from None
 
     async def plan() -> list[Part]:
-        plugin = await _open(config_path)
+        tools, reads = await _open(config_path)
         try:
-            if rule is not None and rule not in {r.name for r in plugin.config.rules}:
-                known = ", ".join(r.name for r in plugin.config.rules) or "none configured"
+            if rule is not None and rule not in {r.name for r in reads.rules}:
+                known = ", ".join(r.name for r in reads.rules) or "none configured"
                 raise click.BadParameter(f"no rule named {rule!r} (rules: {known})")
-            return await plugin.parts(workers)
+            return await reads.parts(workers)
         finally:
-            await plugin.storage.close()
+            await tools.storage.close()
 
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, jobs or MAX_WORKERS))
     parts = run_async(plan)
@@ -105,12 +113,12 @@ async def _export_part(
     part: Part | None,
     out: JsonOut | CsvOut,
 ) -> None:
-    plugin = await _open(config_path)
+    tools, reads = await _open(config_path)
     try:
-        async for person in plugin.export(since=start, rule=rule, part=part):
+        async for person in reads.export(since=start, rule=rule, part=part):
             out.write(person)
     finally:
-        await plugin.storage.close()
+        await tools.storage.close()
 
 
 def _export_file(
@@ -206,10 +214,12 @@ def rebuild(config_path: str | None) -> None:
     """Derive the ledger again from the stored events."""
 
     async def go() -> int:
-        plugin = await _open(config_path)
+        from .derive import rebuild as derive_again
+
+        tools, _ = await _open(config_path)
         try:
-            return await plugin.rebuild()
+            return await derive_again(tools.storage)
         finally:
-            await plugin.storage.close()
+            await tools.storage.close()
 
     click.echo(f"{run_async(go)} ledger entries derived from the stored events.")

@@ -14,11 +14,10 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -32,7 +31,9 @@ from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
 
-from .ledger import Credit, Rule, credits_of
+from . import derive
+from .derive import entry_row, field_names, next_entry_id
+from .ledger import Rule, credits_of
 from .models import Entry, HeardEvent
 from .reads import Key, Part, RecordReads
 from .web import PeopleSite
@@ -46,7 +47,7 @@ def _plain(event: DomainEvent) -> dict[str, Any]:
     """The event's fields as data for a JSON column (its time is stored beside it). Domain
     events hold only strings, numbers, tuples and string-keyed dicts, which JSON takes as they
     are; tuples come back as lists, which the ledger reads alike."""
-    return {name: getattr(event, name) for name in _field_names(type(event)) if name != "ts"}
+    return {name: getattr(event, name) for name in field_names(type(event)) if name != "ts"}
 
 
 class Records(Plugin):
@@ -59,7 +60,7 @@ class Records(Plugin):
     hears_history = True  # imported MeetBot archives count too
 
     async def setup(self) -> None:
-        self._ids = itertools.count(await self._next_id())
+        self._ids = itertools.count(await next_entry_id(self.storage))
         # Events are written in groups: a kudos handler never waits on the records' database.
         self.writer: GroupCommit[tuple[str, datetime, dict[str, Any]]] = GroupCommit(
             self._write, name="records writer", storage=self.storage
@@ -89,7 +90,7 @@ class Records(Plugin):
         follows the kudos it takes back, in this batch or an earlier one)."""
         events = [{"ts": ts, "kind": kind, "data": data} for kind, ts, data in items]
         entries = [
-            _entry_row(credit, next(self._ids))
+            entry_row(credit, next(self._ids))
             for kind, ts, data in items
             for credit in credits_of(kind, data, ts)
         ]
@@ -127,29 +128,9 @@ class Records(Plugin):
     async def rebuild(self) -> int:
         """Derive the ledger again from the stored events; returns the entries made."""
         await self.flush()
-        ids = itertools.count(1)
-        withdrawn: set[str] = set()
-        entries: list[dict[str, Any]] = []
-        async with self.storage.engine.begin() as conn:
-            await conn.execute(delete(Entry))
-            events = await conn.stream(
-                select(HeardEvent.kind, HeardEvent.data, HeardEvent.ts).order_by(HeardEvent.id)
-            )
-            async for kind, data, ts in events:
-                if kind == "kudos_withdrawn":
-                    withdrawn.add(f"kudos:{data['kudos_id']}")
-                else:
-                    entries += [_entry_row(c, next(ids)) for c in credits_of(kind, data, ts)]
-            for entry in entries:
-                entry["withdrawn"] = entry["source"] in withdrawn
-            for start in range(0, len(entries), 5_000):
-                await conn.execute(insert(Entry), entries[start : start + 5_000])
-        self._ids = ids
-        return len(entries)
-
-    async def _next_id(self) -> int:
-        async with self.storage.session() as session:
-            return int(await session.scalar(select(func.max(Entry.id))) or 0) + 1
+        made = await derive.rebuild(self.storage)
+        self._ids = itertools.count(made + 1)
+        return made
 
     async def flush(self) -> None:
         """Everything heard so far is written (no-op outside a running bot: the CLI)."""
@@ -193,21 +174,3 @@ class Records(Plugin):
             f"{found['action_items']} action items ({found['action_items_completed']} done); "
             f"kudos: {kudos}. Rules met: {rules}."
         )
-
-
-def _entry_row(credit: Credit, entry_id: int) -> dict[str, Any]:
-    row = {name: getattr(credit, name) for name in _field_names(Credit)}
-    row["id"] = entry_id
-    row["withdrawn"] = False
-    return row
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A dataclass's field names (``dataclasses.fields`` and ``asdict`` are slow per call)."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
-    return names
