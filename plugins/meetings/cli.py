@@ -206,7 +206,7 @@ async def _import_one(
     )
     if not meeting.started or meeting.owner is None or meeting.started_at is None:
         return f"{path}: no #startmeeting, skipped"
-    meeting.name = name_of(path) or meeting.name  # archives keep the names they have
+    meeting.keep_name(name_of(path) or meeting.name)  # archives keep the names they have
     meeting_id = await store.create(
         network, channel, channel, meeting.name, meeting.started_at, meeting.owner.nick,
         source=source, settings=meeting.settings.to_json(),
@@ -254,7 +254,7 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
                 opened.settings.stored(row.settings, Room(row.network, row.room)),
             )
             if row.source is not None:  # an imported archive keeps the name it has
-                meeting.name = row.name
+                meeting.keep_name(row.name)
             base = await _save(
                 opened, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )

@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
+from .appended import Appended
 from .paths import DEFAULT_PATTERN, MAX_NAME_IN_PATH, basename
 
 LineKind = Literal[
@@ -165,23 +166,24 @@ class Item:
     command: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Vote:
+    """A vote or motion; a ballot or closing it makes a new one."""
+
     question: str
-    options: list[str]
+    options: tuple[str, ...]
     opened_by: str
     ts: datetime
     is_motion: bool = False
-    ballots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ballots: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Voter (folded nick) to (nick as written, option)."""
-    voted: list[str] = field(default_factory=list)
+    voted: tuple[str, ...] = ()
     """Options in the order they first got a ballot (MeetBot reports them in that order)."""
     closed: bool = False
 
-    def cast(self, nick: str, option: str) -> None:
-        self.ballots[fold(nick)] = (nick, option)
-        if option not in self.voted:
-            self.voted.append(option)
+    def cast(self, nick: str, option: str) -> Vote:
+        voted = self.voted if option in self.voted else (*self.voted, option)
+        return replace(self, ballots={**self.ballots, fold(nick): (nick, option)}, voted=voted)
 
     def counts(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {option: [] for option in self.options}
@@ -288,31 +290,77 @@ class Settings:
         )
 
 
+class State(NamedTuple):
+    """What a meeting is after its lines so far: a value. A line that changes it makes a new
+    one, so whoever holds a state (a renderer, another plugin) holds it as it was. (A named
+    tuple: making the next one is three times quicker than a frozen dataclass's ``replace``.)"""
+
+    name: str
+    owner: Person | None = None
+    chairs: tuple[Person, ...] = ()
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    meeting_topic: str = ""
+    current_topic: str = ""
+    agenda: tuple[str, ...] = ()
+    """Items ``#topic next`` walks through (an ``agenda`` line sets them)."""
+    agenda_done: int = 0
+    lurking: bool = False
+    restricted: bool = False
+    extra_nicks: tuple[str, ...] = ()
+    """Attendees named with ``#nick`` and ``#here``."""
+    items: Appended[Item] = Appended()
+    votes: tuple[Vote, ...] = ()
+
+
+T = TypeVar("T")
+
+
+class _Field(Generic[T]):
+    """A meeting's read-only view of one field of its current :class:`State`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, meeting: Meeting | None, owner: type | None = None) -> T:
+        if meeting is None:
+            raise AttributeError(self.name)
+        value: T = getattr(meeting.state, self.name)
+        return value
+
+
 class Meeting:
-    """The state of one meeting, built line by line."""
+    """One meeting, folded line by line: :meth:`feed` takes a line and returns the facts it
+    makes (effects); :attr:`state` is the meeting's value after it.
+
+    Beside the state, the meeting keeps an index of its log (the lines, who said how much,
+    which texts were edited or redacted, the names people go by). It only ever grows, line by
+    line; copying it for every line would make a long meeting's fold quadratic.
+    """
+
+    name = _Field[str]()
+    owner = _Field[Person | None]()
+    chairs = _Field[tuple[Person, ...]]()
+    started_at = _Field[datetime | None]()
+    ended_at = _Field[datetime | None]()
+    meeting_topic = _Field[str]()
+    current_topic = _Field[str]()
+    agenda = _Field[tuple[str, ...]]()
+    agenda_done = _Field[int]()
+    lurking = _Field[bool]()
+    restricted = _Field[bool]()
+    extra_nicks = _Field[tuple[str, ...]]()
+    items = _Field[Appended[Item]]()
+    votes = _Field[tuple[Vote, ...]]()
 
     def __init__(self, network: str, channel: str, settings: Settings | None = None) -> None:
         self.network = network
         self.channel = channel
         self.settings = settings or Settings()
+        self.state = State(name=default_name(channel))
         self._parsed_text: str | None = None
         self._parsed: tuple[str, str] | None = None
         self.lines: list[Line] = []
-        self.items: list[Item] = []
-        self.votes: list[Vote] = []
-        self.name = default_name(channel)
-        self.owner: Person | None = None
-        self.chairs: list[Person] = []
-        self.started_at: datetime | None = None
-        self.ended_at: datetime | None = None
-        self.meeting_topic = ""
-        self.current_topic = ""
-        self.agenda: list[str] = []
-        """Items ``#topic next`` walks through (an ``agenda`` line sets them)."""
-        self.agenda_done = 0
-        self.lurking = False
-        self.restricted = False
-        self.extra_nicks: list[str] = []
         self.aliases: dict[str, list[str]] = {}
         """Folded nick to the other names that person answers to (``#here`` aliases, Matrix
         display names and user-ID localparts)."""
@@ -338,17 +386,28 @@ class Meeting:
 
     # the fold
 
+    def _set(self, **changes: Any) -> None:
+        self.state = self.state._replace(**changes)
+
+    def keep_name(self, name: str) -> None:
+        """An imported archive keeps the name its files have, whatever its lines said."""
+        self._set(name=name)
+
     @property
     def started(self) -> bool:
-        return self.started_at is not None
+        return self.state.started_at is not None
 
     @property
     def ended(self) -> bool:
-        return self.ended_at is not None
+        return self.state.ended_at is not None
 
     @property
     def open_vote(self) -> Vote | None:
-        return self.votes[-1] if self.votes and not self.votes[-1].closed else None
+        votes = self.state.votes
+        return votes[-1] if votes and not votes[-1].closed else None
+
+    def _replace_vote(self, vote: Vote) -> None:
+        self._set(votes=(*self.state.votes[:-1], vote))
 
     def feed(self, line: Line) -> list[Effect]:
         """Add ``line`` to the log and apply it; returns what should happen because of it."""
@@ -361,8 +420,8 @@ class Meeting:
             self._rename(line.nick, line.text, line.account)
             return []
         if line.kind == "agenda":  # from elsewhere (the pad), one item per line of text
-            self.agenda = [item for item in line.text.split("\n") if item.strip()]
-            self.agenda_done = 0
+            agenda = tuple(item for item in line.text.split("\n") if item.strip())
+            self._set(agenda=agenda, agenda_done=0)
             return []
         self._note_person(line)
         if line.kind == "edit":
@@ -371,14 +430,14 @@ class Meeting:
             return self._redact(line)
         if line.kind not in SAID:
             return []
-        if not self.ended:
+        if self.state.ended_at is None:
             self._count(line)  # lines said count from #startmeeting to #endmeeting
         if line.msg_id is not None:
             self.texts[line.msg_id] = line.text
         if line.is_bot or line.kind != "message":
             return []
         effects = self._noted + self._apply(line)
-        if self.lurking:
+        if self.state.lurking:
             effects = [e for e in effects if not isinstance(e, Reply)]
         return effects
 
@@ -409,11 +468,12 @@ class Meeting:
 
     def _apply(self, line: Line) -> list[Effect]:
         parsed = self.parse(line.text)
-        if not self.started:
+        state = self.state
+        if state.started_at is None:
             if parsed is not None and parsed[0] == "startmeeting":
                 return self._start(line, parsed[1])
             return []
-        if self.ended:
+        if state.ended_at is not None:
             return []
         if parsed is None:
             if URL_START.match(line.text.strip()):
@@ -465,16 +525,15 @@ class Meeting:
         old_key, new_key = fold(old), fold(new)
         self.accounts[new_key] = account if account is not None else self.accounts.get(old_key)
         self.spelling.setdefault(new_key, new)
-        self.chairs = [
+        chairs = tuple(
             Person(new, c.account) if c.account is None and fold(c.nick) == old_key else c
-            for c in self.chairs
-        ]
-        if (
-            self.owner is not None
-            and self.owner.account is None
-            and fold(self.owner.nick) == old_key
-        ):
-            self.owner = Person(new, None)
+            for c in self.state.chairs
+        )
+        owner = self.state.owner
+        if owner is not None and owner.account is None and fold(owner.nick) == old_key:
+            owner = Person(new, None)
+        if chairs != self.state.chairs or owner != self.state.owner:
+            self._set(chairs=chairs, owner=owner)
 
     def is_chair(self, nick: str, account: str | None) -> bool:
         return any(chair.is_same(nick, account) for chair in self.chairs)
@@ -493,7 +552,7 @@ class Meeting:
 
     def _record(self, kind: str, line: Line, text: str, command: str) -> Item:
         item = Item(kind, line.nick, text, line.ts, line.seq, command)
-        self.items.append(item)
+        self._set(items=self.state.items.plus(item))
         self.item_of[line.seq] = item
         self._noted.append(Recorded(item))
         return item
@@ -511,7 +570,7 @@ class Meeting:
                 continue
             text = (parsed[1] or item.text) if parsed is not None else line.text.strip()
             revised = replace(item, text=text)
-            self.items[self.items.index(item)] = revised
+            self._set(items=Appended([revised if i is item else i for i in self.state.items]))
             self.item_of[seq] = revised
             effects.append(Revised(revised))
         return effects
@@ -526,14 +585,17 @@ class Meeting:
         effects: list[Effect] = []
         for seq in self.seqs_of.get(target, ()):
             item = self.item_of.pop(seq, None)
-            if item is None or item not in self.items:
+            if item is None or item not in self.state.items:
                 continue
-            self.items.remove(item)
+            self._set(items=Appended([i for i in self.state.items if i is not item]))
             effects.append(Revised(item, redacted=True))
             if item.kind == "TOPIC":
-                topics = [i.text for i in self.items if i.kind == "TOPIC"]
-                self.current_topic = topics[-1] if topics else ""
+                self._topic_after_removal()
         return effects
+
+    def _topic_after_removal(self) -> None:
+        topics = self.topics()
+        self._set(current_topic=topics[-1] if topics else "")
 
     def text_of(self, line: Line) -> str:
         """What a log line says now: its latest edit, or the redaction marker."""
@@ -546,12 +608,10 @@ class Meeting:
     # commands anyone may use
 
     def _start(self, line: Line, args: str) -> list[Effect]:
-        self.started_at = line.ts
-        self.owner = Person(line.nick, line.account)
-        self.chairs = [self.owner]
+        owner = Person(line.nick, line.account)
+        self._set(started_at=line.ts, owner=owner, chairs=(owner,))
         if args:
-            self.name = sanitise_name(args)
-            self.meeting_topic = args
+            self._set(name=sanitise_name(args), meeting_topic=args)
         return [
             Reply(
                 f"Meeting started {asctime(line.ts)} UTC and is due to finish in "
@@ -576,20 +636,22 @@ class Meeting:
         if not nicks:
             return [Reply("#nick needs one or more nicks.")]
         for nick in nicks:
-            if fold(nick) not in {fold(n) for n in self.extra_nicks}:
-                self.extra_nicks.append(nick)
+            self._name_attendee(nick)
         return [Reply(f"Current nicks for action items: {', '.join(self.people())}")]
 
     def _cmd_here(self, line: Line, args: str) -> list[Effect]:
         key = fold(line.nick)
-        if fold(line.nick) not in {fold(n) for n in self.extra_nicks}:
-            self.extra_nicks.append(line.nick)
+        self._name_attendee(line.nick)
         names = nick_list(args)
         alias = names[0] if names else ""
         if alias and fold(alias) != key and alias not in self.aliases.setdefault(key, []):
             self.aliases[key].append(alias)
             self._alias_count += 1
         return []
+
+    def _name_attendee(self, nick: str) -> None:
+        if fold(nick) not in {fold(n) for n in self.state.extra_nicks}:
+            self._set(extra_nicks=(*self.state.extra_nicks, nick))
 
     def _cmd_vote(self, line: Line, args: str) -> list[Effect]:
         vote = self.open_vote
@@ -602,7 +664,7 @@ class Meeting:
                     f"{args.strip() or 'That'} is not a valid option. Valid options are {', '.join(vote.options)}."
                 )
             ]
-        vote.cast(line.nick, choice)
+        self._replace_vote(vote.cast(line.nick, choice))
         return []
 
     def _cmd_showvote(self, line: Line, args: str) -> list[Effect]:
@@ -629,7 +691,7 @@ class Meeting:
         return self._end(line)
 
     def _end(self, line: Line) -> list[Effect]:
-        self.ended_at = line.ts
+        self._set(ended_at=line.ts)
         effects: list[Effect] = [
             Reply(f"Meeting ended {asctime(line.ts)} UTC.  {MEETBOT_INFO} (v opsbot)")
         ]
@@ -649,10 +711,10 @@ class Meeting:
             if self.agenda_done >= len(self.agenda):
                 return [Reply("That was the last agenda item; #topic TITLE sets any other.")]
             args = self.agenda[self.agenda_done]
-            self.agenda_done += 1
+            self._set(agenda_done=self.agenda_done + 1)
             said.append(Reply(f"Agenda item {self.agenda_done} of {len(self.agenda)}: {args}"))
         self._record("TOPIC", line, args, "topic")
-        self.current_topic = args
+        self._set(current_topic=args)
         return [SetTopic(self.channel_topic()), *said]
 
     def channel_topic(self) -> str:
@@ -661,20 +723,20 @@ class Meeting:
         return self.current_topic or self.meeting_topic
 
     def _cmd_meetingtopic(self, line: Line, args: str) -> list[Effect]:
-        self.meeting_topic = args
+        self._set(meeting_topic=args)
         return [SetTopic(self.channel_topic())]
 
     def _cmd_meetingname(self, line: Line, args: str) -> list[Effect]:
         if not args:
             return [Reply("#meetingname needs a name.")]
-        self.name = sanitise_name(args)
+        self._set(name=sanitise_name(args))
         return [Reply(f"The meeting name has been set to '{self.name}'")]
 
     def _cmd_chair(self, line: Line, args: str) -> list[Effect]:
         for nick in nick_list(args):
             person = Person(nick, self.accounts.get(fold(nick)))
             if not self.is_chair(person.nick, person.account):
-                self.chairs.append(person)
+                self._set(chairs=(*self.state.chairs, person))
         return [Reply(f"Current chairs: {self.chair_names()}")]
 
     def _cmd_unchair(self, line: Line, args: str) -> list[Effect]:
@@ -684,19 +746,19 @@ class Meeting:
             if fold(nick) == fold(self.owner.nick):
                 effects.append(Reply(f"The owner ({self.owner.nick}) cannot be unchaired."))
                 continue
-            self.chairs = [c for c in self.chairs if fold(c.nick) != fold(nick)]
+            self._set(chairs=tuple(c for c in self.state.chairs if fold(c.nick) != fold(nick)))
         effects.append(Reply(f"Current chairs: {self.chair_names()}"))
         return effects
 
     def _cmd_undo(self, line: Line, args: str) -> list[Effect]:
         if not self.items:
             return [Reply("There is nothing to undo.")]
-        item = self.items.pop()
+        item = self.state.items[-1]
+        self._set(items=self.state.items[:-1])
         self.item_of.pop(item.seq, None)
         self._noted.append(Undone(item))
         if item.kind == "TOPIC":
-            topics = [i.text for i in self.items if i.kind == "TOPIC"]
-            self.current_topic = topics[-1] if topics else ""
+            self._topic_after_removal()
         return [Reply(f"Removing item from minutes: {item.kind} {item.text}")]
 
     def _cmd_save(self, line: Line, args: str) -> list[Effect]:
@@ -718,7 +780,8 @@ class Meeting:
         else:
             question, options = args, []
         options = list(dict.fromkeys(options)) or ["Yes", "No"]
-        self.votes.append(Vote(question.strip(), options, line.nick, line.ts))
+        vote = Vote(question.strip(), tuple(options), line.nick, line.ts)
+        self._set(votes=(*self.state.votes, vote))
         return [
             Reply(
                 f"Begin voting on: {question.strip()} Valid vote options are {', '.join(options)}."
@@ -734,7 +797,8 @@ class Meeting:
                     "There is no vote open to end." + (" Use #close for a motion." if vote else "")
                 )
             ]
-        vote.closed = True
+        vote = replace(vote, closed=True)
+        self._replace_vote(vote)
         self._record("VOTE", line, vote.result(), "endvote")
         return [Reply(vote.heading()), Reply(_tally(vote))]
 
@@ -743,7 +807,8 @@ class Meeting:
             return [Reply(f"A vote is already open: {self.open_vote.question} Close it first.")]
         if not args:
             return [Reply("#motion needs the text of the motion.")]
-        self.votes.append(Vote(args, ["+1", "0", "-1"], line.nick, line.ts, is_motion=True))
+        motion = Vote(args, ("+1", "0", "-1"), line.nick, line.ts, is_motion=True)
+        self._set(votes=(*self.state.votes, motion))
         return [
             Reply(
                 f"Motion: {args} — vote with #vote +1, #vote 0 or #vote -1; a chair ends it with #close."
@@ -754,7 +819,8 @@ class Meeting:
         vote = self.open_vote
         if vote is None or not vote.is_motion:
             return [Reply("There is no motion open to close.")]
-        vote.closed = True
+        vote = replace(vote, closed=True)
+        self._replace_vote(vote)
         counts = vote.counts()
         carried = len(counts["+1"]) > len(counts["-1"])
         outcome = "carried" if carried else "failed"
@@ -763,15 +829,15 @@ class Meeting:
         return [Reply(text)]
 
     def _cmd_lurk(self, line: Line, args: str) -> list[Effect]:
-        self.lurking = True
+        self._set(lurking=True)
         return []
 
     def _cmd_unlurk(self, line: Line, args: str) -> list[Effect]:
-        self.lurking = False
+        self._set(lurking=False)
         return [Reply("No longer lurking.")]
 
     def _cmd_restrictlogs(self, line: Line, args: str) -> list[Effect]:
-        self.restricted = True
+        self._set(restricted=True)
         return [Reply("The logs of this meeting will not be published.")]
 
     # derived views for the outputs
@@ -864,10 +930,11 @@ def replay(
     """Fold a whole log; lines before ``#startmeeting`` are not part of the meeting, lines after
     ``#endmeeting`` (the bot's closing answers) stay in its log."""
     meeting = Meeting(network, channel, settings)
+    feed = meeting.feed
     for line in lines:
-        if not meeting.started:
+        if meeting.state.started_at is None:
             parsed = meeting.parse(line.text) if line.kind == "message" else None
             if parsed is None or parsed[0] != "startmeeting":
                 continue
-        meeting.feed(line)
+        feed(line)
     return meeting

@@ -255,7 +255,7 @@ class Meetings(MeetingCommands, Plugin):
             await self.store.writer.flush()
             meeting = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
             if row.source is not None:  # an imported archive keeps the name it has
-                meeting.name = row.name
+                meeting.keep_name(row.name)
             await self.write_meeting(meeting_id, room, meeting, ended=row.ended_at is not None)
             for item in gone:  # whatever holds a copy of its items (the pad) follows
                 await self.emit(

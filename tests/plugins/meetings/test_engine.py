@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from opsbot_plugins.meetings.engine import (
     Ended,
     Line,
     Meeting,
+    Person,
     Recorded,
     Reply,
     Revised,
@@ -205,7 +207,7 @@ def test_chair_commands_are_refused_to_others_naming_the_chairs(s: Script) -> No
     assert s.say("mallory", "#topic takeover") == ["Only the chairs (alice) can use #topic."]
     assert s.say("mallory", "#endmeeting") == ["Only the chairs (alice) can use #endmeeting."]
     assert s.say("mallory", "#agreed nothing") == ["Only the chairs (alice) can use #agreed."]
-    assert s.meeting.items == [] and not s.meeting.ended
+    assert s.meeting.items == () and not s.meeting.ended
 
 
 def test_chairs_are_accounts_so_a_taken_nick_cannot_chair(s: Script) -> None:
@@ -345,7 +347,7 @@ def test_votes(s: Script) -> None:
 
 def test_a_vote_without_options_is_yes_or_no(s: Script) -> None:
     s.say("alice", "#startvote Ship it", account="alice")
-    assert s.meeting.votes[-1].options == ["Yes", "No"]
+    assert s.meeting.votes[-1].options == ("Yes", "No")
 
 
 def test_motions(s: Script) -> None:
@@ -513,3 +515,44 @@ def test_a_line_is_parsed_once(s: Script, monkeypatch: pytest.MonkeyPatch) -> No
         s.meeting.parse(line.text)
     s.meeting.feed(line)
     assert parsed == ["#topic one parse"]
+
+
+def test_a_state_once_held_never_changes() -> None:
+    """The meeting's state is a value: each line that changes it makes a new one, so a state
+    (its chairs, items and votes) held before later lines is as it was."""
+    s = Script()
+    s.say("alice", "#startmeeting ops", account="alice")
+    s.say("alice", "#startvote Ship it? Yes, No", account="alice")
+    before = s.meeting.state
+    vote_before = before.votes[-1]
+    s.say("bob", "#vote Yes")
+    s.say("alice", "#chair bob", account="alice")
+    s.say("alice", "#topic upgrades", account="alice")
+    s.say("alice", "#endvote", account="alice")
+    s.say("alice", "#lurk", account="alice")
+    assert before.chairs == (Person("alice", "alice"),)
+    assert before.items == () and before.current_topic == "" and not before.lurking
+    assert vote_before.ballots == {} and vote_before.voted == () and not vote_before.closed
+    after = s.meeting.state
+    assert [c.nick for c in after.chairs] == ["alice", "bob"]
+    assert after.votes[-1].closed and after.votes[-1].ballots["bob"] == ("bob", "Yes")
+    assert [i.kind for i in after.items] == ["TOPIC", "VOTE"] and after.lurking
+    with pytest.raises(AttributeError):
+        after.name = "other"  # type: ignore[misc]
+
+
+def test_the_state_is_a_function_of_the_log_alone() -> None:
+    s = Script()
+    for nick, text in [
+        ("alice", "#startmeeting ops"),
+        ("alice", "#topic one"),
+        ("bob", "#action bob writes it"),
+        ("alice", "#undo"),
+        ("alice", "#meetingname ops-team"),
+        ("alice", "#endmeeting"),
+    ]:
+        s.say(nick, text, account=nick)
+    again = replay(
+        [replace(line, seq=0) for line in s.meeting.lines], "oftc", "#openstack-operators"
+    )
+    assert again.state == s.meeting.state
