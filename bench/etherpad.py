@@ -77,7 +77,9 @@ async def run(quick: bool) -> dict[str, float]:
         server.stop()
         for i in range(backlog):
             await chat.say("alice", f"#action bob backlog item {i}")
+        await plugin.outbox.outbox.writer.flush()  # stored, not only spooled: what status counts
         waiting = (await plugin.outbox.status("ops", "bench")).waiting
+        assert waiting >= backlog, f"only {waiting} of {backlog} lines wait for the pad"
         before = plugin.outbox.delivered
         server.start()
         while plugin.outbox.delivered == before:

@@ -312,6 +312,8 @@ class Outbox:
     async def _fetch(
         self, channel: str, target: str, batch: int
     ) -> tuple[list[Entry], list[Entry]]:
+        """The next entries, counted as attempted in the same transaction (so a crash during
+        their delivery leaves them marked as perhaps delivered), and the expired ones."""
         now = utcnow()
         async with self.storage.session() as session, session.begin():
             rows = list(
@@ -323,13 +325,21 @@ class Outbox:
                     .limit(batch)
                 )
             )
-            stale = [row.id for row in rows if row.expires_at is not None and row.expires_at < now]
+            stale = [r.id for r in rows if r.expires_at is not None and r.expires_at < now]
             if stale:
                 await session.execute(
                     update(OutboxRow).where(OutboxRow.id.in_(stale)).values(state="expired")
                 )
                 log.warning("outbox %s %s: %d entries expired undelivered", channel, target,
                             len(stale))  # fmt: skip
+            trying = [row.id for row in rows if row.id not in stale]
+            if trying:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(trying))
+                    .values(attempts=OutboxRow.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
         entries = [Entry(row.id, row.target, row.payload, row.attempts, row.ref) for row in rows]
         return (
             [entry for entry in entries if entry.id not in stale],
@@ -356,9 +366,8 @@ class Outbox:
                 self._errors.pop(key, None)
                 return
             try:
-                await self._mark(entries, attempted=True)
                 delivered = await spec.deliver(entries)
-                await self._mark(entries[:delivered], attempted=False)
+                await self._done(entries[:delivered])
             except Held as error:
                 self._errors[key] = str(error)
                 if not reported:
@@ -396,16 +405,14 @@ class Outbox:
         except Exception:
             log.exception("could not tell anyone that %s is held", entry.target)
 
-    async def _mark(self, entries: list[Entry], *, attempted: bool) -> None:
+    async def _done(self, entries: list[Entry]) -> None:
         if not entries:
             return
         ids = [entry.id for entry in entries]
-        values: dict[str, Any] = (
-            {"attempts": OutboxRow.attempts + 1}
-            if attempted
-            else {"state": "done", "done_at": utcnow(), "last_error": None}
-        )
         async with self.storage.session() as session, session.begin():
-            await session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
-        if not attempted:
-            self.delivered += len(ids)
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(state="done", done_at=utcnow(), last_error=None)
+            )
+        self.delivered += len(ids)
