@@ -47,3 +47,34 @@ def test_one_identity_key_and_one_who_is_who() -> None:
     assert not proven.is_seen_as("irc", "alice", "mallory"), "a nick never stands for an account"
     assert unproven.is_seen_as("irc", "BOB", None)
     assert not unproven.is_seen_as("matrix", "bob", None), "another network is another person"
+
+
+def test_templates_added_after_the_first_page_are_found(tmp_path: Path) -> None:
+    """The template engine is loaded at the first page; a plugin's folder added later (a
+    plugin set up after another served a page) is still found."""
+    site = Web(WebConfig())
+    assert "env" not in site.__dict__, "nothing loads the template engine before a page"
+    assert site.env.get_template("opsbot:base.html") is not None
+    (tmp_path / "late.html").write_text("late {{ who }}")
+    site.templates("late", tmp_path)
+    assert site.env.get_template("late:late.html").render(who="bob") == "late bob"
+
+
+def test_the_sites_public_urls_and_each_networks_prefix() -> None:
+    from opsbot.config import Config
+
+    assert WebConfig(listen="127.0.0.1:8081").url("/meetings") == "http://127.0.0.1:8081/meetings"
+    public = WebConfig(base_url="https://meetings.example.org/")
+    assert public.url("meetings/") == "https://meetings.example.org/meetings/"
+    assert public.public_base() == "https://meetings.example.org/"
+    config = Config.model_validate(
+        {
+            "bot": {"prefix": "!"},
+            "networks": [
+                {"type": "console"},
+                {"type": "irc", "name": "oftc", "host": "irc.oftc.net", "prefix": "?"},
+            ],
+        }
+    )
+    assert config.prefix_for("oftc") == "?" and config.prefix_for("console") == "!"
+    assert config.prefix_for("nowhere") == "!"
