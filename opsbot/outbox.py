@@ -44,6 +44,10 @@ from .storage import Storage, UTCDateTime
 log = logging.getLogger("opsbot.outbox")
 
 
+STATUS_WAIT = 2.0
+"""Seconds a status question waits for what was added before it to be stored."""
+
+
 class OutboxRow(OpsbotBase):
     __tablename__ = "opsbot_outbox"
     __table_args__ = (
@@ -260,6 +264,10 @@ class Outbox:
     # what waits
 
     async def status(self, channel: str, target: str) -> Status:
+        """What waits for ``target``: every entry added before the question, so what is still
+        on its way to the database is stored first (for a moment at most)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.writer.flush(), STATUS_WAIT)
         async with self.storage.session() as session:
             waiting = await session.scalar(
                 select(func.count())
