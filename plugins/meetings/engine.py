@@ -328,6 +328,9 @@ class _Field(Generic[T]):
         value: T = getattr(meeting.state, self.name)
         return value
 
+    def __set__(self, meeting: Meeting, value: T) -> None:
+        raise AttributeError(f"a meeting's {self.name} changes only by its lines (or keep_name)")
+
 
 class Meeting:
     """One meeting, folded line by line: :meth:`feed` takes a line and returns the facts it

@@ -89,6 +89,7 @@ class Meetings(MeetingCommands, Plugin):
     config: MeetingsConfig
 
     async def setup(self) -> None:
+        self._warming: asyncio.Task[None] | None = None
         self.store = MeetingStore(self.storage)
         await self.store.writer.start()  # lines spooled while the database was away first
         self.live = LiveMeetings()
@@ -105,7 +106,6 @@ class Meetings(MeetingCommands, Plugin):
             if site is not None
             else None
         )
-        self._warming: asyncio.Task[None] | None = None
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
             meeting = Meeting(row.network, row.channel, self.settings.stored(row.settings, room))
@@ -132,8 +132,8 @@ class Meetings(MeetingCommands, Plugin):
             self._warming = asyncio.create_task(asyncio.to_thread(warm_up))
 
     async def teardown(self) -> None:
-        if self._warming is not None:
-            await self._warming
+        if self._warming is not None:  # a template that failed to compile fails at the end
+            await asyncio.gather(self._warming, return_exceptions=True)
         await self.store.writer.stop()
 
     def help_topic(self, topic: str, prefix: str) -> str | None:

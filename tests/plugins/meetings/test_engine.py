@@ -556,3 +556,11 @@ def test_the_state_is_a_function_of_the_log_alone() -> None:
         [replace(line, seq=0) for line in s.meeting.lines], "oftc", "#openstack-operators"
     )
     assert again.state == s.meeting.state
+
+
+def test_a_meetings_state_is_not_set_from_outside() -> None:
+    meeting = Meeting("oftc", "#ops")
+    with pytest.raises(AttributeError, match="changes only by its lines"):
+        meeting.chairs = ()
+    meeting.keep_name("ops_archive")
+    assert meeting.name == meeting.state.name == "ops_archive"
