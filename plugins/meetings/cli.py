@@ -24,6 +24,7 @@ from .paths import DEFAULT_PATTERN
 
 if TYPE_CHECKING:
     from opsbot.bot import Bot
+    from opsbot.events import Room
 
     from .settings import MeetingsConfig, MeetingSettings
     from .store import MeetingStore
@@ -97,9 +98,17 @@ class _Opened:
     store: MeetingStore
     settings: MeetingSettings
 
-    @property
-    def config(self) -> MeetingsConfig:
-        return self.tools.section
+    def config_for(self, room: Room) -> MeetingsConfig:
+        """The section with the room's overrides, as the live plugin reads it."""
+        return self.tools.sections.for_room(room)
+
+
+def _room(network: str, room: str, channel: str) -> Room:
+    """A stored meeting's room, named as the live plugin names it (a Matrix room configured by
+    its alias is found by that name)."""
+    from opsbot.events import Room
+
+    return Room(network, room, name=channel)
 
 
 async def _open(config_path: str | None) -> _Opened:
@@ -113,14 +122,14 @@ async def _open(config_path: str | None) -> _Opened:
     return _Opened(tools, MeetingStore(tools.storage), settings)
 
 
-async def _save(opened: _Opened, meeting_id: int, meeting: Meeting, ended: bool) -> str:
-    """Write a meeting's outputs with the plugin's settings and store what it became; returns
-    the outputs' base name (relative to the output folder)."""
+async def _save(opened: _Opened, room: Room, meeting_id: int, meeting: Meeting, ended: bool) -> str:
+    """Write a meeting's outputs where the live plugin would (the room's folder, the meeting's
+    own settings) and store what it became; returns their base name within that folder."""
     from .files import write_outputs
 
     base, summary = write_outputs(
         meeting,
-        opened.config.output_dir,
+        opened.config_for(room).output_dir,
         pattern=meeting.settings.pattern,
         url_prefix=meeting.settings.url_prefix,
         tz=opened.tools.timezone,
@@ -190,8 +199,6 @@ async def _import_one(
     listeners: Bot | None,
 ) -> str:
     """Import one archive; returns the line reported for it."""
-    from opsbot.events import Room
-
     from .announce import ended_event
     from .files import links
     from .transcript import name_of, read
@@ -201,9 +208,8 @@ async def _import_one(
     if known is not None:
         return f"{path}: already imported as meeting {known}, skipped"
     transcript = read(path)
-    meeting = replay(
-        transcript.lines, network, channel, opened.settings.now(Room(network, channel))
-    )
+    room = _room(network, channel, channel)
+    meeting = replay(transcript.lines, network, channel, opened.settings.now(room))
     if not meeting.started or meeting.owner is None or meeting.started_at is None:
         return f"{path}: no #startmeeting, skipped"
     meeting.keep_name(name_of(path) or meeting.name)  # archives keep the names they have
@@ -212,11 +218,11 @@ async def _import_one(
         source=source, settings=meeting.settings.to_json(),
     )  # fmt: skip
     await store.insert_lines(meeting_id, meeting.lines)
-    base = await _save(opened, meeting_id, meeting, ended=True)
+    base = await _save(opened, room, meeting_id, meeting, ended=True)
     if listeners is not None:
-        urls = links(base, opened.settings.url_prefix(opened.config))
+        urls = links(base, meeting.settings.url_prefix)
         ids = await store.action_ids(meeting_id)
-        event = ended_event(meeting_id, Room(network, channel), meeting, urls, ids, imported=True)
+        event = ended_event(meeting_id, room, meeting, urls, ids, imported=True)
         archive_bot = next(
             (line.nick for line in meeting.lines if line.text.startswith("Meeting started ")), None
         )
@@ -238,8 +244,6 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
     """Write a stored meeting's outputs again from its log."""
 
     async def go() -> str:
-        from opsbot.events import Room
-
         opened = await _open(config_path)
         store = opened.store
         try:
@@ -247,18 +251,19 @@ def regenerate(meeting_id: int, config_path: str | None) -> None:
             if row is None:
                 click.echo(f"There is no meeting {meeting_id}.", err=True)
                 sys.exit(2)
+            room = _room(row.network, row.room, row.channel)
             meeting = replay(
                 await store.lines(meeting_id),
                 row.network,
                 row.channel,
-                opened.settings.stored(row.settings, Room(row.network, row.room)),
+                opened.settings.stored(row.settings, room),
             )
             if row.source is not None:  # an imported archive keeps the name it has
                 meeting.keep_name(row.name)
             base = await _save(
-                opened, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
+                opened, room, meeting_id, meeting, ended=meeting.ended or row.ended_at is not None
             )
-            return f"{meeting.name}: wrote {opened.config.output_dir / base}.*"
+            return f"{meeting.name}: wrote {opened.config_for(room).output_dir / base}.*"
         finally:
             await opened.tools.storage.close()
 
@@ -314,8 +319,6 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
     on_day = _day(day)
 
     async def go() -> str:
-        from opsbot.events import Room
-
         from .render import Context, minutes_md, minutes_txt, record_json
 
         opened = await _open(config_path)
@@ -336,10 +339,11 @@ def show(name: str, day: str | None, last: bool, fmt: str, config_path: str | No
                 await store.lines(row.id),
                 row.network,
                 row.channel,
-                opened.settings.stored(row.settings, Room(row.network, row.room)),
+                opened.settings.stored(row.settings, _room(row.network, row.room, row.channel)),
             )
-            url_prefix = opened.settings.url_prefix(opened.config)
-            ctx = Context(meeting, row.base or "", url_prefix, opened.tools.timezone)
+            ctx = Context(
+                meeting, row.base or "", meeting.settings.url_prefix, opened.tools.timezone
+            )
             renderer: Any = {"txt": minutes_txt, "md": minutes_md, "json": record_json}[fmt]
             return str(renderer(ctx))
         finally:

@@ -133,10 +133,8 @@ class Records(Plugin):
         return made
 
     async def flush(self) -> None:
-        """Everything heard so far is written (no-op outside a running bot: the CLI)."""
-        writer = getattr(self, "writer", None)
-        if writer is not None:
-            await writer.flush()
+        """Everything heard so far is written."""
+        await self.writer.flush()
 
     # asking (the queries live in RecordReads, which the web pages and the CLI share)
 

@@ -202,3 +202,36 @@ def test_check_config_refuses_a_filename_pattern_that_makes_no_file(tmp_path: Pa
     assert "plugins.meetings.filename_pattern" in done.stderr
     assert "names 'nam' but only {name} and {start} exist" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_tools_use_a_rooms_own_folder_and_links(tmp_path: Path) -> None:
+    """A room configured with its own output folder and archive URL: import, regenerate and
+    show write and name the files where the live bot would, not where the plugin's default is."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path}/bot.db'}}\n"
+        "web: {listen: '127.0.0.1:0'}\n"
+        "networks: [{type: console}, {type: irc, name: oftc, host: irc.oftc.net}]\n"
+        "plugins:\n"
+        "  meetings:\n"
+        f"    output_dir: {tmp_path}/meetings\n"
+        "    url_prefix: https://m.example\n"
+        "    rooms:\n"
+        "      'oftc:#openstack-operators':\n"
+        f"        output_dir: {tmp_path}/ops\n"
+        "        url_prefix: https://ops.example/minutes\n"
+    )
+    done = opsbot(
+        "meetings", "import", str(TRANSCRIPT), "--network", "oftc",
+        "--channel", "#openstack-operators", "-c", str(cfg), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "ops/ops_meetup_team/2026/ops_meetup_team.2026-11-24-14.00.html"
+    assert written.exists() and not (tmp_path / "meetings").exists()
+    written.unlink()
+    regenerated = opsbot("meetings", "regenerate", "1", "-c", str(cfg), cwd=tmp_path)
+    assert regenerated.returncode == 0, regenerated.stderr
+    assert written.exists() and not (tmp_path / "meetings").exists()
+    assert str(tmp_path / "ops") in regenerated.stdout
+    shown = opsbot("minutes", "show", "ops_meetup_team", "-c", str(cfg), cwd=tmp_path)
+    assert "https://ops.example/minutes/ops_meetup_team/2026/" in shown.stdout, shown.stdout
