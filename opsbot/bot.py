@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config
 from .domain import DatabaseAvailability, ReloadRequested
@@ -84,6 +85,11 @@ class Bot:
             room_of=self.room,
             tell_admins=self.tell_admins,
         )
+        self.bridged = BridgedRooms(config.bridges, self._rooms_now)
+        """The rooms bridged between IRC and Matrix (each pair one room for plugins)."""
+        self._bridge_step = BridgeStep(self.bridged, self.transports, self._hand_on)
+        if self.bridged:
+            self.inbound.add(self._bridge_step)
         self.inbound.add(own_echo(self.transports), Message)
         self.inbound.add(self._later.network_back, Connected)
         self.scheduler = Scheduler(self._timezone)
@@ -198,6 +204,37 @@ class Bot:
             for sig in (*signals, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
 
+    def _rooms_now(self, network: str) -> list[Room]:
+        transport = self.transports.get(network)
+        return transport.rooms() if transport is not None else []
+
+    def _hand_on(self, event: Event) -> None:
+        """Queue an event that has passed the inbound stage (a bridge's copy let go late)."""
+        if not self.bus.offer(event):
+            task = asyncio.ensure_future(self.bus.publish(event, wait=False))
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+
+    def _side(self, room: Room, network: str | None = None) -> Room:
+        """Where to act for ``room``: itself, or for a bridged room its side on ``network``
+        where the bot is there, else the first side the bot is in."""
+        pair = self.bridged.pair_of(room) if self.bridged else None
+        if pair is None:
+            return room
+        sides = self.bridged.sides(pair)
+        found = next((side for side in sides if side.network == network), None)
+        return found or (sides[0] if sides else self._configured_side(room))
+
+    def _configured_side(self, room: Room) -> Room:
+        pair = self.bridged.pair_of(room)
+        if pair is None:
+            return room
+        for network in (pair.bridge.irc_network, pair.bridge.matrix_network):
+            side = pair.side(network)
+            if network in self.transports and side is not None:
+                return side
+        return room
+
     def _database_changed(self, up: bool) -> None:
         """The storage found the database gone or back: tell the plugins (meetings tell
         their rooms)."""
@@ -257,13 +294,21 @@ class Bot:
 
     def room(self, network: str, room_id: str) -> Room:
         transport = self.transports.get(network)
-        return transport.room(room_id) if transport is not None else Room(network, room_id)
+        room = transport.room(room_id) if transport is not None else Room(network, room_id)
+        return self.bridged.one_room(room) if self.bridged else room
 
     def rooms(self, network: str) -> list[Room]:
         transport = self.transports.get(network)
         return transport.rooms() if transport is not None else []
 
     def member(self, room: Room, nick: str) -> Identity | None:
+        pair = self.bridged.pair_of(room) if self.bridged else None
+        if pair is not None:
+            for side in self.bridged.sides(pair):
+                found = self.transports[side.network].member(side, nick)
+                if found is not None:
+                    return self._bridge_step.person_of(pair, found)
+            return None
         transport = self.transports.get(room.network)
         return transport.member(room, nick) if transport is not None else None
 
@@ -274,8 +319,11 @@ class Bot:
     async def role_of(self, room: Room, who: Identity) -> Role:
         if self.is_admin(who):
             return Role.BOT_ADMIN
+        side = self._side(room, who.network)
+        if side.network != who.network:
+            return Role.NONE  # a bridged person: the bot cannot see their role where they are
         try:
-            return await self.transports[room.network].role(room, who)
+            return await self.transports[side.network].role(side, who)
         except Exception:  # a role lookup must never cost a command or a meeting line
             log.exception("could not learn the role of %s in %s", who, room)
             return Role.NONE
@@ -325,14 +373,29 @@ class Bot:
             if changed is None:
                 return None
             out = changed
-        transport = self.transports[out.room.network]
-        msg_id = await transport.send(
-            out.room, out.text, html=out.html, reply_to=out.reply_to, notice=out.notice,
-            mentions=out.mentions,
-        )  # fmt: skip
+        targets = [out.room]
+        if self.bridged:
+            asked_on = out.reply_to.network if out.reply_to is not None else None
+            targets = self.bridged.targets(out.room, asked_on) or [self._configured_side(out.room)]
+        first: str | None = None
+        for i, target in enumerate(targets):
+            transport = self.transports[target.network]
+            reply_to = out.reply_to
+            if reply_to is not None and reply_to.network != target.network:
+                reply_to = None
+            msg_id = await transport.send(
+                target, out.text, html=out.html, reply_to=reply_to, notice=out.notice,
+                mentions=out.mentions,
+            )  # fmt: skip
+            if i:
+                self._bridge_step.answered_elsewhere(msg_id)
+            else:
+                first = msg_id
+        transport = self.transports[targets[0].network]
+        msg_id = first
         if self._wants_own_messages and not transport.capabilities.echoes_own:
             own = Message(
-                network=out.room.network,
+                network=transport.name,
                 room=out.room,
                 sender=transport.me,
                 text=out.text,
@@ -371,10 +434,18 @@ class Bot:
         await self.transports[who.network].send_private(who, text)
 
     async def react(self, room: Room, message_id: str, key: str) -> None:
-        await self.transports[room.network].react(room, message_id, key)
+        side = self._side(room, self._reacting_network(room))
+        await self.transports[side.network].react(side, message_id, key)
+
+    def _reacting_network(self, room: Room) -> str | None:
+        pair = self.bridged.pair_of(room) if self.bridged else None
+        if pair is None:
+            return None
+        return pair.bridge.matrix_network
 
     async def set_topic(self, room: Room, topic: str) -> None:
-        await self.transports[room.network].set_topic(room, topic)
+        side = self._side(room)
+        await self.transports[side.network].set_topic(side, topic)
 
     async def emit(self, event: DomainEvent) -> None:
         await self.bus.emit(event)

@@ -16,7 +16,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import matrix_ids
 
@@ -220,6 +228,113 @@ Network = Annotated[
 NETWORK_TYPES = ("console", "memory", "irc", "matrix")
 
 
+class IrcPuppets(Model):
+    """How the bridge's Matrix people look on IRC. A line is a puppet's when any rule matches."""
+
+    nick_suffix: str | None = Field(default=None, min_length=1)
+    """What the bridge adds to a Matrix person's nick (matrix-appservice-irc: ``[m]``)."""
+    hosts: list[str] = []
+    """Hosts of the bridge's IRC connections, as globs (``*.matrix.org``, ``127.0.0.1``)."""
+    realname: str | None = None
+    """The realname's pattern when it carries the Matrix ID: ``{mxid}`` (matrix-appservice-irc's
+    ``realnameFormat: mxid``), or ``@{localpart}:example.org``."""
+    hashed_ident: bool = False
+    """The ident is heisenbridge's hash of the Matrix ID (``m-`` and six letters): a Matrix ID
+    the bot can guess (the room's members, ``@{nick}:{matrix_server}``) is proven by it."""
+    matrix_server: str | None = None
+    """The homeserver of the bridge's Matrix people, for guesses like ``@{nick}:{server}``."""
+    relay_nicks: list[str] = []
+    """Nicks that relay other people's lines as ``<name> text`` (heisenbridge's plumbed rooms)."""
+
+    @field_validator("realname")
+    @classmethod
+    def _carries_an_id(cls, pattern: str | None) -> str | None:
+        if pattern is not None and "{mxid}" not in pattern and "{localpart}" not in pattern:
+            raise ValueError("must hold {mxid} or {localpart}")
+        return pattern
+
+
+class MatrixPuppets(Model):
+    """How the bridge's IRC people look on Matrix."""
+
+    user: str
+    """Their user IDs, ``{nick}`` standing for the IRC nick: ``@_oftc_{nick}:matrix.org``
+    (matrix-appservice-irc), ``@irc_oftc_{nick}:example.org`` (heisenbridge)."""
+    bot: str | None = None
+    """The bridge's own user: its lines are the bridge's, never a person's."""
+
+    @field_validator("user")
+    @classmethod
+    def _names_the_nick(cls, pattern: str) -> str:
+        if not re.fullmatch(r"@[^:]*\{nick\}[^:]*:\S+", pattern):
+            raise ValueError(f"{pattern!r} is not a user ID with {{nick}} in its localpart")
+        return pattern
+
+    @field_validator("bot")
+    @classmethod
+    def _is_user(cls, user: str | None) -> str | None:
+        if user is not None and not re.fullmatch(r"@[^:]+:\S+", user):
+            raise ValueError(f"{user!r} is not a Matrix user ID (@name:server)")
+        return user
+
+
+class BridgedRoom(Model):
+    irc: str
+    """The IRC channel."""
+    matrix: str
+    """The Matrix room bridged to it, by ID or alias."""
+
+    @field_validator("irc")
+    @classmethod
+    def _is_channel(cls, channel: str) -> str:
+        if not re.fullmatch(r"[#&!+][^\s,]+", channel):
+            raise ValueError(f"{channel!r} is not an IRC channel (#name)")
+        return channel
+
+    @field_validator("matrix")
+    @classmethod
+    def _is_room(cls, room: str) -> str:
+        if not matrix_ids.is_room(room):
+            raise ValueError(f"{room!r} is not {matrix_ids.WHAT}")
+        return room
+
+
+class BridgeConfig(Model):
+    """One bridge between an IRC network and Matrix, as it is seen from either side: its rooms
+    are each one room for the bot (one meeting, one log), its puppets stand for people."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    style: Literal["matrix-appservice-irc", "heisenbridge", "other"] = "other"
+    """How the bridge relays Matrix edits to IRC: ``* the whole new text`` and ``s/old/new/``
+    (matrix-appservice-irc, other), or ``* the changed words`` (heisenbridge)."""
+    irc_network: str
+    """The name of the IRC network in ``networks:`` (or the name its people are credited under,
+    when the bot is only on the Matrix side)."""
+    matrix_network: str
+    """Likewise, the Matrix network's name."""
+    rooms: list[BridgedRoom] = Field(min_length=1)
+    irc_puppets: IrcPuppets = IrcPuppets()
+    matrix_puppets: MatrixPuppets
+    window: float = Field(default=5.0, gt=0, le=60)
+    """Seconds the bridge's copy of a line may lag the line itself (on both sides, the copy is
+    dropped when the line arrives within it; else it is logged, as the person's)."""
+    answer: Literal["asked", "both"] = "asked"
+    """Where the bot answers when it is on both sides: on the side it was asked (the bridge
+    carries the answer over), or on both (for a bridge that does not relay the bot)."""
+
+    @model_validator(mode="after")
+    def _puppets_recognisable(self) -> BridgeConfig:
+        irc = self.irc_puppets
+        if not (irc.nick_suffix or irc.hosts or irc.relay_nicks):
+            raise ValueError(
+                "irc_puppets: give nick_suffix, hosts or relay_nicks, so the bridge's copies "
+                "of Matrix lines are recognised"
+            )
+        if irc.hashed_ident and not irc.hosts:
+            raise ValueError("irc_puppets.hashed_ident needs the bridge's hosts")
+        return self
+
+
 class PluginsConfig(BaseModel):
     """``enabled`` lists plugins to load; every other key is one plugin's own section."""
 
@@ -269,6 +384,9 @@ class Config(Model):
     networks: list[Network] = [ConsoleNetwork(type="console")]
     log: LogConfig = LogConfig()
     plugins: PluginsConfig = PluginsConfig()
+    bridges: list[BridgeConfig] = []
+    """IRC channels and Matrix rooms that a bridge joins (see README, "Rooms bridged between
+    IRC and Matrix")."""
 
     @field_validator("networks")
     @classmethod
@@ -282,10 +400,67 @@ class Config(Model):
             raise ValueError("at most one console network")
         return networks
 
+    @field_validator("bridges")
+    @classmethod
+    def _bridges_fit_networks(
+        cls, bridges: list[BridgeConfig], info: ValidationInfo
+    ) -> list[BridgeConfig]:
+        problems = bridge_problems(info.data.get("networks") or [], bridges)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return bridges
+
     def prefix_for(self, network: str) -> str:
         """The command prefix people use on ``network``: its own, else the bot's."""
         own = next((n.prefix for n in self.networks if n.name == network), None)
         return own or self.bot.prefix
+
+
+def _network_style(network: NetworkBase) -> str:
+    if isinstance(network, MemoryNetwork):
+        return network.style
+    return getattr(network, "type", "")
+
+
+def bridge_problems(networks: Sequence[NetworkBase], bridges: Sequence[BridgeConfig]) -> list[str]:
+    """What makes the bridges unusable with these networks: each side a network of its kind
+    (when configured), at least one side the bot is on, no room in two bridges."""
+    problems: list[str] = []
+    by_name = {n.name: n for n in networks}
+    seen: dict[str, str] = {}
+    names: set[str] = set()
+    for i, bridge in enumerate(bridges):
+        where = f"bridges[{i}] ({bridge.name})"
+        if bridge.name in names:
+            problems.append(f"{where}: two bridges are named {bridge.name!r}")
+        names.add(bridge.name)
+        if bridge.irc_network == bridge.matrix_network:
+            problems.append(
+                f"{where}: irc_network and matrix_network are both {bridge.irc_network!r}"
+            )
+        present = 0
+        for key, kind in (("irc_network", "irc"), ("matrix_network", "matrix")):
+            network = by_name.get(getattr(bridge, key))
+            if network is None:
+                continue
+            present += 1
+            if _network_style(network) != kind:
+                problems.append(f"{where}.{key}: {network.name!r} is not an {kind} network")
+        if not present:
+            known = ", ".join(by_name) or "none"
+            problems.append(
+                f"{where}: the bot is on neither {bridge.irc_network!r} nor "
+                f"{bridge.matrix_network!r} (networks: {known})"
+            )
+        for room in bridge.rooms:
+            for key in (
+                f"{bridge.irc_network}:{room.irc.casefold()}",
+                f"{bridge.matrix_network}:{room.matrix}",
+            ):
+                if key in seen:
+                    problems.append(f"{where}: {key} is bridged twice (also in {seen[key]})")
+                seen[key] = where
+    return problems
 
 
 def room_problem(networks: Sequence[NetworkBase], target: str) -> str | None:

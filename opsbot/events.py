@@ -87,6 +87,16 @@ class Room:
         return self.name or self.id
 
 
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where an IRC line came from beyond the nick: ``user`` and ``host`` of ``nick!user@host``,
+    and the realname where the bot has learned it (a bridge's puppets are told by these)."""
+
+    user: str
+    host: str
+    realname: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Base of everything that happens on a network."""
@@ -127,6 +137,10 @@ class Message(RoomEvent):
     is_notice: bool = False
     own: bool = False
     """The bot said it (set by the inbound stage's own-echo step, or by the bot itself)."""
+    address: Address | None = None
+    """The IRC sender's user, host and realname (None on other networks)."""
+    bridged: bool = False
+    """A bridge carried it from the other side (set by the inbound stage's bridge step)."""
     raw: Any = None
 
 

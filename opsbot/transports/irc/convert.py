@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import irc.client
 
-from ...events import Message, Room
+from ...events import Address, Message, Room
 from .state import IrcState
 from .text import strip_formatting
 
@@ -43,8 +43,16 @@ class Conversion(IrcState):
             ts=self._timestamp(event),
             is_action=action,
             is_notice=notice,
+            address=self._address(event.source),
             raw=raw,
         )
+
+    def _address(self, source: irc.client.NickMask) -> Address | None:
+        user, host = source.user, source.host
+        if not user or not host:
+            return None
+        member = self._find(source.nick)
+        return Address(user, host, member.realname if member is not None else None)
 
     async def _message(
         self, event: irc.client.Event, *, action: bool = False, notice: bool = False

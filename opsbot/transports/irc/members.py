@@ -102,13 +102,15 @@ class Membership(IrcState):
             if waiter is not None and not waiter.done():
                 waiter.set_result(room)
             if "account-notify" in self.caps or "extended-join" in self.caps:
-                self._raw(f"WHO {channel} %tcnfa,42")
+                self._raw(f"WHO {channel} %tcnfar,42")
             return
         members = self._members.setdefault(channel.casefold(), {})
         member = members.setdefault(nick.casefold(), Member(nick))
         member.nick = nick
         if account is not None or "extended-join" in self.caps:
             member.account = account
+        if "extended-join" in self.caps and len(event.arguments) > 1:
+            member.realname = event.arguments[1]
         await self._publish(
             Join(network=self.name, room=self._room(channel), who=self._identity(nick, event.tags))
         )
@@ -134,6 +136,8 @@ class Membership(IrcState):
             )
             member.account = None if account in ("0", "*") else account
             member.modes |= {PREFIX_MODES[c] for c in flags if c in PREFIX_MODES}
+            if len(args) >= 6:
+                member.realname = args[5]
 
     async def _on_account(self, event: irc.client.Event) -> None:
         account = event.target if event.target else (event.arguments[0] if event.arguments else "*")

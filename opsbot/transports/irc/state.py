@@ -24,6 +24,7 @@ class Member:
     nick: str
     account: str | None = None
     modes: set[str] = field(default_factory=set)
+    realname: str | None = None
 
 
 class IrcState:
@@ -69,6 +70,8 @@ class IrcState:
         def _identity(self, nick: str, tags: list[dict[str, Any]] | None = None) -> Identity: ...
 
         def _room(self, channel: str) -> Room: ...
+
+        def _find(self, nick: str) -> Member | None: ...
 
         async def join(self, room_id: str, key: str | None = None) -> Room: ...
 

@@ -1,0 +1,243 @@
+"""The inbound stage's bridge step: an event of a bridged room is put in the pair's one room; a
+puppet's line becomes its person's; the bridge's copy of a line the bot also sees where it was
+said is dropped (it waits ``window`` seconds for that line, and is logged as the person's if the
+line does not come); relayed edits and long-message links become what the person did."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from ..events import Edit, Event, Identity, Join, Message, Part, Room, RoomEvent
+from .conventions import EditStyle, corrected, looks_like_edit, paste_link
+from .copies import Copies, Held, Kind
+from .puppets import Puppets, Relayed, fold, names_of
+from .rooms import BridgedRooms, Pair
+
+if TYPE_CHECKING:
+    from ..transports.base import Transport
+
+Release = Callable[[Event], None]
+"""Hands an event on to the bus after the steps (a copy whose line never came)."""
+
+
+class BridgeStep:
+    def __init__(
+        self,
+        rooms: BridgedRooms,
+        transports: Mapping[str, Transport],
+        release: Release,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        loop: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    ) -> None:
+        self.rooms = rooms
+        self._transports = transports
+        self._release = release
+        self._clock = clock
+        self._loop = loop
+        self._puppets: dict[str, Puppets] = {}
+        self._copies: dict[str, Copies] = {}
+        self._last: dict[tuple[str, str], tuple[str, str]] = {}
+        """(pair, person) to (id, text) of the person's last relayed line, for relayed edits."""
+        self._last_relayed: dict[str, Identity] = {}
+        self._echoes: set[str] = set()
+        self._ids = itertools.count(1)
+        self._epoch = int(time.time())
+
+    def answered_elsewhere(self, message_id: str | None) -> None:
+        """The bot said a line on a second side: its echo there is not logged again."""
+        if message_id is not None:
+            self._echoes.add(message_id)
+
+    def person_of(self, pair: Pair, who: Identity) -> Identity:
+        """The person a member of a side of ``pair`` is (a puppet stands for someone else)."""
+        if who.network == pair.bridge.matrix_network:
+            relayed = self._relayed_by_matrix(pair, who, "")
+        else:
+            relayed = self._irc_puppet(pair, who)
+        return who if relayed is None or relayed.bridge_bot else relayed.person
+
+    # the step
+
+    def __call__(self, event: Event) -> Event | None:
+        if not isinstance(event, RoomEvent):
+            return event
+        pair = self.rooms.pair_of(event.room)
+        if pair is None:
+            return event
+        if isinstance(event, Message):
+            return self._message(event, pair)
+        if isinstance(event, Edit):
+            person = self._relayed_by_matrix(pair, event.sender, event.text)
+            if person is None:
+                self._said_here(pair, event.sender, "edit", event.text, False)
+                return dataclasses.replace(event, room=pair.room)
+            return (
+                None
+                if self._home_present(pair, person.person)
+                else dataclasses.replace(event, room=pair.room, sender=person.person)
+            )
+        if isinstance(event, Join | Part):
+            return self._membership(event, pair)
+        return dataclasses.replace(event, room=pair.room)
+
+    def _membership(self, event: Join | Part, pair: Pair) -> Event | None:
+        who = event.who
+        relayed = (
+            self._relayed_by_matrix(pair, who, "")
+            if event.network == pair.bridge.matrix_network
+            else self._irc_puppet(pair, who)
+        )
+        if relayed is None:
+            return dataclasses.replace(event, room=pair.room)
+        if relayed.bridge_bot or self._home_present(pair, relayed.person):
+            return None
+        return dataclasses.replace(event, room=pair.room, who=relayed.person)
+
+    def _irc_puppet(self, pair: Pair, who: Identity) -> Relayed | None:
+        suffix = pair.bridge.irc_puppets.nick_suffix
+        if suffix and who.nick.endswith(suffix) and len(who.nick) > len(suffix):
+            nick = who.nick[: -len(suffix)]
+            return Relayed(Identity(pair.bridge.matrix_network, None, nick), "")
+        return None
+
+    def _message(self, msg: Message, pair: Pair) -> Message | Edit | None:
+        if msg.id is not None and msg.id in self._echoes:
+            self._echoes.discard(msg.id)
+            return None
+        bridge = pair.bridge
+        if msg.network == bridge.irc_network:
+            matrix_side = pair.side(bridge.matrix_network)
+            assert matrix_side is not None
+            relayed = self.puppets(pair).on_irc(
+                msg, self.rooms.present(pair, bridge.matrix_network) or matrix_side
+            )
+        else:
+            irc_side = self.rooms.present(pair, bridge.irc_network) or pair.side(bridge.irc_network)
+            assert irc_side is not None
+            relayed = self.puppets(pair).on_matrix(msg.sender, msg.text, irc_side)
+        if relayed is None:
+            many = "\n" in msg.text
+            self._said_here(pair, msg.sender, "text", msg.text, many)
+            return dataclasses.replace(msg, room=pair.room)
+        if relayed.bridge_bot:
+            return dataclasses.replace(msg, room=pair.room, is_notice=True, bridged=True)
+        if not relayed.person.nick:
+            last = self._last_relayed.get(pair.channel)
+            relayed = dataclasses.replace(relayed, person=last or msg.sender)
+        else:
+            self._last_relayed[pair.channel] = relayed.person
+        person = relayed.person
+        home = self._transports.get(person.network)
+        if home is not None and self.rooms.present(pair, person.network) is not None:
+            if home.is_me(person):
+                return None  # the bot's own line, which it has where it said it
+            kind = self._kind(relayed.text)
+            now = self._clock()
+            copies = self._copies_of(pair)
+            names = relayed.names
+            if copies.copied(now, names, "text", relayed.text) or (
+                kind != "text" and copies.copied(now, names, kind, relayed.text)
+            ):
+                return None
+            held = copies.hold(now, names, kind, relayed.text)
+            handle = self._event_loop().call_later(
+                bridge.window, self._let_go, pair, held, msg, relayed
+            )
+            held.cancel = handle.cancel
+            return None
+        return self._as_said(pair, msg, relayed)
+
+    def _let_go(self, pair: Pair, held: Held, msg: Message, relayed: Relayed) -> None:
+        if self._copies_of(pair).release(held):
+            event = self._as_said(pair, msg, relayed)
+            if event is not None:
+                self._release(event)
+
+    def _as_said(self, pair: Pair, msg: Message, relayed: Relayed) -> Message | Edit | None:
+        """A copy, as the person said it (nobody sees the line itself)."""
+        person = relayed.person
+        key = (pair.channel, fold(person.nick))
+        last = self._last.get(key)
+        if last is not None and looks_like_edit(relayed.text):
+            style: EditStyle = "words" if pair.bridge.style == "heisenbridge" else "whole"
+            text = corrected(last[1], relayed.text, style)
+            if text is not None:
+                self._last[key] = (last[0], text)
+                return Edit(
+                    network=msg.network,
+                    ts=msg.ts,
+                    room=pair.room,
+                    sender=person,
+                    target_id=last[0],
+                    text=text,
+                    id=msg.id,
+                )
+        msg_id = msg.id or f"bridged:{self._epoch}:{next(self._ids)}"
+        self._last[key] = (msg_id, relayed.text)
+        return dataclasses.replace(
+            msg,
+            room=pair.room,
+            sender=person,
+            text=relayed.text,
+            is_action=relayed.is_action,
+            id=msg_id,
+            bridged=True,
+        )
+
+    # helpers
+
+    def puppets(self, pair: Pair) -> Puppets:
+        found = self._puppets.get(pair.bridge.name)
+        if found is None:
+            found = self._puppets[pair.bridge.name] = Puppets(pair.bridge, self._member)
+        return found
+
+    def _member(self, room: Room, nick: str) -> Identity | None:
+        transport = self._transports.get(room.network)
+        return transport.member(room, nick) if transport is not None else None
+
+    def _relayed_by_matrix(self, pair: Pair, who: Identity, text: str) -> Relayed | None:
+        if who.network != pair.bridge.matrix_network:
+            return None
+        irc_side = self.rooms.present(pair, pair.bridge.irc_network) or pair.side(
+            pair.bridge.irc_network
+        )
+        assert irc_side is not None
+        return self.puppets(pair).on_matrix(who, text, irc_side)
+
+    def _home_present(self, pair: Pair, person: Identity) -> bool:
+        return (
+            person.network in self._transports
+            and self.rooms.present(pair, person.network) is not None
+        )
+
+    def _said_here(self, pair: Pair, sender: Identity, kind: Kind, text: str, many: bool) -> None:
+        """Remember a line said where the bot sees it, when the bot is on the other side too
+        (else no copy of it can reach the bot)."""
+        if self.rooms.present(pair, pair.other_network(sender.network)) is None:
+            return
+        self._copies_of(pair).said_here(
+            self._clock(), names_of(sender), kind, text, many_lines=many
+        )
+
+    def _copies_of(self, pair: Pair) -> Copies:
+        found = self._copies.get(pair.channel)
+        if found is None:
+            keep = max(6 * pair.bridge.window, 30.0)
+            found = self._copies[pair.channel] = Copies(keep)
+        return found
+
+    @staticmethod
+    def _kind(text: str) -> Kind:
+        if paste_link(text) is not None:
+            return "paste"
+        return "edit" if looks_like_edit(text) else "text"
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop() if self._loop is not None else asyncio.get_running_loop()
