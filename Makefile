@@ -27,7 +27,8 @@ run: $(VENV)/.installed
 DEBIAN_SERVERS := postgresql inspircd atheme-services chromium fonts-dejavu-core wrk
 SYNAPSE := .servers/synapse
 ETHERPAD := .servers/etherpad
-servers: $(SYNAPSE)/.installed $(ETHERPAD)/.installed
+HEISENBRIDGE := .servers/heisenbridge
+servers: $(SYNAPSE)/.installed $(ETHERPAD)/.installed $(HEISENBRIDGE)/.installed
 	@missing=""; for p in $(DEBIAN_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian for the integration tests:$$missing"; \
@@ -39,6 +40,13 @@ servers: $(SYNAPSE)/.installed $(ETHERPAD)/.installed
 $(SYNAPSE)/.installed:
 	$(PYTHON) -m venv $(SYNAPSE)
 	$(SYNAPSE)/bin/pip install --quiet --disable-pip-version-check 'matrix-synapse>=1.100'
+	touch $@
+
+# The IRC bridge the bridged-room tests put between InspIRCd and Synapse: heisenbridge from
+# PyPI (matrix-appservice-irc is not on the npm registry this machine reaches).
+$(HEISENBRIDGE)/.installed:
+	$(PYTHON) -m venv $(HEISENBRIDGE)
+	$(HEISENBRIDGE)/bin/pip install --quiet --disable-pip-version-check 'heisenbridge>=1.15,<2'
 	touch $@
 
 # Etherpad 1.8.14 from npm; its code must sit in a folder named src (../shared/RECIPES.md).

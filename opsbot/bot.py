@@ -21,8 +21,19 @@ from zoneinfo import ZoneInfo
 from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config
+from .context import HANDLING
 from .domain import DatabaseAvailability, ReloadRequested
-from .events import Connected, DomainEvent, Event, Identity, Message, Role, Room, utcnow
+from .events import (
+    Connected,
+    DomainEvent,
+    Event,
+    Identity,
+    Message,
+    Role,
+    Room,
+    RoomEvent,
+    utcnow,
+)
 from .later import CHANNEL as LATER
 from .later import SayLater
 from .loader import build_configs, load_classes
@@ -375,7 +386,8 @@ class Bot:
             out = changed
         targets = [out.room]
         if self.bridged:
-            asked_on = out.reply_to.network if out.reply_to is not None else None
+            asked = out.reply_to or HANDLING.get()
+            asked_on = asked.network if isinstance(asked, RoomEvent) and asked.room == out.room else None
             targets = self.bridged.targets(out.room, asked_on) or [self._configured_side(out.room)]
         first: str | None = None
         for i, target in enumerate(targets):

@@ -7,6 +7,7 @@ A Context is made by the router for each handler it calls; it holds the bot's
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .events import Event, Identity, Message, Role, Room, RoomEvent
@@ -14,6 +15,11 @@ from .plugin_config import PluginConfig
 
 if TYPE_CHECKING:
     from .services import Services
+
+
+HANDLING: ContextVar[Event | None] = ContextVar("handling", default=None)
+"""The event whose handlers run now (set by the router): what the bot says while handling it
+in a bridged room goes to the side it came from."""
 
 
 class ConfiguredByRoom(Protocol):

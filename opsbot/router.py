@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .arguments import ArgumentError, Param, bind, signature_params, usage_of
 from .config import ConfigError
-from .context import Context
+from .context import HANDLING, Context
 from .events import Event, Message, Role, RoomEvent
 from .health import is_unreachable, short
 from .plugin import Plugin
@@ -123,6 +123,13 @@ class Router:
     # dispatch
 
     async def dispatch(self, event: Event) -> None:
+        token = HANDLING.set(event)
+        try:
+            await self._dispatch(event)
+        finally:
+            HANDLING.reset(token)
+
+    async def _dispatch(self, event: Event) -> None:
         own = isinstance(event, Message) and event.own
         apologised = claimed = False
         for handler in self._on_handlers(type(event)):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..events import Edit, Event, Identity, Join, Message, Part, Room, RoomEvent
 from .conventions import EditStyle, corrected, looks_like_edit, paste_link
-from .copies import Copies, Held, Kind
+from .copies import Copies, Kind, Waiting
 from .puppets import Puppets, Relayed, fold, names_of
 from .rooms import BridgedRooms, Pair
 
@@ -73,18 +73,47 @@ class BridgeStep:
         if isinstance(event, Message):
             return self._message(event, pair)
         if isinstance(event, Edit):
-            person = self._relayed_by_matrix(pair, event.sender, event.text)
-            if person is None:
-                self._said_here(pair, event.sender, "edit", event.text, False)
-                return dataclasses.replace(event, room=pair.room)
-            return (
-                None
-                if self._home_present(pair, person.person)
-                else dataclasses.replace(event, room=pair.room, sender=person.person)
+            relayed = self._relayed_by_matrix(pair, event.sender, event.text)
+            if relayed is None:
+                edit = dataclasses.replace(event, room=pair.room)
+                return self._native(pair, edit, event.sender, "edit", event.text, False)
+            if self._home_present(pair, relayed.person):
+                return None
+            return self._emit(
+                pair, dataclasses.replace(event, room=pair.room, sender=relayed.person)
             )
         if isinstance(event, Join | Part):
             return self._membership(event, pair)
-        return dataclasses.replace(event, room=pair.room)
+        return self._emit(pair, dataclasses.replace(event, room=pair.room))
+
+    def _emit(self, pair: Pair, event: Event) -> Event | None:
+        """``event`` in its turn: at once, unless something before it waits."""
+        copies = self._copies.get(pair.channel)
+        if copies is None or not copies.queue:
+            return event
+        copies.queue.append(event)
+        return None
+
+    def _native(
+        self, pair: Pair, event: Event, sender: Identity, kind: Kind, text: str, many: bool
+    ) -> Event | None:
+        """A line said where the bot sees it: in its turn, or in the place of its copy."""
+        remember = self.rooms.present(pair, pair.other_network(sender.network)) is not None
+        copies = self._copies.get(pair.channel)
+        if copies is None and not remember:
+            return event
+        copies = self._copies_of(pair)
+        placed = copies.said_here(
+            self._clock(), names_of(sender), kind, text, event, many_lines=many, remember=remember
+        )
+        if not placed:
+            return self._emit(pair, event)
+        self._flush(copies)
+        return None
+
+    def _flush(self, copies: Copies) -> None:
+        for event in copies.ready():
+            self._release(event)
 
     def _membership(self, event: Join | Part, pair: Pair) -> Event | None:
         who = event.who
@@ -94,10 +123,10 @@ class BridgeStep:
             else self._irc_puppet(pair, who)
         )
         if relayed is None:
-            return dataclasses.replace(event, room=pair.room)
+            return self._emit(pair, dataclasses.replace(event, room=pair.room))
         if relayed.bridge_bot or self._home_present(pair, relayed.person):
             return None
-        return dataclasses.replace(event, room=pair.room, who=relayed.person)
+        return self._emit(pair, dataclasses.replace(event, room=pair.room, who=relayed.person))
 
     def _irc_puppet(self, pair: Pair, who: Identity) -> Relayed | None:
         suffix = pair.bridge.irc_puppets.nick_suffix
@@ -106,27 +135,27 @@ class BridgeStep:
             return Relayed(Identity(pair.bridge.matrix_network, None, nick), "")
         return None
 
-    def _message(self, msg: Message, pair: Pair) -> Message | Edit | None:
+    def _message(self, msg: Message, pair: Pair) -> Event | None:
         if msg.id is not None and msg.id in self._echoes:
             self._echoes.discard(msg.id)
             return None
         bridge = pair.bridge
         if msg.network == bridge.irc_network:
-            matrix_side = pair.side(bridge.matrix_network)
-            assert matrix_side is not None
-            relayed = self.puppets(pair).on_irc(
-                msg, self.rooms.present(pair, bridge.matrix_network) or matrix_side
+            matrix_side = self.rooms.present(pair, bridge.matrix_network) or pair.side(
+                bridge.matrix_network
             )
+            assert matrix_side is not None
+            relayed = self.puppets(pair).on_irc(msg, matrix_side)
         else:
             irc_side = self.rooms.present(pair, bridge.irc_network) or pair.side(bridge.irc_network)
             assert irc_side is not None
             relayed = self.puppets(pair).on_matrix(msg.sender, msg.text, irc_side)
         if relayed is None:
-            many = "\n" in msg.text
-            self._said_here(pair, msg.sender, "text", msg.text, many)
-            return dataclasses.replace(msg, room=pair.room)
+            line = dataclasses.replace(msg, room=pair.room)
+            return self._native(pair, line, msg.sender, "text", msg.text, "\n" in msg.text)
         if relayed.bridge_bot:
-            return dataclasses.replace(msg, room=pair.room, is_notice=True, bridged=True)
+            notice = dataclasses.replace(msg, room=pair.room, is_notice=True, bridged=True)
+            return self._emit(pair, notice)
         if not relayed.person.nick:
             last = self._last_relayed.get(pair.channel)
             relayed = dataclasses.replace(relayed, person=last or msg.sender)
@@ -134,30 +163,30 @@ class BridgeStep:
             self._last_relayed[pair.channel] = relayed.person
         person = relayed.person
         home = self._transports.get(person.network)
-        if home is not None and self.rooms.present(pair, person.network) is not None:
-            if home.is_me(person):
-                return None  # the bot's own line, which it has where it said it
-            kind = self._kind(relayed.text)
-            now = self._clock()
-            copies = self._copies_of(pair)
-            names = relayed.names
-            if copies.copied(now, names, "text", relayed.text) or (
-                kind != "text" and copies.copied(now, names, kind, relayed.text)
-            ):
-                return None
-            held = copies.hold(now, names, kind, relayed.text)
-            handle = self._event_loop().call_later(
-                bridge.window, self._let_go, pair, held, msg, relayed
-            )
-            held.cancel = handle.cancel
+        if home is None or self.rooms.present(pair, person.network) is None:
+            said = self._as_said(pair, msg, relayed)
+            return None if said is None else self._emit(pair, said)
+        if home.is_me(person):
+            return None  # the bot's own line, which it has where it said it
+        kind = self._kind(relayed.text)
+        now = self._clock()
+        copies = self._copies_of(pair)
+        names = relayed.names
+        if copies.copied(now, names, "text", relayed.text) or (
+            kind != "text" and copies.copied(now, names, kind, relayed.text)
+        ):
             return None
-        return self._as_said(pair, msg, relayed)
+        waiting = copies.wait(names, kind, relayed.text)
+        handle = self._event_loop().call_later(
+            bridge.window, self._let_go, pair, waiting, msg, relayed
+        )
+        waiting.cancel = handle.cancel
+        return None
 
-    def _let_go(self, pair: Pair, held: Held, msg: Message, relayed: Relayed) -> None:
-        if self._copies_of(pair).release(held):
-            event = self._as_said(pair, msg, relayed)
-            if event is not None:
-                self._release(event)
+    def _let_go(self, pair: Pair, waiting: Waiting, msg: Message, relayed: Relayed) -> None:
+        copies = self._copies_of(pair)
+        if copies.let_go(waiting, self._as_said(pair, msg, relayed)):
+            self._flush(copies)
 
     def _as_said(self, pair: Pair, msg: Message, relayed: Relayed) -> Message | Edit | None:
         """A copy, as the person said it (nobody sees the line itself)."""
@@ -215,15 +244,6 @@ class BridgeStep:
         return (
             person.network in self._transports
             and self.rooms.present(pair, person.network) is not None
-        )
-
-    def _said_here(self, pair: Pair, sender: Identity, kind: Kind, text: str, many: bool) -> None:
-        """Remember a line said where the bot sees it, when the bot is on the other side too
-        (else no copy of it can reach the bot)."""
-        if self.rooms.present(pair, pair.other_network(sender.network)) is None:
-            return
-        self._copies_of(pair).said_here(
-            self._clock(), names_of(sender), kind, text, many_lines=many
         )
 
     def _copies_of(self, pair: Pair) -> Copies:
