@@ -323,6 +323,12 @@ class Bot:
         transport = self.transports.get(room.network)
         return transport.member(room, nick) if transport is not None else None
 
+    def networks_of(self, room: Room) -> list[str]:
+        pair = self.bridged.pair_of(room) if self.bridged else None
+        if pair is None:
+            return [room.network]
+        return [pair.bridge.irc_network, pair.bridge.matrix_network]
+
     def is_admin(self, who: Identity) -> bool:
         """A bot admin is listed in config by ``network:account``; a nick alone never is."""
         return who.account is not None and (who.network, who.account) in self._admins
@@ -387,7 +393,9 @@ class Bot:
         targets = [out.room]
         if self.bridged:
             asked = out.reply_to or HANDLING.get()
-            asked_on = asked.network if isinstance(asked, RoomEvent) and asked.room == out.room else None
+            asked_on = (
+                asked.network if isinstance(asked, RoomEvent) and asked.room == out.room else None
+            )
             targets = self.bridged.targets(out.room, asked_on) or [self._configured_side(out.room)]
         first: str | None = None
         for i, target in enumerate(targets):

@@ -107,7 +107,12 @@ class Context:
         network, see :meth:`Identity.is_seen_as`) or a moderator of the room (or a bot admin):
         the one rule for who may steer a meeting."""
         sender = self.sender
-        if any(sender.is_seen_as(self.network, nick, account) for nick, account in chairs):
+        networks = self.services.networks_of(self.room)  # a bridged room: either side's
+        if any(
+            sender.is_seen_as(network, nick, account)
+            for nick, account in chairs
+            for network in networks
+        ):
             return True
         return await self.role() >= Role.OP
 

@@ -57,16 +57,35 @@ class Identity:
 
     def is_seen_as(self, network: str, nick: str, account: str | None) -> bool:
         """Whether this is the person seen on ``network`` as ``nick``/``account`` (a chair, an
-        action item's owner): by account where one was seen, else by nick, case-folded. The one
-        "who is WHO" rule."""
-        if network != self.network:
-            return False
+        action item's owner): by account where one was seen (kept as :func:`account_in` keeps
+        it), else by nick on that network, case-folded. The one "who is WHO" rule."""
         if account is not None:
-            return self.account == account
-        return self.nick.casefold() == nick.casefold()
+            return self.account is not None and account_key(network, account) == (
+                self.network,
+                self.account,
+            )
+        return network == self.network and self.nick.casefold() == nick.casefold()
 
     def __str__(self) -> str:
         return self.nick
+
+
+def account_in(network: str, who: Identity) -> str | None:
+    """``who``'s account as a room of ``network`` keeps it: as it is for its own network's
+    people, ``their-network:account`` for someone from another (a room bridged between IRC and
+    Matrix); None where no network proves one."""
+    if who.account is None or who.network == network:
+        return who.account
+    return f"{who.network}:{who.account}"
+
+
+def account_key(network: str, account: str) -> tuple[str, str]:
+    """``(network, account)`` of an account kept by a room of ``network`` (see
+    :func:`account_in`; a Matrix ID is ``@name:server``, an IRC account holds no colon)."""
+    other, colon, rest = account.partition(":")
+    if colon and rest and not account.startswith("@"):
+        return (other, rest)
+    return (network, account)
 
 
 @dataclass(frozen=True, slots=True)

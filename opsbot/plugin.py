@@ -122,7 +122,10 @@ class Plugin:
         import importlib.util
         from pathlib import Path
 
-        spec = importlib.util.find_spec(cls.__module__)
+        try:
+            spec = importlib.util.find_spec(cls.__module__)
+        except ValueError:  # defined in a script run as __main__: no migrations of its own
+            return None
         if spec is None or spec.origin is None:
             return None
         folder = Path(spec.origin).parent / "migrations" / "versions"

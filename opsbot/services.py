@@ -145,7 +145,13 @@ class Services(Protocol):
         ...
 
     def member(self, room: Room, nick: str) -> Identity | None:
-        """Who answers to ``nick`` in ``room`` now, if anyone."""
+        """Who answers to ``nick`` in ``room`` now, if anyone (in a bridged room: on either
+        side, a puppet as the person it stands for)."""
+        ...
+
+    def networks_of(self, room: Room) -> list[str]:
+        """The networks whose people speak in ``room``: its own, and for a room bridged
+        between IRC and Matrix the other side's too."""
         ...
 
     async def role_of(self, room: Room, who: Identity) -> Role: ...

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from opsbot.bridge.conventions import corrected, paste_link
 from opsbot.bridge.puppets import heisenbridge_ident
 from opsbot.config import ConfigError
 from opsbot.domain import LineLogged
-from opsbot.events import Address, DomainEvent, Identity, Message
+from opsbot.events import Address, DomainEvent, Identity, Message, account_in, account_key
 from opsbot.plugin import Plugin, subscribe
 from opsbot.testing import BotFactory, TestBot, memory_config
+from plugins.records.ledger import credits_of
 
 MATRIX_ROOM = "!test:example.org"
 
@@ -154,7 +158,7 @@ async def test_on_both_sides_every_line_is_logged_once_and_commands_run_once(
     assert len(bots) == len(set(bots)), "the bot's lines are logged once"
     assert len(list((tmp_path / "meetings").rglob("*.json"))) == 1
     assert ("bob", "o/ from IRC", "bob") in credited(bot)
-    assert ("alice", "first line", "@alice:example.org") in credited(bot)
+    assert ("alice", "first line", "matrix:@alice:example.org") in credited(bot)
 
 
 async def test_a_copy_whose_line_never_comes_is_logged_as_the_persons(
@@ -169,7 +173,7 @@ async def test_a_copy_whose_line_never_comes_is_logged_as_the_persons(
     assert (
         "carol",
         "said on Matrix while the bot's Matrix side missed it",
-        "@carol:example.org",
+        "matrix:@carol:example.org",
     ) in credited(bot)
 
 
@@ -202,7 +206,7 @@ async def test_on_the_irc_side_only_puppets_are_their_matrix_people(
         in log
     )
     assert all("alice[m]" not in line for line in log)
-    assert ("alice", "#info tpyo in the plan", "@alice:example.org") in credited(bot)
+    assert ("alice", "#info tpyo in the plan", "matrix:@alice:example.org") in credited(bot)
 
 
 async def test_on_the_matrix_side_only_irc_people_are_unproven_nicks(
@@ -220,7 +224,6 @@ async def test_on_the_matrix_side_only_irc_people_are_unproven_nicks(
     await matrix_puppet(bot, "bob", "#endmeeting")
     await settle(bot)
     assert ("bob", "#startmeeting matrix side", None) in credited(bot)
-    [files] = {p.parent for p in (tmp_path / "meetings").rglob("*.json")}
     assert minutes(tmp_path)["channel"] == "#test", "the meeting is the bridged channel's"
     log = log_of(tmp_path)
     assert "<bob> #endmeeting" in log and not any("_oftc_bob" in line for line in log)
@@ -271,3 +274,44 @@ def test_relayed_edits_and_links() -> None:
         heisenbridge_ident("@alice:localhost").startswith("m-")
         and len(heisenbridge_ident("@a:b")) == 8
     )
+
+
+def test_the_readme_bridges_are_valid_config(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Rooms bridged between IRC and Matrix", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        data = yaml.safe_load(block)
+        networks = {
+            "networks": [
+                {"type": "memory", "name": data["bridges"][0]["irc_network"], "style": "irc"},
+                {"type": "memory", "name": "matrix", "style": "matrix"},
+            ]
+        }
+        config = memory_config(tmp_path / "db", config={**networks, **data})
+        assert config.bridges[0].rooms
+
+
+def test_a_bridged_persons_account_keeps_its_network() -> None:
+    carol = Identity("matrix", "@carol:example.org", "carol")
+    assert account_in("irc", carol) == "matrix:@carol:example.org"
+    assert account_key("irc", "matrix:@carol:example.org") == ("matrix", "@carol:example.org")
+    assert account_key("matrix", "@carol:example.org") == ("matrix", "@carol:example.org")
+    assert account_key("irc", "bob") == ("irc", "bob")
+    assert carol.is_seen_as("irc", "whoever", "matrix:@carol:example.org")
+    assert not carol.is_seen_as("irc", "carol", "matrix:@mallory:example.org")
+    ledger = credits_of(
+        "meeting_ended",
+        {
+            "network": "irc", "meeting_name": "m", "meeting_id": 1,
+            "accounts": {"carol": "matrix:@carol:example.org", "bob": "bob"},
+            "attendees": {"carol": 3, "bob": 2}, "chairs": [["carol", None]], "actions": [],
+        },
+        datetime(2026, 12, 4, tzinfo=UTC),
+    )  # fmt: skip
+    assert {(c.network, c.account, c.kind) for c in ledger} == {
+        ("matrix", "@carol:example.org", "attended"),
+        ("irc", "bob", "attended"),
+        ("matrix", "@carol:example.org", "chaired"),
+    }

@@ -48,9 +48,9 @@ class Waiting:
 class Copies:
     """One bridged room's remembered lines and the events waiting behind a copy."""
 
-    def __init__(self, keep: float) -> None:
+    def __init__(self, keep: float, most: int = 20_000) -> None:
         self.keep = keep
-        self.said: deque[Said] = deque()
+        self.said: deque[Said] = deque(maxlen=most)
         self.queue: deque[Waiting | Event] = deque()
 
     def _prune(self, now: float) -> None:

@@ -21,6 +21,10 @@ from .rooms import BridgedRooms, Pair
 if TYPE_CHECKING:
     from ..transports.base import Transport
 
+KEEP = 900.0
+"""Seconds a line is remembered for its bridge copies: a bridge's own flood control can put
+them far behind (heisenbridge relays one line each 1.5 s after a burst of five)."""
+
 Release = Callable[[Event], None]
 """Hands an event on to the bus after the steps (a copy whose line never came)."""
 
@@ -249,7 +253,7 @@ class BridgeStep:
     def _copies_of(self, pair: Pair) -> Copies:
         found = self._copies.get(pair.channel)
         if found is None:
-            keep = max(6 * pair.bridge.window, 30.0)
+            keep = max(6 * pair.bridge.window, KEEP)
             found = self._copies[pair.channel] = Copies(keep)
         return found
 

@@ -92,13 +92,14 @@ class Kudos(Plugin):
         msg = ctx.msg
         for text, user_id in pills(msg.html).items():
             if name in (text, user_id) or name == user_id[1:].split(":", 1)[0]:
-                return Identity(ctx.room.network, user_id, user_id[1:].split(":", 1)[0], text)
+                return Identity(ctx.network, user_id, user_id[1:].split(":", 1)[0], text)
         present = ctx.services.member(ctx.room, name)
         if present is not None:
             return present
-        seen = await self.store.seen(ctx.room.network, name)
-        if seen is not None:
-            return Identity(ctx.room.network, seen.account, seen.display_nick)
+        for network in ctx.services.networks_of(ctx.room):
+            seen = await self.store.seen(network, name)
+            if seen is not None:
+                return Identity(network, seen.account, seen.display_nick)
         return None
 
     def _known(self, ctx: Context) -> Callable[[str], bool]:
@@ -140,7 +141,9 @@ class Kudos(Plugin):
             return
         giver = self._key(ctx.sender)
         if giver is None:
-            await ctx.reply(f"Kudos need you to be identified to an account on {ctx.room.network}.")
+            await ctx.reply(
+                f"Kudos need you to be identified to an account on {ctx.sender.network}."
+            )
             return
         now = ctx.msg.ts
         credited: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsbot.events import Edit, Event, Join, Message, NickChange, Part, Redaction
+from opsbot.events import Edit, Event, Join, Message, NickChange, Part, Redaction, account_in
 
 from .engine import Line, LineKind
 
@@ -18,7 +18,7 @@ def lines_of(event: Event, *, own: bool = False) -> list[Line]:
                 nick=event.sender.nick,
                 text=text,
                 kind=kind,
-                account=event.sender.account,
+                account=account_in(event.room.network, event.sender),
                 display=event.sender.display,
                 is_bot=own,
                 msg_id=event.id if i == 0 or event.id is None else f"{event.id}#{i}",
@@ -26,7 +26,8 @@ def lines_of(event: Event, *, own: bool = False) -> list[Line]:
             for i, text in enumerate(texts)
         ]
     if isinstance(event, Join):
-        return [Line(ts=event.ts, nick=event.who.nick, kind="join", account=event.who.account)]
+        account = account_in(event.room.network, event.who)
+        return [Line(ts=event.ts, nick=event.who.nick, kind="join", account=account)]
     if isinstance(event, Part):
         kind = "quit" if event.is_quit else "part"
         return [
@@ -35,7 +36,7 @@ def lines_of(event: Event, *, own: bool = False) -> list[Line]:
                 nick=event.who.nick,
                 text=event.reason or "",
                 kind=kind,
-                account=event.who.account,
+                account=account_in(event.room.network, event.who),
             )
         ]
     if isinstance(event, NickChange):
@@ -57,7 +58,7 @@ def lines_of(event: Event, *, own: bool = False) -> list[Line]:
                 nick=event.sender.nick,
                 text=text,
                 kind=kind,
-                account=event.sender.account,
+                account=account_in(event.room.network, event.sender),
                 msg_id=event.id,
                 target_id=event.target_id,
             )

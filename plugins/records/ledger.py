@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsbot.events import account_key
 from opsbot.storage import iso_utc_text
 
 
@@ -57,27 +58,27 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
         for nick, lines in data.get("attendees", {}).items():
             if account := account_of(nick):
                 found.append(
-                    Credit(ts, network, account, nick, "attended", meeting, count=int(lines),
+                    Credit(ts, *account_key(network, account), nick, "attended", meeting, count=int(lines),
                            source=source, link=link, private=private)
                 )  # fmt: skip
         for nick, seen in data.get("chairs", []):
             if account := account_of(nick, seen):
                 found.append(
-                    Credit(ts, network, account, nick, "chaired", meeting, source=source,
+                    Credit(ts, *account_key(network, account), nick, "chaired", meeting, source=source,
                            link=link, private=private)
                 )  # fmt: skip
         for _text, owners in data.get("actions", []):
             for owner in owners:
                 if account := account_of(owner):
                     found.append(
-                        Credit(ts, network, account, owner, "action", meeting, source=source,
+                        Credit(ts, *account_key(network, account), owner, "action", meeting, source=source,
                                link=link, private=private)
                     )  # fmt: skip
         return found
     if kind == "action_closed":
         network, meeting = data["network"], data["meeting_name"]
         return [
-            Credit(ts, network, account, nick, "completed", meeting,
+            Credit(ts, *account_key(network, account), nick, "completed", meeting,
                    source=f"action:{data['action_id']}")
             for nick, account in data.get("owners", [])
             if account
