@@ -21,7 +21,7 @@ from opsbot.domain import LineLogged
 from opsbot.events import Address, DomainEvent, Identity, Message, account_in, account_key
 from opsbot.plugin import Plugin, subscribe
 from opsbot.testing import BotFactory, TestBot, memory_config
-from plugins.records.ledger import credits_of
+from opsbot_plugins.records.ledger import credits_of
 
 MATRIX_ROOM = "!test:example.org"
 

@@ -184,3 +184,54 @@ async def test_one_meeting_one_log_wherever_the_bot_sits(
     finally:
         await bot.stop()
     assert said == EXPECTED, said
+
+
+async def test_the_bridge_restarted_mid_meeting_loses_nothing(world: World, tmp_path: Path) -> None:
+    bot = await world.start_bot(tmp_path, ("irc", "matrix"))
+    bridge = world.bridge
+    try:
+        await world.carol_says("#startmeeting restart")
+        await world.bob_says("before the restart")
+        mark = len(world.bob.lines)
+        bridge.stop_bridge()
+        await world.bob.wait_for(
+            lambda line: line.startswith(f":{bridge.owner_nick}!") and " QUIT " in line,
+            within=30,
+            since=mark,
+        )
+        await world.carol.say(world.room, "said on Matrix while the bridge is away")
+        await asyncio.sleep(2)  # nobody sees the other side now: the bot's sync has it first
+        await world.bob.say(CHANNEL, "said on IRC while the bridge is away")
+        await asyncio.sleep(2)
+        mark = len(world.bob.lines)
+        bridge.start_bridge()
+        await world.bob.wait_for(
+            lambda line: line.startswith(f":{bridge.owner_nick}!") and " JOIN " in line,
+            within=60,
+            since=mark,
+        )
+        await asyncio.sleep(3)  # what Synapse kept for the bridge while it was away is relayed
+        await world.bob_says("after the restart")
+        await world.carol_says("#endmeeting")
+        for _ in range(200):
+            found = list((tmp_path / "meetings").rglob("*.log.txt"))
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(6)
+    finally:
+        await bot.stop()
+    [log] = found
+    said = [
+        line.split(" ", 1)[1]
+        for line in log.read_text().splitlines()
+        if not line.split(" ", 1)[1].startswith(("<opsbot>", "***"))
+    ]
+    assert said == [
+        "<carol> #startmeeting restart",
+        "<bob> before the restart",
+        "<carol> said on Matrix while the bridge is away",
+        "<bob> said on IRC while the bridge is away",
+        "<bob> after the restart",
+        "<carol> #endmeeting",
+    ], said
