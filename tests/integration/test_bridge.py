@@ -137,6 +137,21 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await bridge.close()
 
 
+async def logged(folder: Path) -> list[str]:
+    """The lines of the one meeting log written, once past the bridge window (nothing held is
+    let go later)."""
+    for _ in range(200):
+        found = list((folder / "meetings").rglob("*.log.txt"))
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the meeting's log was never written")
+    await asyncio.sleep(6)
+    assert len(found) == 1, found
+    return [line.split(" ", 1)[1] for line in found[0].read_text().splitlines()]
+
+
 async def a_meeting(world: World, bot: Bot, folder: Path) -> list[str]:
     """The same meeting, said by the same people: the log lines not the bot's."""
     await world.carol_says("#startmeeting bridged")
@@ -147,16 +162,7 @@ async def a_meeting(world: World, bot: Bot, folder: Path) -> list[str]:
     await world.bob_says("#info said on IRC")
     await world.carol_says("#info said on Matrix")
     await world.carol_says("#endmeeting")
-    for _ in range(200):
-        found = list((folder / "meetings").rglob("*.log.txt"))
-        if found:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the meeting's log was never written")
-    await asyncio.sleep(6)  # past the bridge window: nothing held is let go later
-    assert len(found) == 1, found
-    lines = [line.split(" ", 1)[1] for line in found[0].read_text().splitlines()]
+    lines = await logged(folder)
     assert not [line for line in lines if "irc_test_" in line or "hbowner" in line], lines
     # what people said; joins differ by side (heisenbridge brings a puppet in when it speaks)
     return [line for line in lines if not line.startswith(("<opsbot>", "***"))]
@@ -213,20 +219,10 @@ async def test_the_bridge_restarted_mid_meeting_loses_nothing(world: World, tmp_
         await asyncio.sleep(3)  # what Synapse kept for the bridge while it was away is relayed
         await world.bob_says("after the restart")
         await world.carol_says("#endmeeting")
-        for _ in range(200):
-            found = list((tmp_path / "meetings").rglob("*.log.txt"))
-            if found:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(6)
+        lines = await logged(tmp_path)
     finally:
         await bot.stop()
-    [log] = found
-    said = [
-        line.split(" ", 1)[1]
-        for line in log.read_text().splitlines()
-        if not line.split(" ", 1)[1].startswith(("<opsbot>", "***"))
-    ]
+    said = [line for line in lines if not line.startswith(("<opsbot>", "***"))]
     assert said == [
         "<carol> #startmeeting restart",
         "<bob> before the restart",
