@@ -319,7 +319,7 @@ class Bot:
                 found = self.transports[side.network].member(side, nick)
                 if found is not None:
                     return self._bridge_step.person_of(pair, found)
-            return None
+            return self._bridge_step.relayed(pair, nick)
         transport = self.transports.get(room.network)
         return transport.member(room, nick) if transport is not None else None
 
@@ -328,6 +328,10 @@ class Bot:
         if pair is None:
             return [room.network]
         return [pair.bridge.irc_network, pair.bridge.matrix_network]
+
+    def sides_used(self, room: Room, handles: Sequence[tuple[str, str]]) -> list[str]:
+        pair = self.bridged.pair_of(room) if self.bridged else None
+        return [] if pair is None else self._bridge_step.sides_used(pair, handles)
 
     def is_admin(self, who: Identity) -> bool:
         """A bot admin is listed in config by ``network:account``; a nick alone never is."""

@@ -315,3 +315,42 @@ def test_a_bridged_persons_account_keeps_its_network() -> None:
         ("irc", "bob", "attended"),
         ("matrix", "@carol:example.org", "chaired"),
     }
+
+
+async def test_people_the_bridge_relays_can_be_named_from_one_side(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    """The bot on IRC only: alice exists for it only through the bridge, yet she is chaired,
+    owns an action and gets kudos, as her Matrix account."""
+    merged: dict[str, Any] = {**bridge(), **ONLY_IRC}
+    bot = await bot_factory(plugins=["core", "meetings", "kudos"], config=merged)
+    irc = bot.irc
+    await irc.say("bob", "#startmeeting named")
+    await irc_puppet(bot, "alice", "o/ from Matrix")
+    await settle(bot)
+    assert await irc.say("bob", "#chair alice") == ["Current chairs: bob, alice"]
+    await irc.say("bob", "#action alice to bisect the regression")
+    assert await irc.say("bob", "alice++ for the root cause") == ["Kudos to alice for #general."]
+    await irc.say("bob", "#endmeeting")
+    kudos = bot.bot.plugins["kudos"]
+    standing = await kudos.store.standing([("matrix", "@alice:example.org")])  # type: ignore[attr-defined]
+    assert standing.total == 1
+    record = minutes(tmp_path)
+    assert record["actions"][0]["owners"] == ["alice"]
+    meetings = bot.bot.plugins["meetings"]
+    accounts = await meetings.store.accounts_in(1)  # type: ignore[attr-defined]
+    assert accounts["alice"] == "matrix:@alice:example.org"
+
+
+async def test_whois_tells_the_sides_a_person_speaks_from(bot_factory: BotFactory) -> None:
+    bot = await make(bot_factory)
+    await bot.matrix.say("alice", "hello from Matrix")
+    await irc_puppet(bot, "alice", "hello from Matrix")
+    await bot.irc.say("bob", "hello from IRC")
+    await settle(bot, 0.4)
+    assert await bot.irc.say("bob", "!whois alice") == [
+        "alice is matrix:@alice:example.org. In this bridged room: heard on matrix."
+    ]
+    assert await bot.matrix.say("alice", "!whois bob") == [
+        "bob is irc:bob. In this bridged room: heard on irc."
+    ]

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..events import Edit, Event, Identity, Join, Message, Part, Room, RoomEvent
@@ -49,6 +49,10 @@ class BridgeStep:
         self._last: dict[tuple[str, str], tuple[str, str]] = {}
         """(pair, person) to (id, text) of the person's last relayed line, for relayed edits."""
         self._last_relayed: dict[str, Identity] = {}
+        self._spoke: dict[str, set[tuple[str, str]]] = {}
+        """Pair to the handles of everyone heard in its room (natively or through the bridge)."""
+        self._people: dict[tuple[str, str], Identity] = {}
+        """(pair, name) to the person a bridge relayed under that name in the pair's room."""
         self._echoes: set[str] = set()
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
@@ -64,7 +68,31 @@ class BridgeStep:
             relayed = self._relayed_by_matrix(pair, who, "")
         else:
             relayed = self._irc_puppet(pair, who)
-        return who if relayed is None or relayed.bridge_bot else relayed.person
+        if relayed is None or relayed.bridge_bot:
+            return who
+        return self.relayed(pair, relayed.person.nick) or relayed.person
+
+    def relayed(self, pair: Pair, name: str) -> Identity | None:
+        """Who the bridge has relayed as ``name`` in the pair's room (a Matrix person the bot
+        knows only from the IRC side, by nick, display name or Matrix ID)."""
+        return self._people.get((pair.channel, fold(name)))
+
+    def sides_used(self, pair: Pair, handles: Sequence[tuple[str, str]]) -> list[str]:
+        """The networks those identities spoke from in the pair's room, IRC's first."""
+        heard = self._spoke.get(pair.channel, set())
+        used = {network for network, key in handles if (network, key) in heard}
+        order = (pair.bridge.irc_network, pair.bridge.matrix_network)
+        return [network for network in order if network in used]
+
+    def _heard(self, pair: Pair, person: Identity) -> None:
+        self._spoke.setdefault(pair.channel, set()).add(person.handle)
+
+    def _met(self, pair: Pair, person: Identity) -> None:
+        known = self._people.get((pair.channel, fold(person.nick)))
+        if known is not None and known.account is not None and person.account is None:
+            return  # what the bridge proved once is not forgotten for an unproven line
+        for name in names_of(person):
+            self._people[(pair.channel, name)] = person
 
     # the step
 
@@ -155,6 +183,7 @@ class BridgeStep:
             assert irc_side is not None
             relayed = self.puppets(pair).on_matrix(msg.sender, msg.text, irc_side)
         if relayed is None:
+            self._heard(pair, msg.sender)
             line = dataclasses.replace(msg, room=pair.room)
             return self._native(pair, line, msg.sender, "text", msg.text, "\n" in msg.text)
         if relayed.bridge_bot:
@@ -166,6 +195,8 @@ class BridgeStep:
         else:
             self._last_relayed[pair.channel] = relayed.person
         person = relayed.person
+        self._met(pair, person)
+        self._heard(pair, person)
         home = self._transports.get(person.network)
         if home is None or self.rooms.present(pair, person.network) is None:
             said = self._as_said(pair, msg, relayed)

@@ -205,4 +205,9 @@ class Core(Plugin):
             return
         keys = await self.services.people.identities(person.key)
         listed = ", ".join(f"{network}:{account}" for network, account in keys)
-        await ctx.reply(f"{person.nick} is {listed}.")
+        answer = f"{person.nick} is {listed}."
+        if len(self.services.networks_of(ctx.room)) > 1:
+            used = self.services.sides_used(ctx.room, keys)
+            sides = " and ".join(used) if used else "neither side yet"
+            answer += f" In this bridged room: heard on {sides}."
+        await ctx.reply(answer)

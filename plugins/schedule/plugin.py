@@ -166,11 +166,13 @@ class Schedule(Plugin):
         return (irc or networks or ["irc"])[0]
 
     def rooms_of(self, entry: Entry) -> list[Room]:
-        rooms = [Room(self.network_of(entry), entry.room or entry.irc)]
+        """Where a meeting's reminders go: its channel and ``also_in``, each once (a room bridged
+        to the channel is the channel's one room, reached through the bridge)."""
+        rooms = [self.services.room(self.network_of(entry), entry.room or entry.irc)]
         for extra in self.config.also_in.get(entry.irc, []):
             network, _, room = extra.partition(":")
-            rooms.append(Room(network, room))
-        return rooms
+            rooms.append(self.services.room(network, room))
+        return list(dict.fromkeys(rooms))
 
     def upcoming(self, start: datetime, end: datetime) -> list[Occurrence]:
         return occurrences(self.definitions, start, end, self._skips)

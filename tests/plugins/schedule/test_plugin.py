@@ -372,3 +372,30 @@ async def test_a_reminder_is_tried_again_where_it_failed_then_the_admins_are_tol
     assert [s.to.nick for s in private if s.to] == ["admin", "admin"]  # on IRC and on Matrix
     assert "could not be delivered to matrix:!test:example.org" in private[0].text
     assert not [s for s in told if s.room is not None and s.room.key == "irc:#test"]
+
+
+async def test_a_bridged_room_in_also_in_is_reminded_once(
+    clock: time_machine.Coordinates, bot_factory: BotFactory, folder: Path, tmp_path: Path
+) -> None:
+    """``also_in`` names the Matrix room bridged to the channel: one room, one reminder (the
+    bridge carries it to the other side), not one each side and two on each after the bridge."""
+    bridges = {
+        "bridges": [
+            {
+                "name": "oftc",
+                "irc_network": "irc",
+                "matrix_network": "matrix",
+                "rooms": [{"irc": "#test", "matrix": "!test:example.org"}],
+                "irc_puppets": {"nick_suffix": "[m]"},
+                "matrix_puppets": {"user": "@_oftc_{nick}:example.org"},
+            }
+        ]
+    }
+    bot = await bot_factory(
+        plugins=("core", "meetings", "kudos", "schedule"),
+        config={**settings(folder, follow_up_hours=0), **bridges},
+        database=tmp_path / "opsbot.db",
+    )
+    reminder = await at(clock, bot, datetime(2026, 12, 1, 13, 45, 1, tzinfo=UTC))
+    assert [(s.room.key if s.room else None) for s in reminder] == ["irc:#test"]
+    assert reminder[0].text.startswith("Meeting reminder: Operators Meetup Team")
