@@ -458,14 +458,9 @@ class Bot:
         await self.transports[who.network].send_private(who, text)
 
     async def react(self, room: Room, message_id: str, key: str) -> None:
-        side = self._side(room, self._reacting_network(room))
-        await self.transports[side.network].react(side, message_id, key)
-
-    def _reacting_network(self, room: Room) -> str | None:
         pair = self.bridged.pair_of(room) if self.bridged else None
-        if pair is None:
-            return None
-        return pair.bridge.matrix_network
+        side = room if pair is None else self._side(room, pair.bridge.matrix_network)
+        await self.transports[side.network].react(side, message_id, key)
 
     async def set_topic(self, room: Room, topic: str) -> None:
         side = self._side(room)

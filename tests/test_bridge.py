@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from opsbot.bridge import BridgedRooms
 from opsbot.bridge.conventions import corrected, paste_link
 from opsbot.bridge.puppets import heisenbridge_ident
 from opsbot.config import ConfigError
 from opsbot.domain import LineLogged
-from opsbot.events import Address, DomainEvent, Identity, Message, account_in, account_key
+from opsbot.events import Address, DomainEvent, Identity, Message, Room, account_in, account_key
 from opsbot.plugin import Plugin, subscribe
 from opsbot.testing import BotFactory, TestBot, memory_config
 from opsbot_plugins.records.ledger import credits_of
@@ -354,3 +355,37 @@ async def test_whois_tells_the_sides_a_person_speaks_from(bot_factory: BotFactor
     assert await bot.matrix.say("alice", "!whois bob") == [
         "bob is irc:bob. In this bridged room: heard on irc."
     ]
+
+
+def test_a_bridged_pair_is_found_by_either_side() -> None:
+    config = memory_config(Path("/nonexistent/db"), config=bridge()).bridges
+    rooms = BridgedRooms(config, lambda network: [])
+    assert rooms.pair_of(Room("irc", "#TEST")) is rooms.pair_of(Room("irc", "#test")) is not None
+    assert rooms.pair_of(Room("matrix", MATRIX_ROOM)) is not None
+    assert rooms.pair_of(Room("matrix", MATRIX_ROOM.upper())) is None, "Matrix IDs are exact"
+    assert rooms.pair_of(Room("irc", "#test", is_direct=True)) is None
+    assert rooms.one_room(Room("matrix", MATRIX_ROOM)) == Room("irc", "#test")
+
+
+async def test_a_relay_is_read_line_by_line(bot_factory: BotFactory, tmp_path: Path) -> None:
+    """heisenbridge's plumbed rooms: ``<name> text`` from the owner's nick, a multi-line
+    message's further lines bare, the relay's own words before anyone was relayed its own."""
+    bot = await make(bot_factory, bridge={"irc_puppets": {"relay_nicks": ["hbowner"]}}, **ONLY_IRC)
+    irc = bot.irc
+    await irc.say("bob", "#startmeeting relayed")
+    await irc.transport.say("hbowner", "the owner speaking for itself", account=None)
+    await irc.transport.say("hbowner", "<carol> first of two lines", account=None)
+    await irc.transport.say("hbowner", "second of two lines", account=None)
+    await irc.transport.say("hbowner", "<@dave:example.org> named by ID", account=None)
+    await irc.say("bob", "#endmeeting")
+    said = [line for line in log_of(tmp_path) if not line.startswith("<opsbot>")]
+    assert said == [
+        "<bob> #startmeeting relayed",
+        "<hbowner> the owner speaking for itself",
+        "<carol> first of two lines",
+        "<carol> second of two lines",
+        "<dave> named by ID",
+        "<bob> #endmeeting",
+    ]
+    assert ("dave", "named by ID", "matrix:@dave:example.org") in credited(bot)
+    assert ("carol", "first of two lines", None) in credited(bot)

@@ -51,6 +51,7 @@ class BridgedRooms:
         self.pairs: list[Pair] = []
         self._by_key: dict[str, Pair] = {}
         self._rooms_of = rooms_of
+        self._irc_networks = {bridge.irc_network for bridge in bridges}
         for bridge in bridges:
             for room in bridge.rooms:
                 pair = Pair(bridge, room.irc, room.matrix)
@@ -66,9 +67,9 @@ class BridgedRooms:
         room of."""
         if not self._by_key or room.is_direct:
             return None
-        found = self._by_key.get(f"{room.network}:{room.id.casefold()}")
-        if found is None:
-            found = self._by_key.get(room.key)
+        found = self._by_key.get(room.key)
+        if found is None and room.network in self._irc_networks:  # channels: any case
+            found = self._by_key.get(f"{room.network}:{room.id.casefold()}")
         if found is None and room.name:
             found = self._by_key.get(f"{room.network}:{room.name}")
         return found

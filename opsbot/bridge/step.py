@@ -190,8 +190,14 @@ class BridgeStep:
             notice = dataclasses.replace(msg, room=pair.room, is_notice=True, bridged=True)
             return self._emit(pair, notice)
         if not relayed.person.nick:
+            # A relay's line without a <name>: the rest of the last relayed message, or the
+            # relay's own line when it relayed nobody yet.
             last = self._last_relayed.get(pair.channel)
-            relayed = dataclasses.replace(relayed, person=last or msg.sender)
+            if last is None:
+                self._heard(pair, msg.sender)
+                line = dataclasses.replace(msg, room=pair.room)
+                return self._native(pair, line, msg.sender, "text", msg.text, False)
+            relayed = dataclasses.replace(relayed, person=last)
         else:
             self._last_relayed[pair.channel] = relayed.person
         person = relayed.person
