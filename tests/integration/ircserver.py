@@ -191,7 +191,9 @@ class Person:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, port: int, nick: str, *, caps: str = "") -> Person:
+    async def connect(
+        cls, port: int, nick: str, *, caps: str = "", realname: str | None = None
+    ) -> Person:
         person = cls(nick)
         person._reader, person._writer = await asyncio.open_connection("127.0.0.1", port)
         person._writer.transport.get_extra_info("socket").setsockopt(
@@ -201,7 +203,7 @@ class Person:
         if caps:
             await person.send(f"CAP REQ :{caps}")
         await person.send(f"NICK {nick}")
-        await person.send(f"USER {nick} 0 * :{nick}")
+        await person.send(f"USER {nick} 0 * :{realname or nick}")
         if caps:
             await person.send("CAP END")
         await person.wait_for(lambda line: " 001 " in line, within=15)

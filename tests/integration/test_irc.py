@@ -460,3 +460,49 @@ async def test_sasl_external_with_a_client_certificate(tmp_path: Path) -> None:
         await bot.stop()
     finally:
         net.stop()
+
+
+async def test_a_bridges_puppets_are_told_by_their_realname(
+    network: IrcNetwork, tmp_path: Path
+) -> None:
+    """matrix-appservice-irc's puppets as InspIRCd shows them (``nick[m]``, the Matrix ID as
+    realname): one joined before the bot (its realname learned by WHOX), one after
+    (extended-join); both are logged and credited as their Matrix accounts."""
+    before = await Person.connect(network.port, "dave[m]", realname="@dave:example.org")
+    await joined(before)
+    config = bot_config(network, tmp_path)
+    config["bridges"] = [
+        {
+            "name": "oftc",
+            "irc_network": "testnet",
+            "matrix_network": "matrix",
+            "rooms": [{"irc": "#ops", "matrix": "!ops:example.org"}],
+            "irc_puppets": {"nick_suffix": "[m]", "realname": "{mxid}"},
+            "matrix_puppets": {"user": "@_oftc_{nick}:example.org"},
+        }
+    ]
+    bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say})
+    await bot.start()
+    try:
+        transport = transport_of(bot)
+        await asyncio.wait_for(transport.registered.wait(), 15)
+        await _until(lambda: transport.rooms())
+        after = await Person.connect(network.port, "carol[m]", realname="@carol:example.org")
+        await joined(after)
+        bob = await Person.connect(network.port, "bob")
+        await joined(bob)
+        await bob.say("#ops", "#startmeeting bridged")
+        await bob.wait_for(lambda line: "The meeting name has been set" in line)
+        await before.say("#ops", "said on Matrix by dave")
+        await after.say("#ops", "said on Matrix by carol")
+        await bob.say("#ops", "#endmeeting")
+        await bob.wait_for(lambda line: "Log:  " in line)
+        record = await written(tmp_path)
+        assert set(record["people_present"]) == {"bob", "dave", "carol", "opsbot"}
+        accounts = await bot.plugins["meetings"].store.accounts_in(1)  # type: ignore[attr-defined]
+        assert accounts["dave"] == "matrix:@dave:example.org"
+        assert accounts["carol"] == "matrix:@carol:example.org"
+        for person in (before, after, bob):
+            await person.quit()
+    finally:
+        await bot.stop()
