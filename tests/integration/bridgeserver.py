@@ -117,7 +117,7 @@ class Heisenbridge:
             since=mark,
         )
 
-    async def plumb(self, room_id: str, channel: str, *, displaynames: bool = True) -> None:
+    async def plumb(self, room_id: str, channel: str) -> None:
         """Plumb ``room_id`` to ``channel``: the bridge joins both, Matrix people's lines reach
         IRC as ``<name> text`` from the owner's nick, IRC people are puppets in the room."""
         assert self.owner is not None
@@ -129,11 +129,23 @@ class Heisenbridge:
             lambda line: line.startswith(f":{self.owner_nick}!") and " JOIN " in line,
             within=30,
         )
-        if not displaynames:
-            await self.owner.wait_for(lambda e: True, room_id, within=30)
-            await self.tell(room_id, "heisenbridge: DISPLAYNAMES --disable", expect="isplaynames")
         with contextlib.suppress(Exception):
             await watcher.quit()
+
+    async def use_matrix_ids(self, channel: str) -> None:
+        """Relay Matrix people to IRC by Matrix ID (``<@carol:localhost> text``), not display
+        name: the operator's ``ROOM #chan DISPLAYNAMES --disable`` in the network room."""
+        assert self.owner is not None
+        mark = len(self.owner.events)
+        await self.owner.say(self.network_room, f"ROOM {channel} DISPLAYNAMES --disable")
+        for _ in range(300):
+            if any(
+                "isplaynames are disabled" in getattr(e, "body", "")
+                for _, e in self.owner.events[mark:]
+            ):
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"heisenbridge did not disable display names: {self.log_tail()}")
 
     @property
     def owner_nick(self) -> str:

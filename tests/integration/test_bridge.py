@@ -69,7 +69,7 @@ class World:
                 }
             ],
             "plugins": {
-                "enabled": ["core", "meetings"],
+                "enabled": ["core", "meetings", "kudos"],
                 "meetings": {
                     "output_dir": str(folder / "meetings"),
                     "url_prefix": "https://m.example",
@@ -128,6 +128,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         room = await carol.create_room(invite=["@heisenbridge:localhost", bot_id], name="ops")
         bob = await Person.connect(bridge.irc.port, "bob")
         people.append(bob)
+        await bob.register("bob-password")  # an operator with a services account
         await bob.send(f"JOIN {CHANNEL}")
         await bridge.plumb(room, CHANNEL)
         yield World(bridge, carol, bob, room, bot_id)
@@ -231,3 +232,25 @@ async def test_the_bridge_restarted_mid_meeting_loses_nothing(world: World, tmp_
         "<bob> after the restart",
         "<carol> #endmeeting",
     ], said
+
+
+@pytest.mark.parametrize("sides", [("irc",), ("irc", "matrix")], ids="+".join)
+async def test_kudos_to_a_bridged_person_reach_her_matrix_account(
+    world: World, tmp_path: Path, sides: tuple[str, ...]
+) -> None:
+    """On both sides the bot knows carol from the room; on the IRC side only, from the relay
+    (which names her by Matrix ID, as the README's heisenbridge setup advises)."""
+    if sides == ("irc",):
+        await world.bridge.use_matrix_ids(CHANNEL)
+    bot = await world.start_bot(tmp_path, sides)
+    try:
+        await world.carol_says("found it: the scheduler retried without backoff")
+        mark = len(world.bob.lines)
+        await world.bob.say(CHANNEL, "carol++ for finding the root cause")
+        await world.bob.wait_for(lambda line: "Kudos to carol" in line, within=20, since=mark)
+        kudos = bot.plugins["kudos"]
+        await kudos.store.flush()  # type: ignore[attr-defined]
+        standing = await kudos.store.standing([("matrix", "@carol:localhost")])  # type: ignore[attr-defined]
+        assert standing.total == 1
+    finally:
+        await bot.stop()
