@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config
-from .context import HANDLING
+from .context import handling
 from .domain import DatabaseAvailability, ReloadRequested
 from .events import (
     Connected,
@@ -396,7 +396,7 @@ class Bot:
             out = changed
         targets = [out.room]
         if self.bridged:
-            asked = out.reply_to or HANDLING.get()
+            asked = out.reply_to or handling()
             asked_on = (
                 asked.network if isinstance(asked, RoomEvent) and asked.room == out.room else None
             )
@@ -407,14 +407,13 @@ class Bot:
             reply_to = out.reply_to
             if reply_to is not None and reply_to.network != target.network:
                 reply_to = None
+            if i and transport.capabilities.echoes_own:
+                self._bridge_step.expect_echo(target, out.text)
             msg_id = await transport.send(
                 target, out.text, html=out.html, reply_to=reply_to, notice=out.notice,
                 mentions=out.mentions,
             )  # fmt: skip
-            if i:
-                self._bridge_step.answered_elsewhere(msg_id)
-            else:
-                first = msg_id
+            first = msg_id if not i else first
         transport = self.transports[targets[0].network]
         msg_id = first
         if self._wants_own_messages and not transport.capabilities.echoes_own:

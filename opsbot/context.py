@@ -6,6 +6,7 @@ A Context is made by the router for each handler it calls; it holds the bot's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,9 +18,20 @@ if TYPE_CHECKING:
     from .services import Services
 
 
-HANDLING: ContextVar[Event | None] = ContextVar("handling", default=None)
-"""The event whose handlers run now (set by the router): what the bot says while handling it
-in a bridged room goes to the side it came from."""
+HANDLING: ContextVar[tuple[Event, asyncio.Task[Any] | None] | None] = ContextVar(
+    "handling", default=None
+)
+"""The event whose handlers run now, and the task running them (set by the router): what the
+bot says while handling it in a bridged room goes to the side it came from."""
+
+
+def handling() -> Event | None:
+    """The event being handled in this task (a task started by a handler inherits the context
+    but handles nothing: a reminder sent later from it is no answer to that event)."""
+    found = HANDLING.get()
+    if found is None or found[1] is not asyncio.current_task():
+        return None
+    return found[0]
 
 
 class ConfiguredByRoom(Protocol):

@@ -10,6 +10,7 @@ short line; the bot lives on.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
@@ -123,7 +124,7 @@ class Router:
     # dispatch
 
     async def dispatch(self, event: Event) -> None:
-        token = HANDLING.set(event)
+        token = HANDLING.set((event, asyncio.current_task()))
         try:
             await self._dispatch(event)
         finally:

@@ -5,6 +5,7 @@ copies dropped (or kept when the line itself never reaches the bot), relayed edi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -389,3 +390,55 @@ async def test_a_relay_is_read_line_by_line(bot_factory: BotFactory, tmp_path: P
     ]
     assert ("dave", "named by ID", "matrix:@dave:example.org") in credited(bot)
     assert ("carol", "first of two lines", None) in credited(bot)
+
+
+async def test_answering_on_both_sides_logs_the_bots_line_once(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    """``answer: both``: the bot says each line on IRC and on Matrix; Matrix echoes its own
+    lines back (as Synapse does), even before the send returns: logged once all the same."""
+    bot = await make(bot_factory, bridge={"answer": "both"})
+    mx = bot.matrix.transport
+    mx.capabilities = dataclasses.replace(mx.capabilities, echoes_own=True)
+    real_send = mx.send
+
+    async def send_and_echo(room: Room, text: str, **kw: Any) -> str | None:
+        await mx.deliver(Message(network="matrix", room=room, sender=mx.me, text=text))
+        return await real_send(room, text, **kw)
+
+    mx.send = send_and_echo  # type: ignore[method-assign]
+    await bot.irc.say("bob", "#startmeeting both")
+    assert [s.text for s in await bot.matrix.settle()][
+        -1
+    ] == "The meeting name has been set to 'both'"
+    await bot.irc.say("bob", "#endmeeting")
+    await settle(bot)
+    bots = [line for line in log_of(tmp_path) if line.startswith("<opsbot>")]
+    assert bots[:3] and len(bots) == len(set(bots)), bots
+
+
+async def test_heisenbridges_hashed_ident_proves_the_matrix_id(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    # what the real heisenbridge 1.15 gave @hbowner:localhost in the integration tests
+    assert heisenbridge_ident("@hbowner:localhost") == "m-zh3ozk"
+    puppets = {"hosts": ["127.0.0.1"], "hashed_ident": True, "matrix_server": "example.org"}
+    bot = await make(bot_factory, bridge={"irc_puppets": puppets}, **ONLY_IRC)
+    irc = bot.irc.transport
+    await bot.irc.say("bob", "#startmeeting ident")
+    for nick, user in (
+        ("alice", heisenbridge_ident("@alice:example.org")),
+        ("mallory", "m-aaaaaa"),
+    ):
+        await irc.deliver(
+            Message(
+                network="irc",
+                room=irc.room("#test"),
+                sender=Identity("irc", None, nick),
+                text=f"{nick} via the bouncer",
+                address=Address(user, "127.0.0.1", nick),
+            )
+        )
+    await settle(bot)
+    assert ("alice", "alice via the bouncer", "matrix:@alice:example.org") in credited(bot)
+    assert ("mallory", "mallory via the bouncer", None) in credited(bot), "no proof, no account"

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -53,14 +54,14 @@ class BridgeStep:
         """Pair to the handles of everyone heard in its room (natively or through the bridge)."""
         self._people: dict[tuple[str, str], Identity] = {}
         """(pair, name) to the person a bridge relayed under that name in the pair's room."""
-        self._echoes: set[str] = set()
+        self._echoes: dict[tuple[str, str], deque[str]] = {}
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
 
-    def answered_elsewhere(self, message_id: str | None) -> None:
-        """The bot said a line on a second side: its echo there is not logged again."""
-        if message_id is not None:
-            self._echoes.add(message_id)
+    def expect_echo(self, side: Room, text: str) -> None:
+        """The bot is about to say ``text`` on a second side of a bridged room (``answer:
+        both``): that side's echo of it is not the room's line again (the first side's is)."""
+        self._echoes.setdefault((side.network, side.id), deque()).append(text)
 
     def person_of(self, pair: Pair, who: Identity) -> Identity:
         """The person a member of a side of ``pair`` is (a puppet stands for someone else)."""
@@ -168,8 +169,9 @@ class BridgeStep:
         return None
 
     def _message(self, msg: Message, pair: Pair) -> Event | None:
-        if msg.id is not None and msg.id in self._echoes:
-            self._echoes.discard(msg.id)
+        expected = self._echoes.get((msg.network, msg.room.id))
+        if expected and msg.text in expected and self._is_me(msg.sender):
+            expected.remove(msg.text)
             return None
         bridge = pair.bridge
         if msg.network == bridge.irc_network:
@@ -267,6 +269,10 @@ class BridgeStep:
         if found is None:
             found = self._puppets[pair.bridge.name] = Puppets(pair.bridge, self._member)
         return found
+
+    def _is_me(self, who: Identity) -> bool:
+        transport = self._transports.get(who.network)
+        return transport is not None and transport.is_me(who)
 
     def _member(self, room: Room, nick: str) -> Identity | None:
         transport = self._transports.get(room.network)
