@@ -159,6 +159,8 @@ class BridgeStep:
             return self._emit(pair, dataclasses.replace(event, room=pair.room))
         if relayed.bridge_bot or self._home_present(pair, relayed.person):
             return None
+        if pair.bridge.style == "heisenbridge":
+            return None  # it brings a puppet in when the person first speaks: not a join
         return self._emit(pair, dataclasses.replace(event, room=pair.room, who=relayed.person))
 
     def _irc_puppet(self, pair: Pair, who: Identity) -> Relayed | None:

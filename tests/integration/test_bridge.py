@@ -165,7 +165,7 @@ async def a_meeting(world: World, bot: Bot, folder: Path) -> list[str]:
     await world.carol_says("#endmeeting")
     lines = await logged(folder)
     assert not [line for line in lines if "irc_test_" in line or "hbowner" in line], lines
-    # what people said; joins differ by side (heisenbridge brings a puppet in when it speaks)
+    assert not [line for line in lines if line.startswith("*** bob")], "bob joined before"
     return [line for line in lines if not line.startswith(("<opsbot>", "***"))]
 
 
