@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,22 +88,18 @@ async def run(lines: int, rate: float) -> dict[str, Any]:
         said: dict[str, float] = {}
         half = lines // 2
 
-        async def matrix_side() -> None:
+        async def side(prefix: str, where: str, say: Callable[[str], Awaitable[Any]]) -> None:
             for i in range(half):
-                text = f"m{i:05d} said on Matrix"
+                text = f"{prefix}{i:05d} said on {where}"
                 said[text] = time.monotonic()
-                await carol.say(room, text)
-                await asyncio.sleep(1 / rate)
-
-        async def irc_side() -> None:
-            for i in range(half):
-                text = f"i{i:05d} said on IRC"
-                said[text] = time.monotonic()
-                await bob.say(CHANNEL, text)
+                await say(text)
                 await asyncio.sleep(1 / rate)
 
         started = time.monotonic()
-        await asyncio.gather(matrix_side(), irc_side())
+        await asyncio.gather(
+            side("m", "Matrix", lambda text: carol.say(room, text)),
+            side("i", "IRC", lambda text: bob.say(CHANNEL, text)),
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not all(t in LOGGED for t in said):
             await asyncio.sleep(0.1)
