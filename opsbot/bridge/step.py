@@ -191,7 +191,14 @@ class BridgeStep:
             line = dataclasses.replace(msg, room=pair.room)
             return self._native(pair, line, msg.sender, "text", msg.text, "\n" in msg.text)
         if relayed.bridge_bot:
-            notice = dataclasses.replace(msg, room=pair.room, is_notice=True, bridged=True)
+            # What the bridge itself says (a topic changed, someone joined on IRC): the bot sees
+            # it happen where it is on IRC; else it is a notice of nobody's, credited to no one.
+            if self.rooms.present(pair, bridge.irc_network) is not None:
+                return None
+            nobody = Identity(msg.network, None, msg.sender.nick, msg.sender.display)
+            notice = dataclasses.replace(
+                msg, room=pair.room, sender=nobody, is_notice=True, bridged=True
+            )
             return self._emit(pair, notice)
         if not relayed.person.nick:
             # A relay's line without a <name>: the rest of the last relayed message, or the
