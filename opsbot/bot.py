@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
-from .config import Config
+from .config import Config, bridge_notes
 from .context import handling
 from .domain import DatabaseAvailability, ReloadRequested
 from .events import (
@@ -161,6 +161,8 @@ class Bot:
         except BaseException:
             await self.stop()
             raise
+        for note in bridge_notes(self.config):
+            log.warning("%s", note)
         self.started_at = utcnow()
         log.info(
             "opsbot ready: networks %s, plugins %s",

@@ -257,7 +257,7 @@ def init(directory: str, force: bool) -> None:
 def check_config(config_path: str | None) -> None:
     """Validate the config, including every plugin's section; exit 2 if it is invalid."""
     config, source = config_or_exit(config_path, secrets=True)
-    from .config import ConfigError
+    from .config import ConfigError, bridge_notes
     from .loader import build_configs, load_classes
     from .transports import build_transport
 
@@ -270,6 +270,11 @@ def check_config(config_path: str | None) -> None:
         _fail(f"Invalid configuration:\n{_indent(str(error))}", EXIT_CONFIG)
     networks = ", ".join(f"{n.name} ({n.type})" for n in config.networks)
     click.echo(f"{source}: valid. Networks: {networks}. Plugins: {', '.join(classes)}.")
+    for bridge in config.bridges:
+        rooms = ", ".join(f"{r.irc} = {r.matrix}" for r in bridge.rooms)
+        click.echo(f"Bridge {bridge.name}: {rooms}.")
+    for note in bridge_notes(config):
+        click.echo(f"Note: {note}.")
 
 
 @main.group()

@@ -463,6 +463,29 @@ def bridge_problems(networks: Sequence[NetworkBase], bridges: Sequence[BridgeCon
     return problems
 
 
+def bridge_notes(config: Config) -> list[str]:
+    """What an operator may have forgotten about the bridges (no error: the bot may be asked
+    to join later): a side whose network the bot is on, but whose room it is not told to join."""
+    notes: list[str] = []
+    by_name = {n.name: n for n in config.networks}
+    for i, bridge in enumerate(config.bridges):
+        irc, matrix = by_name.get(bridge.irc_network), by_name.get(bridge.matrix_network)
+        for room in bridge.rooms:
+            if isinstance(irc, IrcNetwork) and room.irc.casefold() not in {
+                c.split()[0].casefold() for c in irc.channels
+            }:
+                notes.append(
+                    f"bridges[{i}] ({bridge.name}): {room.irc} is not in {irc.name}'s channels; "
+                    "the bot sees that side once it joins it"
+                )
+            if isinstance(matrix, MatrixNetwork) and room.matrix not in matrix.rooms:
+                notes.append(
+                    f"bridges[{i}] ({bridge.name}): {room.matrix} is not in {matrix.name}'s "
+                    "rooms; the bot sees that side once it joins it"
+                )
+    return notes
+
+
 def room_problem(networks: Sequence[NetworkBase], target: str) -> str | None:
     """Why ``network:room`` names no room the bot could deliver to (None if it can): the
     network must be configured and the room written as that network writes rooms."""

@@ -237,3 +237,27 @@ def test_check_config_refuses_a_typo_in_any_plugin_section_with_its_path(tmp_pat
         '  plugins.kudos.rooms."console:#console".windoww: Extra inputs are not permitted',
         "  plugins.etherpad.servers.main.apikey: Extra inputs are not permitted",
     ]
+
+
+def test_check_config_names_the_bridges_and_a_side_the_bot_would_not_join(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "networks:\n"
+        "  - {type: irc, name: oftc, host: irc.example.org, channels: ['#other']}\n"
+        "bridges:\n"
+        "  - name: oftc\n"
+        "    irc_network: oftc\n"
+        "    matrix_network: matrix\n"
+        "    rooms: [{irc: '#ops', matrix: '#ops:example.org'}]\n"
+        "    irc_puppets: {nick_suffix: '[m]'}\n"
+        "    matrix_puppets: {user: '@_oftc_{nick}:example.org'}\n"
+    )
+    done = opsbot("check-config", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Bridge oftc: #ops = #ops:example.org." in done.stdout
+    assert "#ops is not in oftc's channels" in done.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config.read_text().replace("matrix_network: matrix", "matrix_network: oftc"))
+    refused = opsbot("check-config", "-c", str(bad), cwd=tmp_path)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr + refused.stdout
+    assert "irc_network and matrix_network are both 'oftc'" in refused.stderr + refused.stdout
