@@ -269,6 +269,9 @@ def test_relayed_edits_and_links() -> None:
         paste_link("... long message truncated: https://hs/_heisenbridge/media/x/y (7 lines)")
         == "https://hs/_heisenbridge/media/x/y"
     )
+    assert paste_link("... long message truncated: <media unavailable> (7 lines)") == (
+        "<media unavailable>"
+    )
     assert paste_link("just a line") is None
     assert (
         heisenbridge_ident("@alice:localhost").startswith("m-")
@@ -440,3 +443,25 @@ async def test_heisenbridges_hashed_ident_proves_the_matrix_id(
     await settle(bot)
     assert ("alice", "alice via the bouncer", "matrix:@alice:example.org") in credited(bot)
     assert ("mallory", "mallory via the bouncer", None) in credited(bot), "no proof, no account"
+
+
+async def test_a_copy_far_behind_its_line_is_still_recognised(bot_factory: BotFactory) -> None:
+    """A bridge's own flood control can put its copies many minutes behind (heisenbridge: one
+    line each 1.5 s): 17 minutes late, a copy is still the line's; only after an hour it counts
+    as a line of its own."""
+    bot = await make(bot_factory)
+    now = [1000.0]
+    bot.bot._bridge_step._clock = lambda: now[0]  # type: ignore[attr-defined]
+    await bot.matrix.say("alice", "#startmeeting lagging")
+    await bot.matrix.say("alice", "said long before its copy")
+    now[0] += 17 * 60
+    await irc_puppet(bot, "alice", "said long before its copy")
+    await settle(bot, 0.5)
+    said = [t for n, t, _ in credited(bot) if n == "alice"]
+    assert said.count("said long before its copy") == 1
+    await bot.matrix.say("alice", "said an hour before its copy")
+    now[0] += 3601
+    await irc_puppet(bot, "alice", "said an hour before its copy")
+    await settle(bot, 0.5)
+    said = [t for n, t, _ in credited(bot) if n == "alice"]
+    assert said.count("said an hour before its copy") == 2

@@ -12,8 +12,9 @@ _SUBSTITUTE = re.compile(r"s/((?:[^/\\]|\\.)+)/((?:[^/\\]|\\.)*)/(g?)")
 _STARRED = re.compile(r"\* (\S.*)", re.DOTALL)
 _PASTES = (
     re.compile(r"sent a long message:?\s*<?\s*(https?://\S+?)\s*>?\s*$"),
-    re.compile(r"\.\.\. long message truncated: (https?://\S+)(?: \(\d+ lines\))?\s*$"),
-    re.compile(r"(https?://\S+) \(long message, \d+ lines\)\s*$"),
+    # heisenbridge; "<media unavailable>" where it serves no media
+    re.compile(r"^\.\.\. long message truncated: (.+?)(?: \(\d+ lines\))?\s*$"),
+    re.compile(r"^(.+?) \(long message, \d+ lines\)\s*$"),
     re.compile(r"\(full message at <?(https?://\S+?)>?\)\s*$"),
 )
 SIMILAR = 0.5
@@ -24,7 +25,8 @@ EditStyle = Literal["whole", "words"]
 
 
 def paste_link(text: str) -> str | None:
-    """The link, if ``text`` is a bridge's stand-in for a long message."""
+    """The link (or what the bridge wrote in its place), if ``text`` is a bridge's stand-in
+    for a long message."""
     for pattern in _PASTES:
         found = pattern.search(text)
         if found is not None:

@@ -22,9 +22,11 @@ from .rooms import BridgedRooms, Pair
 if TYPE_CHECKING:
     from ..transports.base import Transport
 
-KEEP = 900.0
-"""Seconds a line is remembered for its bridge copies: a bridge's own flood control can put
-them far behind (heisenbridge relays one line each 1.5 s after a burst of five)."""
+KEEP = 3600.0
+"""Seconds a line is remembered for its bridge copy. A bridge's own flood control can put
+copies far behind: heisenbridge relays one line each 1.5 s after a burst, so 1,000 Matrix lines
+said at 2 a second reached IRC up to 17 minutes late in bench/bridge.py (a 15-minute memory
+logged 69 of them twice). A copy later than this is logged as a line of its own."""
 
 Release = Callable[[Event], None]
 """Hands an event on to the bus after the steps (a copy whose line never came)."""

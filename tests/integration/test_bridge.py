@@ -254,3 +254,31 @@ async def test_kudos_to_a_bridged_person_reach_her_matrix_account(
         assert standing.total == 1
     finally:
         await bot.stop()
+
+
+async def test_a_long_matrix_message_is_logged_once_line_by_line(
+    world: World, tmp_path: Path
+) -> None:
+    """Seven lines from Matrix: heisenbridge relays four and a "long message truncated"
+    notice; on both sides the bot logs the seven lines once, and nothing of the notice."""
+    bot = await world.start_bot(tmp_path, ("irc", "matrix"))
+    seven = "\n".join(f"step {i} of the upgrade" for i in range(1, 8))
+    try:
+        await world.carol_says("#startmeeting long")
+        mark = len(world.bob.lines)
+        await world.carol.say(world.room, seven)
+        await world.bob.wait_for(
+            lambda line: "long message truncated" in line, within=30, since=mark
+        )
+        await world.bob_says("thanks")
+        await world.carol_says("#endmeeting")
+        lines = await logged(tmp_path)
+    finally:
+        await bot.stop()
+    said = [line for line in lines if not line.startswith(("<opsbot>", "***"))]
+    assert said == [
+        "<carol> #startmeeting long",
+        *(f"<carol> step {i} of the upgrade" for i in range(1, 8)),
+        "<bob> thanks",
+        "<carol> #endmeeting",
+    ], said
