@@ -164,6 +164,9 @@ async def a_meeting(world: World, bot: Bot, folder: Path) -> list[str]:
     await world.carol_says("#info said on Matrix")
     await world.carol_says("#endmeeting")
     lines = await logged(folder)
+    [page] = list((folder / "meetings").rglob("*.log.html"))
+    html = page.read_text()
+    assert "typo here <i>(edited)</i>" in html and "tpyo" not in html, "shown as an edit"
     assert not [line for line in lines if "irc_test_" in line or "hbowner" in line], lines
     assert not [line for line in lines if line.startswith("*** bob")], "bob joined before"
     return [line for line in lines if not line.startswith(("<opsbot>", "***"))]
