@@ -499,7 +499,9 @@ async def test_a_bridges_puppets_are_told_by_their_realname(
         await bob.wait_for(lambda line: "Log:  " in line)
         record = await written(tmp_path)
         assert set(record["people_present"]) == {"bob", "dave", "carol", "opsbot"}
-        accounts = await bot.plugins["meetings"].store.accounts_in(1)  # type: ignore[attr-defined]
+        store = bot.plugins["meetings"].store  # type: ignore[attr-defined]
+        await store.writer.flush()  # the log is stored in batches: all of it before asking
+        accounts = await store.accounts_in(1)
         assert accounts["dave"] == "matrix:@dave:example.org"
         assert accounts["carol"] == "matrix:@carol:example.org"
         for person in (before, after, bob):
