@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 	$(BIN)/opsbot run -c $(CONFIG)
 
 # Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
-DEBIAN_SERVERS := postgresql inspircd atheme-services chromium fonts-dejavu-core wrk
+DEBIAN_SERVERS := postgresql inspircd atheme-services chromium fonts-dejavu-core wrk postfix
 SYNAPSE := .servers/synapse
 ETHERPAD := .servers/etherpad
 HEISENBRIDGE := .servers/heisenbridge
@@ -33,6 +33,7 @@ servers: $(SYNAPSE)/.installed $(ETHERPAD)/.installed $(HEISENBRIDGE)/.installed
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian for the integration tests:$$missing"; \
 		$(SUDO) apt-get update -qq && \
+		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 

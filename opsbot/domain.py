@@ -7,6 +7,7 @@ that plugin. Identities are plain ``(nick, account)`` data; times are aware UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .events import DomainEvent
 
@@ -94,6 +95,21 @@ class MeetingEnded(MeetingEvent):
     imported: bool = False
     """Read from an archive (``opsbot meetings import``), not held live: nobody's account was
     seen, and it ended long ago."""
+    title: str = ""
+    """The meeting's name as the chair wrote it (``Ops Meetup Team``; ``meeting_name`` is the
+    archive's ``ops_meetup_team``)."""
+    topics: tuple[str, ...] = ()
+    """The ``#topic`` of each part, in order."""
+    minutes_text: str = ""
+    """The plain-text minutes (MeetBot's ``.txt``) as written at the end."""
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PadChosen(MeetingEvent):
+    """The pad a running meeting writes to (from config at the start, or ``#pad URL``)."""
+
+    url: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -153,6 +153,11 @@ class Outbox:
         """Deliver ``channel``'s entries with ``deliver``, beginning with whatever an earlier
         run left waiting; the backoff's first and longest waits may be the channel's own."""
         self._channels[channel] = Channel(deliver, batch, held, first_delay, most_delay, expired)
+        await self.rescan(channel)
+
+    async def rescan(self, channel: str) -> None:
+        """Deliver what waits for targets nobody delivers to now: entries another process
+        added (``opsbot mail resend``). A target already being delivered keeps its backoff."""
         async with self.storage.session() as session:
             rows = await session.execute(
                 select(OutboxRow.target)
@@ -160,7 +165,9 @@ class Outbox:
                 .distinct()
             )
             for (target,) in rows.all():
-                self._kick(channel, target)
+                task = self._workers.get((channel, target))
+                if task is None or task.done():
+                    self._kick(channel, target)
 
     # adding
 

@@ -29,6 +29,7 @@ from opsbot.domain import (
     MeetingEnded,
     MeetingEvent,
     MeetingStarted,
+    PadChosen,
 )
 from opsbot.events import Room
 from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
@@ -200,6 +201,19 @@ class Etherpad(Plugin):
                 item=(running.meeting_id, seq) if seq is not None else None,
             )  # fmt: skip
 
+    async def _chosen(self, running: Running) -> None:
+        """Tell the other plugins (the minutes' mail links it)."""
+        assert running.server is not None and running.pad is not None
+        await self.emit(
+            PadChosen(
+                meeting_id=running.meeting_id,
+                network=running.room.network,
+                room=running.room.id,
+                meeting_name=running.meeting_name,
+                url=self.pad_url(running.server, running.pad),
+            )
+        )
+
     def _room(self, network: str, room_id: str) -> Room:
         return self.services.room(network, room_id)
 
@@ -221,6 +235,7 @@ class Etherpad(Plugin):
         if chosen is None:
             return
         await self.services.send(room, f"The meeting's pad: {self.pad_url(*chosen)}")
+        await self._chosen(running)
         when = event.ts.strftime("%Y-%m-%d %H:%M UTC")
         chairs = ", ".join(sorted({nick for nick, _ in running.chairs}))
         await self._write(running, f"== {event.meeting_name} — {when} ==")
@@ -348,6 +363,7 @@ class Etherpad(Plugin):
             return
         running.server, running.pad = found
         await self._save(running)
+        await self._chosen(running)
         await self._write(running, f"== {running.meeting_name} continues here ==")
         await ctx.reply(f"Action items and decisions now go to {self.pad_url(*found)}")
 

@@ -88,6 +88,7 @@ def ended_event(
     action_ids: list[int],
     *,
     imported: bool = False,
+    minutes_text: str = "",
 ) -> MeetingEnded:
     """What other plugins hear of a meeting that ended (live, or read from an archive)."""
     return MeetingEnded(
@@ -103,4 +104,8 @@ def ended_event(
         action_ids=tuple(action_ids),
         restricted=meeting.restricted,
         imported=imported,
+        title=meeting.meeting_topic or meeting.name,
+        topics=tuple(meeting.topics()),
+        minutes_text=minutes_text,
+        started_at=meeting.started_at,
     )

@@ -416,4 +416,19 @@ class Meetings(MeetingCommands, Plugin):
         urls = await self._write(live, ended=final)
         if final:
             ids = await self.store.action_ids(live.id)
-            await self.emit(ended_event(live.id, live.room, live.meeting, urls, ids))
+            text = await asyncio.to_thread(self._minutes_text, live)
+            await self.emit(
+                ended_event(live.id, live.room, live.meeting, urls, ids, minutes_text=text)
+            )
+
+    def _minutes_text(self, live: Live) -> str:
+        """The .txt minutes just written (what a mail of them carries)."""
+        meeting = live.meeting
+        assert meeting.started_at is not None
+        base = basename(meeting.name, meeting.started_at, meeting.settings.pattern)
+        path = self.config_for(live.room).output_dir / f"{base}.txt"
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as error:
+            self.log.warning("could not read back %s: %s", path, error)
+            return ""

@@ -1,0 +1,150 @@
+"""The minutes mail: headers (Message-ID made once, here), a plain-text body with the summary, the
+action items by person and the links, the ``.txt`` minutes attached or inline, and optionally an
+HTML alternative, both from the plugin's Jinja templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opsbot.events import utcnow
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+TEMPLATES = Path(__file__).parent / "templates"
+LINKS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """What the mail tells of one ended meeting."""
+
+    meeting_id: int
+    meeting_name: str
+    room: str
+    started_at: datetime
+    chairs: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    actions: list[tuple[str, list[str]]] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+    pad_url: str | None = None
+    minutes_text: str = ""
+
+    def by_person(self) -> list[tuple[str, list[str]]]:
+        people: dict[str, list[str]] = {}
+        for text, owners in self.actions:
+            for owner in owners or ["UNASSIGNED"]:
+                people.setdefault(owner, []).append(text)
+        return sorted(people.items(), key=lambda kv: (kv[0] == "UNASSIGNED", kv[0].casefold()))
+
+
+@dataclass(frozen=True)
+class Addressing:
+    sender: str
+    """The From header (``opsbot <opsbot@example.org>``)."""
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    subject: str = ""
+
+    @property
+    def envelope_sender(self) -> str:
+        return parseaddr(self.sender)[1]
+
+    @property
+    def recipients(self) -> list[str]:
+        found = [address for _, address in getaddresses([*self.to, *self.cc]) if address]
+        return list(dict.fromkeys(found))
+
+
+@cache
+def _templates(folder: Path) -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader([folder, TEMPLATES]),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def new_message_id(sender: str, what: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "opsbot.invalid"
+    return make_msgid(idstring=what, domain=domain)
+
+
+def compose(
+    minutes: Minutes,
+    addressing: Addressing,
+    *,
+    message_id: str,
+    attach: bool,
+    inline: bool,
+    html: bool,
+    bare: bool = False,
+    tz: tzinfo,
+    templates: Path = TEMPLATES,
+) -> EmailMessage:
+    """The mail of ``minutes``. ``bare``: only the links (a line of the meeting was redacted
+    after it ended: the summary and the minutes' text may hold it)."""
+    started = minutes.started_at.astimezone(tz)
+    links = [(label, minutes.links[ext]) for label, ext in LINKS if ext in minutes.links]
+    if minutes.pad_url:
+        links.append(("Pad", minutes.pad_url))
+    context = {
+        "title": f"{minutes.meeting_name} meeting minutes {started:%Y-%m-%d}",
+        "started": f"{started:%Y-%m-%d %H:%M} {started.tzname() or ''}".strip(),
+        "room": minutes.room,
+        "chairs": minutes.chairs,
+        "topics": minutes.topics,
+        "by_person": minutes.by_person(),
+        "links": links,
+        "inline": inline,
+        "bare": bare,
+        "minutes_text": minutes.minutes_text,
+    }
+    env = _templates(templates)
+    message = EmailMessage()
+    message["From"] = addressing.sender
+    message["To"] = ", ".join(addressing.to)
+    if addressing.cc:
+        message["Cc"] = ", ".join(addressing.cc)
+    if addressing.reply_to:
+        message["Reply-To"] = addressing.reply_to
+    message["Subject"] = addressing.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    # Quoted-printable: readable as it is in a list's archive, whatever the lines' length.
+    text = env.get_template("minutes.txt").render(context)
+    message.set_content(text, cte="quoted-printable")
+    if html:
+        page = env.get_template("minutes.html").render(context)
+        message.add_alternative(page, subtype="html", cte="quoted-printable")
+    if attach and minutes.minutes_text and not bare:
+        name = minutes.links.get(".txt", "minutes.txt").rsplit("/", 1)[-1]
+        message.add_attachment(
+            minutes.minutes_text, subtype="plain", filename=name, cte="quoted-printable"
+        )
+    return message
+
+
+def valid_address(text: str) -> bool:
+    """One address, as a person writes it (``ops@lists.example.org`` or with a name)."""
+    _, address = parseaddr(text)
+    if not address or address.count("@") != 1 or any(c.isspace() for c in address):
+        return False
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):
+        return False
+    local, _, domain = address.partition("@")
+    return bool(local) and "." in domain.strip(".") and not domain.startswith(".")

@@ -1,0 +1,471 @@
+"""Plugin ``mail``: the minutes to the mailing list at ``#endmeeting``, through the durable outbox.
+
+It hears the meetings plugin's domain events only: at ``#endmeeting`` a mail to the lists
+configured for the meeting's name (else the room's), with the summary, the action items by person,
+the links (minutes, log, the pad the etherpad plugin chose) and the ``.txt`` minutes. The mail
+is made once (its Message-ID with it) and queued in the core outbox (channel ``mail``, one target
+per SMTP server: one delivery at a time per server), so a mail server away, or a restart of the
+bot, loses nothing and sends nothing twice. Chairs may say ``#mail to LIST`` or ``#mail off``;
+``!mail status`` tells what waits and what was refused.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
+
+from opsbot.domain import (
+    ChairsChanged,
+    ItemRevised,
+    MeetingEnded,
+    MeetingStarted,
+    PadChosen,
+)
+from opsbot.events import Identity, Room, utcnow
+from opsbot.outbox import Entry, Held
+from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
+
+from . import smtp
+from .compose import Addressing, Minutes, compose, new_message_id, valid_address
+from .models import MailMeeting, SentMail
+from .smtp import Refused, SmtpServer
+
+CHANNEL = "mail"
+SUBJECT_FIELDS = {"meeting_name", "date", "room", "network"}
+
+
+def _archive_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "_", "_".join(name.lower().split()))
+
+
+def _addresses(values: list[str]) -> list[str]:
+    bad = [value for value in values if not valid_address(value)]
+    if bad:
+        raise ValueError(f"not a mail address: {', '.join(bad)}")
+    return values
+
+
+def _subject(template: str | None) -> str | None:
+    if template is None:
+        return None
+    fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    unknown = fields - SUBJECT_FIELDS
+    if unknown:
+        known = ", ".join(sorted(SUBJECT_FIELDS))
+        raise ValueError(f"unknown field {{{sorted(unknown)[0]}}} (known: {known})")
+    return template
+
+
+class ListMail(BaseModel):
+    """Where the minutes of one meeting name go."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    to: list[str] = []
+    cc: list[str] = []
+    reply_to: str | None = None
+    subject: str | None = None
+
+    _to = field_validator("to", "cc")(_addresses)
+    _subject = field_validator("subject")(_subject)
+
+
+class MailConfig(PluginConfig):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    servers: dict[str, SmtpServer] = {}
+    server: str | None = None
+    """Which server sends; default: the first one."""
+    sender: str = Field(default="opsbot <opsbot@localhost>", alias="from")
+    to: list[str] = []
+    """The lists every meeting's minutes go to (per room with ``rooms:``), unless ``meetings``
+    names the meeting."""
+    cc: list[str] = []
+    reply_to: str | None = None
+    meetings: dict[str, ListMail] = {}
+    """Per meeting name (as in ``#startmeeting NAME``, case-insensitive): its own lists."""
+    subject: str = "{meeting_name} meeting minutes {date}"
+    """Fields: {meeting_name}, {date} (YYYY-MM-DD), {room}, {network}."""
+    minutes: Literal["attach", "inline", "none"] = "attach"
+    """The .txt minutes: attached, in the body, or only linked."""
+    html: bool = False
+    """Add an HTML alternative of the body."""
+    templates: Path | None = None
+    """A folder with your own minutes.txt / minutes.html (Jinja), over the plugin's."""
+    restricted: bool = False
+    """Mail the minutes of #restrictlogs meetings too (to these same lists)."""
+    retry_min: float = Field(default=5.0, gt=0)
+    retry_max: float = Field(default=600.0, gt=0)
+    rescan_seconds: int = Field(default=30, ge=1)
+    """How often mail queued by another process (``opsbot mail resend``) is looked for."""
+
+    _to = field_validator("to", "cc")(_addresses)
+    _subject = field_validator("subject")(_subject)
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is not None and not valid_address(value):
+            raise ValueError(f"not a mail address: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_server(self) -> MailConfig:
+        if self.server is not None and self.server not in self.servers:
+            raise ValueError(f"server {self.server!r} is not one of servers")
+        return self
+
+    @property
+    def sender_address(self) -> str:
+        """The envelope sender: the address of ``from``."""
+        return parseaddr(self.sender)[1]
+
+    def server_name(self) -> str | None:
+        return self.server if self.server is not None else next(iter(self.servers), None)
+
+    def lists_for(self, meeting_name: str) -> ListMail:
+        """The lists of a meeting, named in config as the chair writes it or as the archive
+        does (``Ops Meetup Team``, ``ops_meetup_team``)."""
+        wanted = _archive_name(meeting_name)
+        for name, lists in self.meetings.items():
+            if _archive_name(name) == wanted:
+                return lists
+        return ListMail(to=self.to, cc=self.cc, reply_to=self.reply_to)
+
+
+@dataclass
+class Running:
+    """What the plugin keeps of a running meeting."""
+
+    meeting_id: int
+    meeting_name: str
+    room: Room
+    chairs: set[tuple[str, str | None]] = field(default_factory=set)
+    pad_url: str | None = None
+    recipients: list[str] | None = None
+    off: bool = False
+
+
+class Mail(Plugin):
+    """Mail the minutes to the mailing lists at #endmeeting; !mail status."""
+
+    Config = MailConfig
+    config: MailConfig
+
+    async def setup(self) -> None:
+        self.running: dict[str, Running] = {}
+        async with self.storage.session() as session:
+            for row in await session.scalars(select(MailMeeting).where(MailMeeting.open)):
+                room = self.services.room(row.network, row.room)
+                running = Running(row.meeting_id, row.meeting_name, room)
+                running.chairs = {(str(nick), account) for nick, account in row.chairs}
+                running.pad_url, running.recipients = row.pad_url, row.recipients
+                running.off = row.off
+                self.running[room.key] = running
+        await self.services.outbox.register(
+            CHANNEL,
+            self._deliver,
+            held=self._held,
+            first_delay=self.config.retry_min,
+            most_delay=self.config.retry_max,
+        )
+        self.jobs.add("rescan", self._rescan, "interval", seconds=self.config.rescan_seconds)
+
+    async def _rescan(self) -> None:
+        await self.services.outbox.rescan(CHANNEL)
+
+    # the meeting as it goes
+
+    async def _save(self, running: Running, *, still_open: bool = True) -> None:
+        async with self.storage.session() as session, session.begin():
+            await session.merge(
+                MailMeeting(
+                    meeting_id=running.meeting_id,
+                    network=running.room.network,
+                    room=running.room.id,
+                    meeting_name=running.meeting_name,
+                    chairs=[[nick, account] for nick, account in sorted(running.chairs, key=str)],
+                    pad_url=running.pad_url,
+                    recipients=running.recipients,
+                    off=running.off,
+                    open=still_open,
+                )
+            )
+
+    def _running(self, network: str, room: str) -> Running | None:
+        return self.running.get(self.services.room(network, room).key)
+
+    @subscribe(MeetingStarted)
+    async def started(self, event: MeetingStarted) -> None:
+        room = self.services.room(event.network, event.room)
+        running = Running(event.meeting_id, event.meeting_name, room)
+        running.chairs = {(event.owner, event.owner_account)} | {(c, None) for c in event.chairs}
+        self.running[room.key] = running
+        await self._save(running)
+
+    @subscribe(ChairsChanged)
+    async def chairs_changed(self, event: ChairsChanged) -> None:
+        running = self._running(event.network, event.room)
+        if running is not None:
+            running.chairs = set(event.chairs)
+            await self._save(running)
+
+    @subscribe(PadChosen)
+    async def pad_chosen(self, event: PadChosen) -> None:
+        running = self._running(event.network, event.room)
+        if running is not None and running.meeting_id == event.meeting_id:
+            running.pad_url = event.url
+            await self._save(running)
+
+    # where the minutes go
+
+    def _addressing(self, running: Running, event: MeetingEnded) -> Addressing | None:
+        config = self.config_for(running.room)
+        lists = config.lists_for(event.meeting_name)
+        to = running.recipients if running.recipients is not None else lists.to
+        if running.off or not to:
+            return None
+        cc = lists.cc if running.recipients is None else []
+        started = event.started_at or event.ts
+        subject = (lists.subject or config.subject).format(
+            meeting_name=event.title or event.meeting_name,
+            date=started.astimezone(self.timezone).strftime("%Y-%m-%d"),
+            room=running.room.name or running.room.id,
+            network=running.room.network,
+        )
+        return Addressing(config.sender, to, cc, lists.reply_to or config.reply_to, subject)
+
+    def _where(self, running: Running) -> str:
+        config = self.config_for(running.room)
+        if running.off:
+            return "No mail of the minutes for this meeting (a chair said #mail off)."
+        lists = config.lists_for(running.meeting_name)
+        to = running.recipients if running.recipients is not None else lists.to
+        if not to:
+            return "No mailing list is configured for this meeting; a chair can say #mail to LIST."
+        return f"At #endmeeting the minutes go by mail to {', '.join(to)}."
+
+    @subscribe(MeetingEnded)
+    async def ended(self, event: MeetingEnded) -> None:
+        if event.imported:
+            return  # an archive read long after: its mail went, or never should
+        room = self.services.room(event.network, event.room)
+        running = self.running.pop(room.key, None)
+        if running is None or running.meeting_id != event.meeting_id:
+            running = Running(event.meeting_id, event.meeting_name, room)
+        else:
+            await self._save(running, still_open=False)
+        config = self.config_for(room)
+        if event.restricted and not config.restricted:
+            self.log.info("%s was restricted: no mail of its minutes", event.meeting_name)
+            return
+        addressing = self._addressing(running, event)
+        server = config.server_name()
+        if addressing is None or server is None:
+            return
+        minutes = Minutes(
+            meeting_id=event.meeting_id,
+            meeting_name=event.title or event.meeting_name,
+            room=room.name or room.id,
+            started_at=event.started_at or event.ts,
+            chairs=[nick for nick, _ in event.chairs],
+            topics=list(event.topics),
+            actions=[(text, list(owners)) for text, owners in event.actions],
+            links=dict(event.links),
+            pad_url=running.pad_url,
+            minutes_text=event.minutes_text,
+        )
+        message_id = new_message_id(config.sender, f"minutes.{event.meeting_id}")
+        options = {
+            "message_id": message_id,
+            "attach": config.minutes == "attach",
+            "inline": config.minutes == "inline",
+            "html": config.html,
+            "tz": self.timezone,
+            "templates": config.templates or Path(__file__).parent / "templates",
+        }
+        full = compose(minutes, addressing, **options)  # type: ignore[arg-type]
+        bare = compose(minutes, addressing, bare=True, **options)  # type: ignore[arg-type]
+        self.services.outbox.add(
+            CHANNEL,
+            server,
+            {
+                "kind": "minutes", "meeting_id": event.meeting_id, "network": room.network,
+                "room": room.id, "meeting_name": event.meeting_name,
+                "subject": addressing.subject, "message_id": message_id,
+                "sender": addressing.envelope_sender, "recipients": addressing.recipients,
+                "chairs": [[nick, account] for nick, account in event.chairs],
+                "text": full.as_string(), "bare": bare.as_string(),
+            },
+            key=f"minutes:{event.meeting_id}",
+            ref=f"minutes:{event.meeting_id}",
+        )  # fmt: skip
+        await self.services.send(room, f"The minutes go by mail to {', '.join(addressing.to)}.")
+
+    @subscribe(ItemRevised)
+    async def revised(self, event: ItemRevised) -> None:
+        """A line was redacted after the meeting ended: a mail still waiting goes without the
+        summary and the minutes' text (only the links, whose pages follow the redaction), and
+        the copy kept for a resend too."""
+        if not event.redacted:
+            return
+        ref = f"minutes:{event.meeting_id}"
+        self.services.outbox.revise(CHANNEL, ref, {"redacted": True}, scrub=True, follow_up=False)
+        async with self.storage.session() as session, session.begin():
+            for row in await session.scalars(
+                select(SentMail).where(SentMail.meeting_id == event.meeting_id)
+            ):
+                row.text = row.bare or ""
+
+    # delivering
+
+    async def _deliver(self, entries: list[Entry]) -> int:
+        entry = entries[0]
+        mail = entry.payload
+        server = self.config.servers.get(entry.target)
+        if server is None:
+            raise Held(f"the mail server {entry.target!r} is no longer in the config")
+        text = mail["bare"] if mail.get("redacted") else mail["text"]
+        try:
+            refused = await smtp.send(server, mail["sender"], mail["recipients"], text)
+        except Refused as error:
+            self.log.error("%s refused %s: %s", server.address, mail["subject"], error)
+            await self._record(entry, "refused", str(error))
+            self._tell_refused(entry, str(error))
+            return 1
+        if refused:
+            reasons = "; ".join(f"{address}: {why}" for address, why in refused.items())
+            await self._record(entry, "refused", reasons)
+            self._tell_refused(entry, reasons)
+        else:
+            await self._record(entry, "sent", None)
+        self.log.info("mailed %s (%s) via %s", mail["subject"], mail["message_id"], server.address)
+        return 1
+
+    async def _record(self, entry: Entry, state: str, error: str | None) -> None:
+        mail = entry.payload
+        try:
+            async with self.storage.session() as session, session.begin():
+                session.add(
+                    SentMail(
+                        meeting_id=mail.get("meeting_id"), network=mail["network"],
+                        room=mail["room"], kind=mail["kind"], subject=mail["subject"],
+                        message_id=mail["message_id"], server=entry.target,
+                        recipients=mail["recipients"], state=state, error=error,
+                        text=mail["bare"] if mail.get("redacted") else mail["text"],
+                        bare=mail.get("bare"), queued_at=utcnow(), sent_at=utcnow(),
+                    )
+                )  # fmt: skip
+        except Exception:
+            # Gone already: a retry would send it twice. What was lost is only the record.
+            self.log.exception("mailed %s but could not record it", mail["subject"])
+
+    def _tell_refused(self, entry: Entry, reason: str) -> None:
+        mail = entry.payload
+        if mail["kind"] != "minutes" or mail["network"] not in self.services.networks():
+            return
+        chairs = [Identity(mail["network"], account, nick) for nick, account in mail["chairs"]]
+        self.services.say_later(
+            self.services.room(mail["network"], mail["room"]),
+            f"{', '.join(c.nick for c in chairs) + ': ' if chairs else ''}the mail server "
+            f"refused the minutes of {mail['meeting_name']}: {reason}. It is not sent again; "
+            f"fix the address, then `opsbot mail resend {mail['meeting_id']}`.",
+            key=f"mail-refused:{entry.id}",
+            mentions=chairs,
+        )
+
+    async def _held(self, entry: Entry, error: Exception) -> None:
+        mail = entry.payload
+        text = f"Mail is held: {error}. It is kept and tried again; an admin must act."
+        await self.services.tell_admins(text)
+        if mail["kind"] == "minutes" and mail["network"] in self.services.networks():
+            room = self.services.room(mail["network"], mail["room"])
+            await self.services.send(room, text)
+
+    # chat
+
+    @match(r"^#mail\s*$")
+    async def where(self, ctx: Context) -> None:
+        running = self.running.get(ctx.room.key)
+        if running is None:
+            await ctx.reply("There is no meeting here; !mail status tells what was mailed.")
+            return
+        await ctx.reply(self._where(running))
+
+    @match(r"^#mail\s+(?P<what>.+?)\s*$")
+    async def steer(self, ctx: Context, what: str) -> None:
+        running = self.running.get(ctx.room.key)
+        if running is None:
+            await ctx.reply("There is no meeting here whose mail to steer.")
+            return
+        if not await ctx.chair_or_moderator(running.chairs):
+            await ctx.reply("Only the meeting's chairs can steer its mail.")
+            return
+        words = what.split(None, 1)
+        verb = words[0].casefold()
+        if verb == "off":
+            running.off = True
+        elif verb == "on":
+            running.off = False
+            running.recipients = None
+        elif verb == "to" and len(words) == 2:
+            wanted = [a.strip() for a in words[1].replace(",", " ").split() if a.strip()]
+            bad = [address for address in wanted if not valid_address(address)]
+            if bad:
+                await ctx.reply(f"Not a mail address: {', '.join(bad)}. Nothing changed.")
+                return
+            running.off, running.recipients = False, wanted
+        else:
+            await ctx.reply("Say #mail to LIST (addresses), #mail off, #mail on, or #mail.")
+            return
+        await self._save(running)
+        await ctx.reply(self._where(running))
+
+    @command("mail status", usage="", help="What mail waits, and what became of the last one.")
+    async def status(self, ctx: Context) -> None:
+        server_name = self.config_for(ctx.room).server_name()
+        if server_name is None:
+            await ctx.reply("No mail server is configured.")
+            return
+        server = self.config.servers[server_name]
+        status = await self.services.outbox.status(CHANNEL, server_name)
+        parts = []
+        if status.waiting:
+            why = f" Last error: {status.last_error}." if status.last_error else ""
+            parts.append(f"{status.waiting} mails wait for {server.address}.{why}")
+        else:
+            parts.append(f"No mail waits for {server.address}.")
+        async with self.storage.session() as session:
+            last = await session.scalar(
+                select(SentMail)
+                .where(SentMail.network == ctx.room.network, SentMail.room == ctx.room.id)
+                .where(SentMail.kind == "minutes")
+                .order_by(SentMail.id.desc())
+                .limit(1)
+            )
+        if last is not None:
+            when = self._when(last.sent_at)
+            if last.state == "refused":
+                parts.append(f"The minutes mail of {last.subject!r} was refused {when}: "
+                             f"{last.error}.")  # fmt: skip
+            else:
+                parts.append(f"Last sent: {last.subject!r}, {when}, to "
+                             f"{', '.join(last.recipients)}.")  # fmt: skip
+        await ctx.reply(" ".join(parts))
+
+    @command("mail", usage="", help="Where this meeting's minutes go by mail.")
+    async def mail(self, ctx: Context) -> None:
+        await self.where(ctx)
+
+    def _when(self, ts: datetime | None) -> str:
+        if ts is None:
+            return "at an unknown time"
+        return f"at {ts.astimezone(self.timezone):%Y-%m-%d %H:%M %Z}"

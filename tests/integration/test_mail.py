@@ -1,0 +1,183 @@
+"""The mail plugin on a real Postfix (Debian's) started by the tests on a free loopback port: the
+minutes reach the list's Maildir, exactly once across an outage and a restart of the bot, and a
+refusal is told to the chair once."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsbot.testing import BotFactory, TestBot
+
+from .mailserver import DOMAIN, MailServer
+from .processes import serving
+
+PLUGINS = ("core", "meetings", "mail")
+MAILBOXES = ("ops", "dev", "team", "chairs", "other")
+
+
+@pytest.fixture(scope="module")
+def postfix() -> Iterator[MailServer]:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-postfix-"))
+    with serving(MailServer(folder, MAILBOXES)) as server:
+        yield server
+
+
+def mail_config(server: MailServer, **extra: Any) -> dict[str, Any]:
+    settings = {
+        "servers": {"lists": {"host": server.host, "port": server.port, "security": "none"}},
+        "from": "opsbot <opsbot@opsbot.test>",
+        "subject": "[ops] {meeting_name} meeting minutes {date}",
+        "retry_min": 0.2,
+        "retry_max": 0.5,
+        **extra,
+    }
+    return {"plugins": {"mail": settings}}
+
+
+async def meeting(bot: TestBot, name: str, *extra: str) -> list[str]:
+    said = await bot.irc.say("alice", f"#startmeeting {name}")
+    for line in ("#topic Upgrades", "#action alice to write the upgrade notes", *extra):
+        said += await bot.irc.say("alice", line)
+    await bot.irc.say("bob", "I will review them")
+    said += await bot.irc.say("alice", "#endmeeting")
+    return said
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_the_minutes_reach_the_list_with_summary_actions_links_and_the_txt(
+    postfix: MailServer, bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    lists = {
+        "Ops Meetup Team": {
+            "to": [f"ops@{DOMAIN}"],
+            "cc": [f"dev@{DOMAIN}"],
+            "reply_to": f"ops@{DOMAIN}",
+        }
+    }
+    bot = await bot_factory(plugins=PLUGINS, config=mail_config(postfix, meetings=lists))
+    said = await meeting(bot, "Ops Meetup Team")
+    assert f"The minutes go by mail to ops@{DOMAIN}." in said
+
+    [mail] = await asyncio.to_thread(postfix.wait_for, "ops", 1)
+    [copy] = await asyncio.to_thread(postfix.wait_for, "dev", 1)
+    assert mail["Message-ID"] == copy["Message-ID"]
+    assert mail["Message-ID"].endswith("@opsbot.test>")
+    assert mail["Subject"].startswith("[ops] Ops Meetup Team meeting minutes 20")
+    assert mail["From"] == "opsbot <opsbot@opsbot.test>"
+    assert mail["To"] == f"ops@{DOMAIN}" and mail["Cc"] == f"dev@{DOMAIN}"
+    assert mail["Reply-To"] == f"ops@{DOMAIN}"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    text = body(mail)
+    assert "* Upgrades" in text
+    assert "* alice\n  * alice to write the upgrade notes" in text
+    assert "Minutes:        https://meetings.example.org/" in text
+    assert "Log:            https://meetings.example.org/" in text
+    [attached] = list(mail.iter_attachments())
+    name = attached.get_filename()
+    assert name is not None and name.endswith(".txt")
+    written = next((tmp_path / "meetings").rglob(name))
+    assert attached.get_content() == written.read_text()
+
+
+async def test_mail_server_down_at_endmeeting_and_bot_restarted_the_mail_arrives_once(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    server = MailServer(Path(tempfile.mkdtemp(prefix="opsbot-postfix-")), ("ops",))
+    config = mail_config(server, to=[f"ops@{DOMAIN}"])
+    database = tmp_path / "opsbot.db"
+    first = await bot_factory(plugins=PLUGINS, config=config, database=database)
+    await meeting(first, "ops")
+    outbox = first.bot.outbox
+    for _ in range(100):  # the first attempt failed: the server is not there
+        if (await outbox.status("mail", "lists")).last_error:
+            break
+        await asyncio.sleep(0.1)
+    status = await outbox.status("mail", "lists")
+    assert status.waiting == 1 and status.last_error
+    assert "wait for 127.0.0.1" in (await first.irc.say("alice", "!mail status"))[0]
+    await first.bot.stop()
+
+    await asyncio.to_thread(server.start)
+    try:
+        second = await bot_factory(plugins=PLUGINS, config=config, database=database)
+        [mail] = await asyncio.to_thread(server.wait_for, "ops", 1)
+        assert "meeting minutes" in mail["Subject"]
+        await asyncio.wait_for(second.bot.outbox.idle(), 30)
+        await asyncio.sleep(2)  # would a second copy come?
+        assert len(server.messages("ops")) == 1
+        answer = (await second.irc.say("alice", "!mail status"))[0]
+        assert answer.startswith("No mail waits for 127.0.0.1")
+        assert "Last sent: '[ops] ops meeting minutes" in answer
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_an_unknown_recipient_is_told_to_the_chair_once_and_kept_for_status(
+    postfix: MailServer, bot_factory: BotFactory
+) -> None:
+    config = mail_config(postfix, to=[f"nobody@{DOMAIN}", f"team@{DOMAIN}"])
+    bot = await bot_factory(plugins=PLUGINS, config=config)
+    await meeting(bot, "ops")
+    await asyncio.to_thread(postfix.wait_for, "team", 1)
+    told: list[str] = []
+    for _ in range(100):
+        told += [sent.text for sent in await bot.irc.settle() if "refused" in sent.text]
+        if told:
+            break
+        await asyncio.sleep(0.1)
+    assert len(told) == 1
+    assert told[0].startswith("alice: the mail server refused the minutes of ops:")
+    assert f"nobody@{DOMAIN}: 550 5.1.1" in told[0]
+    await asyncio.sleep(1.5)  # several backoffs: it is not tried again, nor told again
+    assert [s for s in await bot.irc.settle() if "refused" in s.text] == []
+    assert postfix.refusals().count(f"nobody@{DOMAIN}") == 1
+    answer = (await bot.irc.say("bob", "!mail status"))[0]
+    assert "was refused at" in answer and "User unknown" in answer
+
+
+async def test_chairs_steer_the_mail_and_restricted_meetings_send_nothing(
+    postfix: MailServer, bot_factory: BotFactory
+) -> None:
+    config = mail_config(postfix, to=[f"other@{DOMAIN}"])
+    bot = await bot_factory(plugins=PLUGINS, config=config)
+    await bot.irc.say("alice", "#startmeeting ops")
+    assert await bot.irc.say("alice", "#mail") == [
+        f"At #endmeeting the minutes go by mail to other@{DOMAIN}."
+    ]
+    assert await bot.irc.say("mallory", f"#mail to chairs@{DOMAIN}") == [
+        "Only the meeting's chairs can steer its mail."
+    ]
+    assert await bot.irc.say("alice", "#mail to not-an-address") == [
+        "Not a mail address: not-an-address. Nothing changed."
+    ]
+    assert await bot.irc.say("alice", f"#mail to chairs@{DOMAIN}") == [
+        f"At #endmeeting the minutes go by mail to chairs@{DOMAIN}."
+    ]
+    await bot.irc.say("alice", "#endmeeting")
+    [mail] = await asyncio.to_thread(postfix.wait_for, "chairs", 1)
+    assert mail["To"] == f"chairs@{DOMAIN}"
+
+    await bot.irc.say("alice", "#startmeeting ops")
+    assert await bot.irc.say("alice", "#mail off") == [
+        "No mail of the minutes for this meeting (a chair said #mail off)."
+    ]
+    await bot.irc.say("alice", "#endmeeting")
+    await bot.irc.say("alice", "#startmeeting ops")
+    await bot.irc.say("alice", "#restrictlogs")
+    await bot.irc.say("alice", "#endmeeting")
+    await meeting(bot, "ops")  # the one mail of these three, sent after the others would be
+    [mail] = await asyncio.to_thread(postfix.wait_for, "other", 1)
+    await asyncio.wait_for(bot.bot.outbox.idle(), 30)
+    assert len(postfix.messages("other")) == 1
