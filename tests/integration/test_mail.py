@@ -19,7 +19,7 @@ from .mailserver import DOMAIN, MailServer
 from .processes import serving
 
 PLUGINS = ("core", "meetings", "mail")
-MAILBOXES = ("ops", "dev", "team", "chairs", "other")
+MAILBOXES = ("ops", "dev", "team", "chairs", "other", "source", "resent")
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +181,103 @@ async def test_chairs_steer_the_mail_and_restricted_meetings_send_nothing(
     [mail] = await asyncio.to_thread(postfix.wait_for, "other", 1)
     await asyncio.wait_for(bot.bot.outbox.idle(), 30)
     assert len(postfix.messages("other")) == 1
+
+
+async def test_starttls_with_the_servers_ca_and_an_html_alternative(
+    bot_factory: BotFactory,
+) -> None:
+    server = MailServer(Path(tempfile.mkdtemp(prefix="opsbot-postfix-")), ("ops",), tls=True)
+    await asyncio.to_thread(server.start)
+    try:
+        smtp = {
+            "host": server.host,
+            "port": server.port,
+            "security": "starttls",
+            "ca_file": str(server.certificate),
+        }
+        config = mail_config(server, to=[f"ops@{DOMAIN}"], html=True, minutes="inline")
+        config["plugins"]["mail"]["servers"] = {"lists": smtp}
+        bot = await bot_factory(plugins=PLUGINS, config=config)
+        await meeting(bot, "ops")
+        [mail] = await asyncio.to_thread(server.wait_for, "ops", 1)
+        assert "with ESMTPS" in mail["Received"]  # Postfix: the mail came over TLS
+        html = mail.get_body(("html",))
+        assert (
+            html is not None and "<li>alice to write the upgrade notes</li>" in html.get_content()
+        )
+        text = body(mail)
+        assert "Meeting summary\n---------------" in text  # the .txt minutes inline
+        assert list(mail.iter_attachments()) == []
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_an_untrusted_certificate_holds_the_mail_and_the_admins_hear_it_once(
+    bot_factory: BotFactory,
+) -> None:
+    server = MailServer(Path(tempfile.mkdtemp(prefix="opsbot-postfix-")), ("ops",), tls=True)
+    await asyncio.to_thread(server.start)
+    try:
+        config = mail_config(server, to=[f"ops@{DOMAIN}"])
+        config["plugins"]["mail"]["servers"]["lists"]["security"] = "starttls"
+        bot = await bot_factory(plugins=PLUGINS, config=config)
+        await meeting(bot, "ops")
+        told: list[str] = []
+        for _ in range(50):
+            told += [s.text for s in await bot.irc.settle() if s.text.startswith("Mail is held")]
+            await asyncio.sleep(0.1)
+        assert len(told) == 2  # the admin, privately, and the meeting's room
+        assert "is not trusted" in told[0]
+        answer = (await bot.irc.say("alice", "!mail status"))[0]
+        assert answer.startswith("1 mails wait for") and "not trusted" in answer
+        assert server.messages("ops") == []
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_community_manager_resends_the_minutes_from_the_command_line(
+    postfix: MailServer, bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    import json
+
+    from opsbot.testing import run_opsbot
+
+    config = mail_config(postfix, to=[f"source@{DOMAIN}"], rescan_seconds=1)
+    bot = await bot_factory(plugins=PLUGINS, config=config)
+    await meeting(bot, "Resent Team")
+    [first] = await asyncio.to_thread(postfix.wait_for, "source", 1)
+    await asyncio.wait_for(bot.bot.outbox.idle(), 30)
+    cli_config = tmp_path / "cli.yaml"
+    cli_config.write_text(
+        json.dumps(
+            {
+                "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}"},
+                "networks": [{"type": "console", "name": "console"}],
+                "web": {"enabled": False},
+                "plugins": {"enabled": PLUGINS, "mail": config["plugins"]["mail"]},
+            }
+        )
+    )
+    done = await asyncio.to_thread(run_opsbot, "mail", "status", "-c", str(cli_config))
+    assert done.returncode == 0, done.stderr
+    assert "0 mails wait in the outbox." in done.stdout
+    assert "meeting 1: sent" in done.stdout and "Resent Team meeting minutes" in done.stdout
+
+    wrong = await asyncio.to_thread(run_opsbot, "mail", "resend", "99", "-c", str(cli_config))
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "No minutes mail of meeting 99 was ever sent" in wrong.stderr
+    bad = await asyncio.to_thread(
+        run_opsbot, "mail", "resend", "1", "--to", "nope", "-c", str(cli_config)
+    )
+    assert bad.returncode == 2 and "not a mail address: nope" in bad.stderr
+
+    again = await asyncio.to_thread(
+        run_opsbot, "mail", "resend", "1", "--to", f"resent@{DOMAIN}", "-c", str(cli_config)
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Queued the minutes mail of meeting 1" in again.stdout
+    [resent] = await asyncio.to_thread(postfix.wait_for, "resent", 1)
+    assert resent["Message-ID"] != first["Message-ID"]
+    assert resent["References"] == first["Message-ID"]
+    assert resent["To"] == f"resent@{DOMAIN}"
+    assert resent["Subject"] == first["Subject"]
