@@ -49,6 +49,7 @@ from .state import State
 from .storage import Storage
 from .transports import Capabilities, Transport, build_transport
 from .web import PluginSite, Web
+from .webhooks import Webhooks
 
 log = logging.getLogger("opsbot")
 
@@ -96,6 +97,9 @@ class Bot:
             room_of=self.room,
             tell_admins=self.tell_admins,
         )
+        self._webhooks = Webhooks(
+            config.webhooks, self._outbox, self._storage, self._people, self.tell_admins
+        )
         self.bridged = BridgedRooms(config.bridges, self._rooms_now)
         """The rooms bridged between IRC and Matrix (each pair one room for plugins)."""
         self._bridge_step = BridgeStep(self.bridged, self.transports, self._hand_on)
@@ -132,6 +136,7 @@ class Bot:
             await self._people.load()
             await self._outbox.start()
             await self._later.start()
+            await self._webhooks.start(self.bus.subscribe)
             for name, cls in classes.items():
                 plugin = cls(self, name, configs[name])
                 try:
@@ -190,6 +195,7 @@ class Bot:
             except Exception:
                 log.exception("plugin %s failed to tear down", name)
         await self._outbox.stop()
+        await self._webhooks.stop()
         await self._storage.close()
         log.info("opsbot stopped")
 

@@ -377,6 +377,30 @@ class WebConfig(Model):
         return self.public_base(port).rstrip("/") + "/" + path.lstrip("/")
 
 
+WEBHOOK_EVENTS = (
+    "MeetingStarted",
+    "MeetingEnded",
+    "ActionItemRecorded",
+    "ActionItemClosed",
+    "KudosGiven",
+)
+
+
+class WebhookConfig(Model):
+    """One URL the bot POSTs domain events to (see README, "Webhooks")."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url: str = Field(pattern=r"^https?://\S+$")
+    secret: str = Field(min_length=16)
+    """Key of the X-Opsbot-Signature HMAC; write it as ${NAME}."""
+    events: list[Literal[WEBHOOK_EVENTS]] = Field(min_length=1)  # type: ignore[valid-type]
+    restricted: bool = False
+    """Also send the events of meetings held under #restrictlogs."""
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    retry_min: float = Field(default=1.0, gt=0)
+    retry_max: float = Field(default=300.0, gt=0)
+
+
 class Config(Model):
     bot: BotConfig = BotConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -387,6 +411,16 @@ class Config(Model):
     bridges: list[BridgeConfig] = []
     """IRC channels and Matrix rooms that a bridge joins (see README, "Rooms bridged between
     IRC and Matrix")."""
+    webhooks: list[WebhookConfig] = []
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, hooks: list[WebhookConfig]) -> list[WebhookConfig]:
+        names = [hook.name for hook in hooks]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two webhooks are named {twice[0]!r}")
+        return hooks
 
     @field_validator("networks")
     @classmethod

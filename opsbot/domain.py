@@ -51,6 +51,8 @@ class ItemRecorded(MeetingEvent):
     kind: str
     nick: str
     text: str
+    restricted: bool = False
+    """Made under ``#restrictlogs``: nothing of it may be shown publicly."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +125,8 @@ class ActionItemClosed(MeetingEvent):
     """``(nick, account)`` of each owner, the account as seen in that meeting."""
     closed_by: tuple[str, str | None]
     """``(nick, account)`` of whoever closed it."""
+    restricted: bool = False
+    """Its meeting was held under ``#restrictlogs``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -66,6 +66,7 @@ async def announce(emit: Emit, live: Live, line: Line, effects: list[Effect]) ->
                 "kind": item.kind,
                 "nick": item.nick,
                 "text": item.text,
+                "restricted": meeting.restricted,
             }
             if item.kind == "ACTION":
                 await emit(ActionItemRecorded(**about, owners=tuple(meeting.owners(item))))

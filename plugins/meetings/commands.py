@@ -105,6 +105,7 @@ class MeetingCommands:
                 text=row.text,
                 owners=owners,
                 closed_by=(sender.nick, sender.account),
+                restricted=meeting.restricted,
             )
         )
 
