@@ -43,11 +43,20 @@ class RecordsConfig(PluginConfig):
     rules: list[Rule] = []
 
 
+NOT_KEPT = {"ts", "minutes_text"}
+"""Fields the ledger never reads: the time is stored beside the data, the minutes are on disk."""
+
+
 def _plain(event: DomainEvent) -> dict[str, Any]:
-    """The event's fields as data for a JSON column (its time is stored beside it). Domain
-    events hold only strings, numbers, tuples and string-keyed dicts, which JSON takes as they
-    are; tuples come back as lists, which the ledger reads alike."""
-    return {name: getattr(event, name) for name in field_names(type(event)) if name != "ts"}
+    """The event's fields as data for a JSON column. Domain events hold strings, numbers,
+    tuples, string-keyed dicts and times; JSON takes the times as ISO text, and gives tuples
+    back as lists, which the ledger reads alike."""
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name in field_names(type(event))
+        if name not in NOT_KEPT
+        for value in (getattr(event, name),)
+    }
 
 
 class Records(Plugin):
