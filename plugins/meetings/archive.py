@@ -111,6 +111,16 @@ class Archive:
         async with self.storage.session() as session:
             return [(action, row) for action, row in (await session.execute(found)).all()]
 
+    async def accounts_in(self, meeting_id: int) -> dict[str, str]:
+        """Casefolded nick to the account it spoke with in a meeting."""
+        async with self.storage.session() as session:
+            rows = await session.execute(
+                select(LineRow.nick, LineRow.account)
+                .where(LineRow.meeting_id == meeting_id, LineRow.account.is_not(None))
+                .distinct()
+            )
+            return {nick.casefold(): account for nick, account in rows.all() if account}
+
     async def search(
         self,
         words: str,

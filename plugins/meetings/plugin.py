@@ -101,7 +101,12 @@ class Meetings(MeetingCommands, Plugin):
         )
         self.site = (
             MeetingsSite(
-                Archive(self.storage), self.live, site, self.config.output_dir, self.timezone
+                Archive(self.storage),
+                self.live,
+                site,
+                self.config.output_dir,
+                self.timezone,
+                self._left_leaderboards,
             )
             if site is not None
             else None
@@ -411,6 +416,10 @@ class Meetings(MeetingCommands, Plugin):
         # The database is away: what it must store waits (the spool keeps the log), but the
         # room's lane must not, or every line after this one would wait in memory with it.
         self.store.later(self._finish(live, event.final))
+
+    def _left_leaderboards(self, network: str, account: str | None) -> bool:
+        """Whether a person is kept out of public listings (the feeds name nobody who left)."""
+        return account is not None and self.services.people.hidden([(network, account)])
 
     async def _finish(self, live: Live, final: bool) -> None:
         urls = await self._write(live, ended=final)

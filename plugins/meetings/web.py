@@ -24,6 +24,7 @@ from opsbot.web import secure, since_and_limit, style_hash, whole_number
 
 from .archive import Archive
 from .engine import REDACTED, Line, Meeting
+from .feeds import Feeds, Hidden
 from .live import Live, LiveMeetings
 from .models import ActionRow, MeetingRow
 from .search import marked
@@ -73,7 +74,13 @@ class LiveFeed:
 
 class MeetingsSite:
     def __init__(
-        self, archive: Archive, live: LiveMeetings, site: Site, output_dir: Path, tz: tzinfo
+        self,
+        archive: Archive,
+        live: LiveMeetings,
+        site: Site,
+        output_dir: Path,
+        tz: tzinfo,
+        hidden: Hidden,
     ) -> None:
         self.archive = archive
         self.running = live
@@ -88,6 +95,7 @@ class MeetingsSite:
                 site.allow_style(style_hash(found.group(1)))
         site.section("Meetings", "/meetings/")
         site.section("Search", "/search")
+        Feeds(archive, site, tz, hidden)
         site.add("/meetings/", self.index)
         site.add("/meetings/live/{meeting_id:\\d+}", self.live)
         site.add("/meetings/live/{meeting_id:\\d+}/events", self.events)

@@ -162,3 +162,20 @@ async def test_hostile_text_is_shown_as_text_and_runs_nothing(
     assert javascript_links == 0
     await page.goto(minutes_url)
     assert await page.locator("a[href^='javascript:']").count() == 0, "no javascript: links"
+
+
+async def test_a_series_page_offers_its_feed_and_chromium_opens_it(
+    site_bot: SiteFactory, page: Page
+) -> None:
+    bot = await site_bot()
+    await meeting(bot)
+    await page.goto(base(bot) + "/meetings/ops_meetup_team/")
+    link = page.locator("link[rel=alternate][type='application/atom+xml']")
+    href = await link.get_attribute("href")
+    assert href == "/meetings/ops_meetup_team/feed.atom"
+    answer = await page.goto(base(bot) + href)
+    assert answer is not None and answer.status == 200
+    assert answer.headers["content-type"].startswith("application/atom+xml")
+    shown = await page.content()
+    assert "bob to file the nova bug" in shown and "tag:127.0.0.1," in shown
+    await shot(page, "feed")
