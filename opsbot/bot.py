@@ -473,6 +473,9 @@ class Bot:
         side = self._side(room)
         await self.transports[side.network].set_topic(side, topic)
 
+    def heard(self, event_type: type[DomainEvent]) -> bool:
+        return self.bus.heard(event_type)
+
     async def emit(self, event: DomainEvent) -> None:
         await self.bus.emit(event)
 

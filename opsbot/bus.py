@@ -120,6 +120,11 @@ class Bus:
     def subscribe(self, event_type: type[DomainEvent], handler: Subscriber) -> None:
         self._subscribers.setdefault(event_type, []).append(handler)
 
+    def heard(self, event_type: type[DomainEvent]) -> bool:
+        """Whether anyone subscribed to ``event_type`` itself (one listening to every event is
+        not taken to deliver this one)."""
+        return bool(self._subscribers.get(event_type))
+
     async def emit(self, event: DomainEvent) -> None:
         """Deliver a domain event to its subscribers; a failing subscriber is logged, not fatal."""
         for cls in type(event).__mro__:

@@ -176,6 +176,25 @@ class LeaderboardOptOut(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FollowUpDue(DomainEvent):
+    """The owner of an open action item is to hear of it before the next meeting of its series.
+    A plugin that delivers follow-ups another way (mail, to a verified address) takes it; the
+    schedule plugin emits it only when one listens, and tells the owner in chat otherwise."""
+
+    network: str
+    account: str | None
+    nick: str
+    action_id: int
+    action_text: str
+    meeting_name: str
+    text: str
+    """The follow-up as the owner would read it in chat."""
+    key: str
+    """Once per key, whoever delivers it."""
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseAvailability(DomainEvent):
     """The database went away (``up`` false: what is written waits in the local spool) or came
     back (``up`` true: what waited is being stored). Said once per outage."""

@@ -219,6 +219,10 @@ class Services(Protocol):
 
     # events
 
+    def heard(self, event_type: type[DomainEvent]) -> bool:
+        """Whether a plugin listens for ``event_type`` (one that delivers it, say)."""
+        ...
+
     async def emit(self, event: DomainEvent) -> None:
         """Publish a domain event to every plugin subscribed to its type."""
         ...

@@ -137,6 +137,19 @@ def compose(
     return message
 
 
+def personal(sender: str, to: str, subject: str, text: str, *, message_id: str) -> EmailMessage:
+    """A short mail to one person (a verification code, a follow-up of their action item)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, cte="quoted-printable")
+    return message
+
+
 def valid_address(text: str) -> bool:
     """One address, as a person writes it (``ops@lists.example.org`` or with a name)."""
     _, address = parseaddr(text)

@@ -62,14 +62,16 @@ class SentMail(Base):
 
 
 class Address(Base):
-    """A person's mail address, verified once they said the code mailed to it."""
+    """A person's own mail address: ``address`` once verified (they said back the code mailed
+    to it), ``pending`` while a code waits to be said."""
 
     __tablename__ = "mail_addresses"
 
     network: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(255), primary_key=True)
-    address: Mapped[str] = mapped_column(String(320))
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str | None] = mapped_column(String(320))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending: Mapped[str | None] = mapped_column(String(320))
     code_hash: Mapped[str | None] = mapped_column(String(128))
-    code_expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tries: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from opsbot.domain import (
     ChairsChanged,
+    FollowUpDue,
     ItemRevised,
     MeetingEnded,
     MeetingStarted,
@@ -34,11 +35,14 @@ from opsbot.outbox import Entry, Held
 from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
 
 from . import smtp
-from .compose import Addressing, Minutes, compose, new_message_id, valid_address
+from .addresses import CODE_LIFETIME, Addresses, TooSoon, looks_like_code
+from .compose import Addressing, Minutes, compose, new_message_id, personal, valid_address
 from .models import MailMeeting, SentMail
 from .smtp import Refused, SmtpServer
 
 CHANNEL = "mail"
+PERSONAL = {"verify", "follow-up"}
+"""Mails to one person: their address and text are not kept once sent."""
 SUBJECT_FIELDS = {"meeting_name", "date", "room", "network"}
 
 
@@ -162,6 +166,7 @@ class Mail(Plugin):
 
     async def setup(self) -> None:
         self.running: dict[str, Running] = {}
+        self.addresses = Addresses(self.storage)
         async with self.storage.session() as session:
             for row in await session.scalars(select(MailMeeting).where(MailMeeting.open)):
                 room = self.services.room(row.network, row.room)
@@ -352,6 +357,7 @@ class Mail(Plugin):
 
     async def _record(self, entry: Entry, state: str, error: str | None) -> None:
         mail = entry.payload
+        personal_mail = mail["kind"] in PERSONAL
         try:
             async with self.storage.session() as session, session.begin():
                 session.add(
@@ -359,9 +365,13 @@ class Mail(Plugin):
                         meeting_id=mail.get("meeting_id"), network=mail["network"],
                         room=mail["room"], kind=mail["kind"], subject=mail["subject"],
                         message_id=mail["message_id"], server=entry.target,
-                        recipients=mail["recipients"], state=state, error=error,
-                        text=mail["bare"] if mail.get("redacted") else mail["text"],
-                        bare=mail.get("bare"), queued_at=utcnow(), sent_at=utcnow(),
+                        recipients=[] if personal_mail else mail["recipients"],
+                        state=state, error=error,
+                        text="" if personal_mail else (
+                            mail["bare"] if mail.get("redacted") else mail["text"]
+                        ),
+                        bare=None if personal_mail else mail.get("bare"),
+                        queued_at=utcnow(), sent_at=utcnow(),
                     )
                 )  # fmt: skip
         except Exception:
@@ -370,7 +380,21 @@ class Mail(Plugin):
 
     def _tell_refused(self, entry: Entry, reason: str) -> None:
         mail = entry.payload
-        if mail["kind"] != "minutes" or mail["network"] not in self.services.networks():
+        if mail["network"] not in self.services.networks():
+            return
+        if mail["kind"] in PERSONAL:
+            who = Identity(mail["network"], mail["account"], mail["nick"])
+            what = "the code" if mail["kind"] == "verify" else "a follow-up"
+            self.services.tell_later(
+                who,
+                f"The mail server refused {what} for your address: {reason}. "
+                f"Check it, then say {self.services.prefix_for(who.network)}mail verify ADDRESS.",
+                key=f"mail-refused:{entry.id}",
+            )
+            if mail["kind"] == "follow-up":
+                self.services.tell_later(who, mail["chat_text"], key=mail["key"])
+            return
+        if mail["kind"] != "minutes":
             return
         chairs = [Identity(mail["network"], account, nick) for nick, account in mail["chairs"]]
         self.services.say_later(
@@ -464,6 +488,165 @@ class Mail(Plugin):
     @command("mail", usage="", help="Where this meeting's minutes go by mail.")
     async def mail(self, ctx: Context) -> None:
         await self.where(ctx)
+
+    # people's own addresses, and follow-ups by mail
+
+    def _mail_one(
+        self,
+        who: Identity,
+        address: str,
+        kind: str,
+        subject: str,
+        text: str,
+        *,
+        key: str,
+        expires_at: datetime | None = None,
+        chat_text: str = "",
+    ) -> bool:
+        """Queue a mail to one person; False when no mail server is configured."""
+        config = self.config
+        server = config.server_name()
+        if server is None:
+            return False
+        message_id = new_message_id(config.sender, kind)
+        message = personal(config.sender, address, subject, text, message_id=message_id)
+        self.services.outbox.add(
+            CHANNEL,
+            server,
+            {
+                "kind": kind, "network": who.network, "room": "", "account": who.account,
+                "nick": who.nick, "subject": subject, "message_id": message_id,
+                "sender": config.sender_address, "recipients": [address],
+                "text": message.as_string(), "key": key, "chat_text": chat_text,
+            },
+            key=key,
+            expires_at=expires_at,
+        )  # fmt: skip
+        return True
+
+    async def _identities(self, who: Identity) -> list[tuple[str, str]]:
+        if who.key is None:
+            return []
+        return await self.services.people.identities(who.key)
+
+    @command(
+        "mail verify",
+        usage="ADDRESS|CODE",
+        help="Follow-ups of your action items by mail: a code goes to ADDRESS; say it back.",
+    )
+    async def verify(self, ctx: Context, what: str | None = None) -> None:
+        me = ctx.sender
+        prefix = ctx.prefix
+        if not ctx.room.is_direct:
+            await ctx.reply(
+                f"Addresses are private: say {prefix}mail verify ADDRESS to me in a private "
+                "message, not here."
+            )
+            return
+        if me.key is None:
+            await ctx.reply(f"Identify to an account on {me.network} first; addresses go with it.")
+            return
+        if what is None:
+            await ctx.reply(await self._address_state(me, prefix))
+            return
+        if looks_like_code(what):
+            confirmed = await self.addresses.confirm(me.key, what)
+            if confirmed.address is not None:
+                await ctx.reply(
+                    f"Verified: follow-ups of your open action items now come to "
+                    f"{confirmed.address} by mail. {prefix}mail forget removes it."
+                )
+            elif confirmed.tries_left:
+                await ctx.reply(
+                    f"That is not the code (or it expired); {confirmed.tries_left} tries left."
+                )
+            else:
+                await ctx.reply(
+                    f"No code waits for you (wrong too often, expired or never sent); "
+                    f"say {prefix}mail verify ADDRESS for a new one."
+                )
+            return
+        _, address = parseaddr(what)
+        if not valid_address(what) or address != what.strip("<>"):
+            await ctx.reply(
+                f"{what!r} is not a mail address; say {prefix}mail verify you@example.org."
+            )
+            return
+        if self.config.server_name() is None:
+            await ctx.reply("No mail server is configured here; ask an admin.")
+            return
+        try:
+            code = await self.addresses.offer(me.key, address)
+        except TooSoon as soon:
+            await ctx.reply(f"A code was mailed moments ago; ask again in {soon.seconds} s.")
+            return
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        self._mail_one(
+            me,
+            address,
+            "verify",
+            "Your opsbot verification code",
+            f"Hello {me.nick},\n\nsay this to opsbot in a private message within {minutes} "
+            f"minutes to get the follow-ups of your action items at this address:\n\n"
+            f"    {prefix}mail verify {code}\n\nIf you did not ask for it, ignore this mail; "
+            "nothing is sent here unless the code is said.\n",
+            key=f"verify:{me.network}:{me.account}:{utcnow().isoformat()}",
+            expires_at=utcnow() + CODE_LIFETIME,
+        )
+        await ctx.reply(
+            f"A code is on its way to {address}; say {prefix}mail verify CODE here within "
+            f"{minutes} minutes."
+        )
+
+    async def _address_state(self, me: Identity, prefix: str) -> str:
+        assert me.key is not None
+        row = await self.addresses.of(me.key)
+        address = await self.addresses.verified(await self._identities(me))
+        parts = []
+        if address is not None:
+            parts.append(f"Follow-ups of your action items go to {address} by mail.")
+        else:
+            parts.append("No verified address: follow-ups come here, in private.")
+        if row is not None and row.pending is not None:
+            parts.append(f"A code for {row.pending} waits to be said.")
+        parts.append(f"{prefix}mail verify ADDRESS sets one; {prefix}mail forget removes it.")
+        return " ".join(parts)
+
+    @command("mail forget", usage="", help="Forget your mail address; follow-ups come in chat.")
+    async def forget(self, ctx: Context) -> None:
+        me = ctx.sender
+        if me.key is None:
+            await ctx.reply("You are not identified to an account; no address is kept for you.")
+            return
+        gone = await self.addresses.forget(await self._identities(me))
+        await ctx.reply(
+            "Forgotten: follow-ups of your action items come in chat again."
+            if gone
+            else "No address was kept for you."
+        )
+
+    @subscribe(FollowUpDue)
+    async def follow_up(self, event: FollowUpDue) -> None:
+        who = Identity(event.network, event.account, event.nick)
+        address = None
+        if who.key is not None:
+            address = await self.addresses.verified(await self._identities(who))
+        if address is not None:
+            queued = self._mail_one(
+                who,
+                address,
+                "follow-up",
+                f"Action item {event.action_id} is still open ({event.meeting_name})",
+                f"Hello {event.nick},\n\n{event.text}\n\n-- \nYou get this by mail because "
+                f"you verified this address with opsbot; say "
+                f"{self.services.prefix_for(event.network)}mail forget to it to stop.\n",
+                key=f"follow-up:{event.key}",
+                expires_at=event.expires_at,
+                chat_text=event.text,
+            )
+            if queued:
+                return
+        self.services.tell_later(who, event.text, key=event.key, expires_at=event.expires_at)
 
     def _when(self, ts: datetime | None) -> str:
         if ts is None:

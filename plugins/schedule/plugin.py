@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from opsbot.config import NetworkBase, room_problem
 from opsbot.domain import (
     ActionItemClosed,
+    FollowUpDue,
     KudosGiven,
     KudosWithdrawn,
     MeetingEnded,
@@ -311,15 +312,26 @@ class Schedule(Plugin):
             for nick, account in action.owners:
                 if action.network not in self.services.networks():
                     continue
-                self.services.tell_later(
-                    Identity(action.network, account, nick),
+                text = (
                     f"Before {found.meeting_id} {self.when(found.start)}: your action item "
                     f'({action.action_id}) "{action.text}" from {action.ended_at:%Y-%m-%d} '
                     f"is still open. Say {self.services.prefix_for(action.network)}done "
-                    f"{action.action_id} when it is done.",
-                    key=f"{key}:{action.action_id}:{nick.casefold()}",
-                    expires_at=found.start,
+                    f"{action.action_id} when it is done."
                 )
+                once = f"{key}:{action.action_id}:{nick.casefold()}"
+                if self.services.heard(FollowUpDue):
+                    # Another plugin delivers follow-ups (mail) and falls back to chat itself.
+                    await self.services.emit(
+                        FollowUpDue(
+                            network=action.network, account=account, nick=nick,
+                            action_id=action.action_id, action_text=action.text,
+                            meeting_name=found.meeting_id, text=text, key=once,
+                            expires_at=found.start,
+                        )
+                    )  # fmt: skip
+                    continue
+                who = Identity(action.network, account, nick)
+                self.services.tell_later(who, text, key=once, expires_at=found.start)
         self._sent.add(key)
         self.plan()
 

@@ -5,21 +5,26 @@ refusal is told to the chair once."""
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
+from sqlalchemy import select
 
 from opsbot.testing import BotFactory, TestBot
+from opsbot_plugins.mail.models import SentMail
 
 from .mailserver import DOMAIN, MailServer
 from .processes import serving
 
 PLUGINS = ("core", "meetings", "mail")
-MAILBOXES = ("ops", "dev", "team", "chairs", "other", "source", "resent")
+MAILBOXES = ("ops", "dev", "team", "chairs", "other", "source", "resent", "bob", "robert")
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +286,105 @@ async def test_a_community_manager_resends_the_minutes_from_the_command_line(
     assert resent["References"] == first["Message-ID"]
     assert resent["To"] == f"resent@{DOMAIN}"
     assert resent["Subject"] == first["Subject"]
+
+
+OPS_DEFINITION = """\
+project: Operators Meetup Team
+meeting_id: ops_meetup_team
+schedule:
+  - {time: '1400', day: Tuesday, irc: test, frequency: weekly}
+"""
+
+
+def code_in(message: EmailMessage) -> str:
+    found = re.search(r"mail verify (\d{6})", body(message))
+    assert found, body(message)
+    return found.group(1)
+
+
+async def test_an_owner_verifies_an_address_and_gets_the_follow_up_by_mail(
+    postfix: MailServer, bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    (definitions / "ops.yaml").write_text(OPS_DEFINITION)
+    config = mail_config(postfix)
+    config["plugins"]["schedule"] = {
+        "folder": str(definitions), "default_network": "irc", "follow_up_hours": 2,
+        "remind_minutes": 0, "grace_minutes": 5,
+    }  # fmt: skip
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        bot = await bot_factory(plugins=(*PLUGINS, "schedule"), config=config)
+        irc = bot.irc
+        # in a room the address would be public: not taken there
+        assert (await irc.say("bob", f"!mail verify bob@{DOMAIN}"))[0].startswith(
+            "Addresses are private: say !mail verify ADDRESS to me in a private message"
+        )
+        assert await irc.say_private("bob", "!mail verify bob-at-home") == [
+            "'bob-at-home' is not a mail address; say !mail verify you@example.org."
+        ]
+        assert await irc.say_private("dave", f"!mail verify dave@{DOMAIN}", account=None) == [
+            "Identify to an account on irc first; addresses go with it."
+        ]
+        assert await irc.say_private("bob", f"!mail verify robert@{DOMAIN}") == [
+            f"A code is on its way to robert@{DOMAIN}; say !mail verify CODE here within 30 "
+            "minutes."
+        ]
+        assert (await irc.say_private("bob", f"!mail verify bob@{DOMAIN}"))[0].startswith(
+            "A code was mailed moments ago; ask again in "
+        )
+        clock.shift(timedelta(minutes=3))
+        await irc.say_private("bob", f"!mail verify bob@{DOMAIN}")
+        [old] = await asyncio.to_thread(postfix.wait_for, "robert", 1)
+        [mailed] = await asyncio.to_thread(postfix.wait_for, "bob", 1)
+        assert mailed["Subject"] == "Your opsbot verification code"
+        wrong = "000000" if code_in(mailed) != "000000" else "111111"
+        assert await irc.say_private("bob", f"!mail verify {wrong}") == [
+            "That is not the code (or it expired); 4 tries left."
+        ]
+        assert await irc.say_private("bob", f"!mail verify {code_in(old)}") == [
+            "That is not the code (or it expired); 3 tries left."
+        ], "the first code was replaced by the second"
+        assert await irc.say_private("bob", f"!mail verify {code_in(mailed)}") == [
+            f"Verified: follow-ups of your open action items now come to bob@{DOMAIN} by mail. "
+            "!mail forget removes it."
+        ]
+        answer = await irc.say_private("bob", "!mail verify")
+        assert answer[0].startswith(f"Follow-ups of your action items go to bob@{DOMAIN}")
+
+        await irc.say("alice", "#startmeeting ops_meetup_team")
+        await irc.say("bob", "here")
+        await irc.say("carol", "here too")
+        await irc.say("alice", "#action bob to book the venue")
+        await irc.say("alice", "#action carol to write the agenda")
+        await irc.say("alice", "#endmeeting")
+        clock.move_to(datetime(2026, 12, 1, 12, 0, 1, tzinfo=UTC))
+        bot.bot.scheduler.aps.wakeup()
+        told = []
+        for _ in range(100):
+            told += [(s.to.nick if s.to else None, s.text) for s in await irc.settle()]
+            if told:
+                break
+            await asyncio.sleep(0.05)
+        [followed] = (await asyncio.to_thread(postfix.wait_for, "bob", 2))[1:]
+    assert told == [
+        (
+            "carol",
+            'Before ops_meetup_team Tue 2026-12-01 14:00 UTC: your action item (2) "carol to '
+            'write the agenda" from 2026-12-01 is still open. Say !done 2 when it is done.',
+        )
+    ], "bob's follow-up went by mail, carol (no address) hears it in chat"
+    assert followed["Subject"] == "Action item 1 is still open (ops_meetup_team)"
+    assert followed["To"] == f"bob@{DOMAIN}"
+    assert 'your action item (1) "bob to book the venue"' in body(followed)
+
+    # the address is private: nothing the bot keeps or shows in public holds it
+    pages = " ".join(await irc.say("alice", "!mail status"))
+    assert DOMAIN not in pages or f"bob@{DOMAIN}" not in pages
+    async with bot.bot.storage.session() as session:
+        kept = (await session.execute(select(SentMail.recipients, SentMail.text))).all()
+    assert all(f"bob@{DOMAIN}" not in str(row) for row in kept)
+    assert await irc.say_private("bob", "!mail forget") == [
+        "Forgotten: follow-ups of your action items come in chat again."
+    ]
+    assert await irc.say_private("bob", "!mail forget") == ["No address was kept for you."]

@@ -50,10 +50,11 @@ def upgrade() -> None:
         "mail_addresses",
         sa.Column("network", sa.String(64), primary_key=True),
         sa.Column("account", sa.String(255), primary_key=True),
-        sa.Column("address", sa.String(320), nullable=False),
-        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("address", sa.String(320), nullable=True),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("pending", sa.String(320), nullable=True),
         sa.Column("code_hash", sa.String(128), nullable=True),
-        sa.Column("code_expires", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("code_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("tries", sa.Integer(), nullable=False),
     )
 
