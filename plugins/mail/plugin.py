@@ -323,7 +323,9 @@ class Mail(Plugin):
         if not event.redacted:
             return
         ref = f"minutes:{event.meeting_id}"
-        self.services.outbox.revise(CHANNEL, ref, {"redacted": True}, scrub=True, follow_up=False)
+        self.services.outbox.revise(
+            CHANNEL, ref, {"redacted": True, "text": ""}, scrub=True, follow_up=False
+        )
         async with self.storage.session() as session, session.begin():
             for row in await session.scalars(
                 select(SentMail).where(SentMail.meeting_id == event.meeting_id)

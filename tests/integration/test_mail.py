@@ -388,3 +388,43 @@ async def test_an_owner_verifies_an_address_and_gets_the_follow_up_by_mail(
         "Forgotten: follow-ups of your action items come in chat again."
     ]
     assert await irc.say_private("bob", "!mail forget") == ["No address was kept for you."]
+
+
+async def test_a_line_redacted_before_the_mail_goes_is_not_in_it_nor_kept(
+    bot_factory: BotFactory,
+) -> None:
+    from opsbot.events import Redaction
+
+    server = MailServer(Path(tempfile.mkdtemp(prefix="opsbot-postfix-")), ("ops",))
+    bot = await bot_factory(plugins=PLUGINS, config=mail_config(server, to=[f"ops@{DOMAIN}"]))
+    mx = bot.matrix
+    await mx.say("alice", "#startmeeting ops")
+    said = await mx.transport.say("bob", "#info the vault key is hunter3", id="$late")
+    await mx.say("alice", "#action alice to rotate the key")
+    await mx.say("alice", "#endmeeting")  # the mail server is away: the mail waits
+    for _ in range(100):
+        if (await bot.bot.outbox.status("mail", "lists")).last_error:
+            break
+        await asyncio.sleep(0.1)
+    await mx.transport.deliver(
+        Redaction(network="matrix", room=said.room, sender=said.sender, target_id="$late", id="$r")
+    )
+    await mx.settle()
+    await asyncio.sleep(0.5)  # the outbox stores the revision
+    async with bot.bot.storage.engine.connect() as conn:
+        kept = [r[0] for r in (await conn.exec_driver_sql("SELECT payload FROM opsbot_outbox"))]
+    assert kept and not [p for p in kept if "hunter3" in str(p)], "no copy waits with the line"
+
+    await asyncio.to_thread(server.start)
+    try:
+        bot.bot.outbox.wake("mail")
+        [mail] = await asyncio.to_thread(server.wait_for, "ops", 1)
+        text = body(mail)
+        assert "hunter3" not in mail.as_string()
+        assert "A line of this meeting was removed after it ended" in text
+        assert "Minutes:" in text and list(mail.iter_attachments()) == []
+        async with bot.bot.storage.session() as session:
+            [(recorded,)] = (await session.execute(select(SentMail.text))).all()
+        assert "hunter3" not in recorded and "was removed after it ended" in recorded
+    finally:
+        await asyncio.to_thread(server.stop)
