@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -38,11 +38,15 @@ from . import smtp
 from .addresses import CODE_LIFETIME, Addresses, TooSoon, looks_like_code
 from .compose import Addressing, Minutes, compose, new_message_id, personal, valid_address
 from .models import MailMeeting, SentMail
-from .smtp import Refused, SmtpServer
+from .smtp import SMTP, Refused, SmtpServer
 
 CHANNEL = "mail"
+BATCH = 20
+"""Mails sent over one SMTP session, at most."""
 PERSONAL = {"verify", "follow-up"}
 """Mails to one person: their address and text are not kept once sent."""
+REDACTED = {"redacted": True, "text": "", "topics": [], "actions": [], "minutes_text": ""}
+"""What a waiting minutes mail takes when a line of its meeting is redacted: only the links."""
 SUBJECT_FIELDS = {"meeting_name", "date", "room", "network"}
 
 
@@ -178,6 +182,7 @@ class Mail(Plugin):
         await self.services.outbox.register(
             CHANNEL,
             self._deliver,
+            batch=BATCH,
             held=self._held,
             first_delay=self.config.retry_min,
             most_delay=self.config.retry_max,
@@ -276,29 +281,9 @@ class Mail(Plugin):
         server = config.server_name()
         if addressing is None or server is None:
             return
-        minutes = Minutes(
-            meeting_id=event.meeting_id,
-            meeting_name=event.title or event.meeting_name,
-            room=room.name or room.id,
-            started_at=event.started_at or event.ts,
-            chairs=[nick for nick, _ in event.chairs],
-            topics=list(event.topics),
-            actions=[(text, list(owners)) for text, owners in event.actions],
-            links=dict(event.links),
-            pad_url=running.pad_url,
-            minutes_text=event.minutes_text,
-        )
         message_id = new_message_id(config.sender, f"minutes.{event.meeting_id}")
-        options = {
-            "message_id": message_id,
-            "attach": config.minutes == "attach",
-            "inline": config.minutes == "inline",
-            "html": config.html,
-            "tz": self.timezone,
-            "templates": config.templates or Path(__file__).parent / "templates",
-        }
-        full = compose(minutes, addressing, **options)  # type: ignore[arg-type]
-        bare = compose(minutes, addressing, bare=True, **options)  # type: ignore[arg-type]
+        # The mail is written when it is delivered (off #endmeeting's path); what it tells of
+        # the meeting is kept in fields a redaction empties (see ``revised``).
         self.services.outbox.add(
             CHANNEL,
             server,
@@ -308,7 +293,16 @@ class Mail(Plugin):
                 "subject": addressing.subject, "message_id": message_id,
                 "sender": addressing.envelope_sender, "recipients": addressing.recipients,
                 "chairs": [[nick, account] for nick, account in event.chairs],
-                "text": full.as_string(), "bare": bare.as_string(),
+                "addressing": {
+                    "sender": addressing.sender, "to": addressing.to, "cc": addressing.cc,
+                    "reply_to": addressing.reply_to, "subject": addressing.subject,
+                },
+                "title": event.title or event.meeting_name, "room_name": room.name or room.id,
+                "started_at": (event.started_at or event.ts).isoformat(),
+                "links": dict(event.links), "pad_url": running.pad_url,
+                "topics": list(event.topics),
+                "actions": [[text, list(owners)] for text, owners in event.actions],
+                "minutes_text": event.minutes_text,
             },
             key=f"minutes:{event.meeting_id}",
             ref=f"minutes:{event.meeting_id}",
@@ -323,9 +317,7 @@ class Mail(Plugin):
         if not event.redacted:
             return
         ref = f"minutes:{event.meeting_id}"
-        self.services.outbox.revise(
-            CHANNEL, ref, {"redacted": True, "text": ""}, scrub=True, follow_up=False
-        )
+        self.services.outbox.revise(CHANNEL, ref, REDACTED, scrub=True, follow_up=False)
         async with self.storage.session() as session, session.begin():
             for row in await session.scalars(
                 select(SentMail).where(SentMail.meeting_id == event.meeting_id)
@@ -335,19 +327,36 @@ class Mail(Plugin):
     # delivering
 
     async def _deliver(self, entries: list[Entry]) -> int:
-        entry = entries[0]
-        mail = entry.payload
-        server = self.config.servers.get(entry.target)
+        """A run of waiting mails over one SMTP session, in order. A failure after some went
+        returns how many went (the rest wait for the next try); before any, it is raised."""
+        server = self.config.servers.get(entries[0].target)
         if server is None:
-            raise Held(f"the mail server {entry.target!r} is no longer in the config")
+            raise Held(f"the mail server {entries[0].target!r} is no longer in the config")
+        done = 0
+        try:
+            async with smtp.connected(server) as client:
+                for entry in entries:
+                    await self._deliver_one(client, server, entry)
+                    done += 1
+        except Exception:
+            if not done:
+                raise
+            self.log.warning("mail via %s stopped after %d of %d", server.address, done,
+                             len(entries), exc_info=True)  # fmt: skip
+        return done
+
+    async def _deliver_one(self, client: SMTP, server: SmtpServer, entry: Entry) -> None:
+        mail = entry.payload
+        if mail["kind"] == "minutes" and "bare" not in mail:  # else written by `mail resend`
+            mail["text"], mail["bare"] = self._written(mail)
         text = mail["bare"] if mail.get("redacted") else mail["text"]
         try:
-            refused = await smtp.send(server, mail["sender"], mail["recipients"], text)
+            refused = await smtp.send_on(client, mail["sender"], mail["recipients"], text)
         except Refused as error:
             self.log.error("%s refused %s: %s", server.address, mail["subject"], error)
             await self._record(entry, "refused", str(error))
             self._tell_refused(entry, str(error))
-            return 1
+            return
         if refused:
             reasons = "; ".join(f"{address}: {why}" for address, why in refused.items())
             await self._record(entry, "refused", reasons)
@@ -355,7 +364,29 @@ class Mail(Plugin):
         else:
             await self._record(entry, "sent", None)
         self.log.info("mailed %s (%s) via %s", mail["subject"], mail["message_id"], server.address)
-        return 1
+
+    def _written(self, mail: dict[str, Any]) -> tuple[str, str]:
+        """The minutes mail as sent, and as sent if a line is redacted later (links only)."""
+        config = self.config_for(self.services.room(mail["network"], mail["room"]))
+        minutes = Minutes(
+            meeting_id=mail["meeting_id"], meeting_name=mail["title"], room=mail["room_name"],
+            started_at=datetime.fromisoformat(mail["started_at"]),
+            chairs=[nick for nick, _ in mail["chairs"]], topics=list(mail["topics"]),
+            actions=[(text, list(owners)) for text, owners in mail["actions"]],
+            links=dict(mail["links"]), pad_url=mail["pad_url"], minutes_text=mail["minutes_text"],
+        )  # fmt: skip
+        addressing = Addressing(**mail["addressing"])
+        options: dict[str, Any] = {
+            "message_id": mail["message_id"],
+            "attach": config.minutes == "attach",
+            "inline": config.minutes == "inline",
+            "html": config.html,
+            "tz": self.timezone,
+            "templates": config.templates or Path(__file__).parent / "templates",
+        }
+        full = compose(minutes, addressing, **options)
+        bare = compose(minutes, addressing, bare=True, **options)
+        return full.as_string(), bare.as_string()
 
     async def _record(self, entry: Entry, state: str, error: str | None) -> None:
         mail = entry.payload

@@ -1,4 +1,4 @@
-"""Sending one queued mail over SMTP with aiosmtplib, and telling apart what to do with a failure.
+"""Sending queued mail over SMTP (one session for a run of mails) with aiosmtplib, and telling apart what to do with a failure.
 
 A failure is one of three things: *passing* (the server is away, a 4xx): the outbox tries again
 with its backoff; *held* (the bot cannot log in, the certificate is refused): retried, but a
@@ -8,17 +8,20 @@ recipients): trying again changes nothing, so it is recorded and reported, not r
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from email import message_from_string, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
+from aiosmtplib import SMTP
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsbot.outbox import Held
+
+__all__ = ["SMTP", "Refused", "SmtpServer", "connected", "send_on"]
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
@@ -68,14 +71,11 @@ def _said(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}"
 
 
-async def send(server: SmtpServer, sender: str, recipients: list[str], text: str) -> dict[str, str]:
-    """Send the mail ``text`` (as queued: its Message-ID is fixed) from ``sender`` (the envelope
-    address) to ``recipients``; returns the recipients refused (with the reason) while the
-    others took it.
-    Raises :class:`Refused`, :class:`~opsbot.outbox.Held` or a passing error."""
-    message = message_from_string(text, policy=policy.SMTP)
-    assert isinstance(message, EmailMessage)
-    client = aiosmtplib.SMTP(
+@contextlib.asynccontextmanager
+async def connected(server: SmtpServer) -> AsyncIterator[SMTP]:
+    """One SMTP session (TLS and login done) for as many mails as come; QUIT at the end.
+    Raises :class:`~opsbot.outbox.Held` or a passing error."""
+    client = SMTP(
         hostname=server.host,
         port=server.port or DEFAULT_PORTS[server.security],
         use_tls=server.security == "tls",
@@ -103,22 +103,29 @@ async def send(server: SmtpServer, sender: str, recipients: list[str], text: str
                     f"{server.address} refused the login of {server.username}: "
                     f"{_said(error.code, error.message)}"
                 ) from error
-        try:
-            errors, _ = await client.send_message(message, sender=sender, recipients=recipients)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            refused = [r for r in error.recipients if r.code >= 500]
-            if len(refused) < len(error.recipients):  # a 4xx for some: try again later
-                raise
-            reasons = "; ".join(_said(r.code, r.message) for r in refused)
-            raise Refused(reasons, [r.recipient for r in refused]) from error
-        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as error:
-            if error.code >= 500:
-                raise Refused(_said(error.code, error.message)) from error
-            raise
-        return {address: _said(r.code, r.message) for address, r in errors.items()}
+        yield client
     finally:
         if client.is_connected:
             try:
                 await client.quit()
             except aiosmtplib.SMTPException:
                 client.close()
+
+
+async def send_on(client: SMTP, sender: str, recipients: list[str], text: str) -> dict[str, str]:
+    """Send the mail ``text`` (as queued: its Message-ID is fixed) from ``sender`` (the envelope
+    address) to ``recipients`` in an open session; returns the recipients refused (with the
+    reason) while the others took it. Raises :class:`Refused` or a passing error."""
+    try:
+        errors, _ = await client.sendmail(sender, recipients, text.encode())
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        refused = [r for r in error.recipients if r.code >= 500]
+        if len(refused) < len(error.recipients):  # a 4xx for some: try again later
+            raise
+        reasons = "; ".join(_said(r.code, r.message) for r in refused)
+        raise Refused(reasons, [r.recipient for r in refused]) from error
+    except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as error:
+        if error.code >= 500:
+            raise Refused(_said(error.code, error.message)) from error
+        raise
+    return {address: _said(r.code, r.message) for address, r in errors.items()}
