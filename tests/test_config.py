@@ -141,3 +141,34 @@ def test_the_commented_irc_example_is_valid() -> None:
     config = parse_config(data, env={"OPSBOT_IRC_PASSWORD": "x", "OPSBOT_NICKSERV_PASSWORD": "y"})
     [irc] = config.networks
     assert irc.type == "irc" and irc.name == "oftc" and irc.tls and irc.tls_verify
+
+
+def _commented_block(start: str, end: str) -> str:
+    """The commented example from the line ``start`` to the line before ``end``, uncommented."""
+    text = EXAMPLE.read_text()
+    begin = text.index(start)
+    stop = text.index(end, begin + len(start)) if end else len(text)
+    return "\n".join(
+        row.replace("# ", "", 1).split("  # ")[0].rstrip()
+        for row in text[begin:stop].splitlines()
+        if row.lstrip().startswith("#")
+    )
+
+
+def test_the_commented_mail_and_webhooks_examples_are_valid() -> None:
+    import yaml
+
+    from opsbot_plugins.mail.plugin import MailConfig
+
+    mail = yaml.safe_load(_commented_block("  # mail:", "\n# webhooks:"))["mail"]
+    section = MailConfig.model_validate(mail)
+    assert section.server_name() == "lists" and section.minutes == "attach"
+    assert section.lists_for("ops_meetup_team").to == ["openstack-discuss@lists.openstack.org"]
+    hooks = yaml.safe_load(_commented_block("# webhooks:", ""))
+    secret = "s3cret-of-16-chars-or-more"
+    config = parse_config(hooks, env={"OPSBOT_WEBHOOK_SECRET": secret})
+    [hook] = config.webhooks
+    assert hook.name == "ci" and hook.secret == secret and len(hook.events) == 5
+    assert (Path(__file__).parents[1] / "opsbot" / "config.example.yaml").read_text() == (
+        EXAMPLE.read_text()
+    ), "opsbot init writes the same example"

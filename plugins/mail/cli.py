@@ -13,6 +13,7 @@ import click
 from opsbot.cli import PluginTools, config_option, open_tools, run_async
 
 from .compose import valid_address
+from .compose import waiting as waiting_text
 
 if TYPE_CHECKING:
     from .plugin import MailConfig
@@ -60,8 +61,8 @@ def status(config_path: str | None, last: int) -> None:
         finally:
             await tools.storage.close()
 
-    waiting, rows = run_async(go)
-    click.echo(f"{waiting} mails wait in the outbox.")
+    count, rows = run_async(go)
+    click.echo(f"{waiting_text(count)} in the outbox.")
     for row in reversed(rows):
         when = f"{row.sent_at:%Y-%m-%d %H:%M} UTC" if row.sent_at else "?"
         line = f"meeting {row.meeting_id}: {row.state} {when} {row.subject!r} to "

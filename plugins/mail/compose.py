@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
+MAX_LINE = 998
+"""RFC 5322's limit of a line's length, without its CRLF."""
 LINKS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
 
 
@@ -76,6 +78,19 @@ def _templates(folder: Path) -> Environment:
     )
 
 
+def waiting(count: int) -> str:
+    """``1 mail waits``, ``3 mails wait``."""
+    return "1 mail waits" if count == 1 else f"{count} mails wait"
+
+
+def encoding_of(text: str) -> str:
+    """7bit where the text is ASCII in lines SMTP takes (it reads as it is in a list's archive
+    and in any client), else quoted-printable (still mostly readable, unlike base64)."""
+    if text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines()):
+        return "7bit"
+    return "quoted-printable"
+
+
 def new_message_id(sender: str, what: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "opsbot.invalid"
     return make_msgid(idstring=what, domain=domain)
@@ -123,16 +138,18 @@ def compose(
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    # Quoted-printable: readable as it is in a list's archive, whatever the lines' length.
     text = env.get_template("minutes.txt").render(context)
-    message.set_content(text, cte="quoted-printable")
+    message.set_content(text, cte=encoding_of(text))
     if html:
         page = env.get_template("minutes.html").render(context)
-        message.add_alternative(page, subtype="html", cte="quoted-printable")
+        message.add_alternative(page, subtype="html", cte=encoding_of(page))
     if attach and minutes.minutes_text and not bare:
         name = minutes.links.get(".txt", "minutes.txt").rsplit("/", 1)[-1]
         message.add_attachment(
-            minutes.minutes_text, subtype="plain", filename=name, cte="quoted-printable"
+            minutes.minutes_text,
+            subtype="plain",
+            filename=name,
+            cte=encoding_of(minutes.minutes_text),
         )
     return message
 
@@ -146,7 +163,7 @@ def personal(sender: str, to: str, subject: str, text: str, *, message_id: str) 
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, cte="quoted-printable")
+    message.set_content(text, cte=encoding_of(text))
     return message
 
 

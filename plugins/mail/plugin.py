@@ -36,7 +36,15 @@ from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscri
 
 from . import smtp
 from .addresses import CODE_LIFETIME, Addresses, TooSoon, looks_like_code
-from .compose import Addressing, Minutes, compose, new_message_id, personal, valid_address
+from .compose import (
+    Addressing,
+    Minutes,
+    compose,
+    new_message_id,
+    personal,
+    valid_address,
+    waiting,
+)
 from .models import MailMeeting, SentMail
 from .smtp import SMTP, Refused, SmtpServer
 
@@ -497,7 +505,7 @@ class Mail(Plugin):
         parts = []
         if status.waiting:
             why = f" Last error: {status.last_error}." if status.last_error else ""
-            parts.append(f"{status.waiting} mails wait for {server.address}.{why}")
+            parts.append(f"{waiting(status.waiting)} for {server.address}.{why}")
         else:
             parts.append(f"No mail waits for {server.address}.")
         async with self.storage.session() as session:

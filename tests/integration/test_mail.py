@@ -85,6 +85,10 @@ async def test_the_minutes_reach_the_list_with_summary_actions_links_and_the_txt
     assert mail["Reply-To"] == f"ops@{DOMAIN}"
     assert mail["Auto-Submitted"] == "auto-generated"
     text = body(mail)
+    plain = mail.get_body(("plain",))
+    assert plain is not None and plain["Content-Transfer-Encoding"] == "7bit", (
+        "ASCII minutes read as they are in a list's archive"
+    )
     assert "* Upgrades" in text
     assert "* alice\n  * alice to write the upgrade notes" in text
     assert "Minutes:        https://meetings.example.org/" in text
@@ -111,7 +115,7 @@ async def test_mail_server_down_at_endmeeting_and_bot_restarted_the_mail_arrives
         await asyncio.sleep(0.1)
     status = await outbox.status("mail", "lists")
     assert status.waiting == 1 and status.last_error
-    assert "wait for 127.0.0.1" in (await first.irc.say("alice", "!mail status"))[0]
+    assert "1 mail waits for 127.0.0.1" in (await first.irc.say("alice", "!mail status"))[0]
     await first.bot.stop()
 
     await asyncio.to_thread(server.start)
@@ -234,7 +238,7 @@ async def test_an_untrusted_certificate_holds_the_mail_and_the_admins_hear_it_on
         assert len(told) == 2  # the admin, privately, and the meeting's room
         assert "is not trusted" in told[0]
         answer = (await bot.irc.say("alice", "!mail status"))[0]
-        assert answer.startswith("1 mails wait for") and "not trusted" in answer
+        assert answer.startswith("1 mail waits for") and "not trusted" in answer
         assert server.messages("ops") == []
     finally:
         await asyncio.to_thread(server.stop)
