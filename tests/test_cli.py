@@ -146,7 +146,8 @@ def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
     assert listed.stdout.splitlines()[0].startswith("core         enabled   Help, ping, version")
     assert listed.stdout.splitlines()[1].startswith("etherpad     disabled  Log a meeting's")
     assert listed.stdout.splitlines()[2].startswith("kudos        disabled  Kudos for operators")
-    assert listed.stdout.splitlines()[3].startswith("meetings     enabled   MeetBot-compatible")
+    assert listed.stdout.splitlines()[3].startswith("mail         disabled  Mail the minutes")
+    assert listed.stdout.splitlines()[4].startswith("meetings     enabled   MeetBot-compatible")
 
 
 @pytest.mark.parametrize(
