@@ -37,7 +37,7 @@ def test_unknown_and_duplicate_plugins_name_their_key() -> None:
     assert caught.value.problems == [
         (
             "plugins.enabled[1]",
-            "no plugin named 'kudoz' (installed: core, etherpad, kudos, meetings, records, schedule)",
+            "no plugin named 'kudoz' (installed: core, etherpad, kudos, mail, meetings, records, schedule)",
         ),
         ("plugins.enabled[2]", "'core' is listed twice"),
         ("plugins.kudoz", "no plugin named 'kudoz' is installed"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import aiohttp
@@ -47,7 +48,7 @@ async def test_the_archive_in_meetbots_layout(
         assert 'href="/meetings/ops_meetup_team/"' in await index.text()
     async with http.get(f"{url}/meetings/ops_meetup_team/") as by_name:
         text = await by_name.text()
-        year = text.split('href="/meetings/ops_meetup_team/')[2].split("/")[0]
+        [year] = set(re.findall(r'href="/meetings/ops_meetup_team/(\d{4})/"', text))
     async with http.get(f"{url}/meetings/ops_meetup_team/{year}/") as by_year:
         listed = await by_year.text()
     minutes = listed.split('class="minutes" href="')[1].split('"')[0]
