@@ -135,7 +135,11 @@ async def with_mail(count: int) -> dict[str, Any]:
         started = time.perf_counter()
         await asyncio.to_thread(server.start)
         try:
-            messages = await asyncio.to_thread(server.wait_for, "ops", count + 1, 600)
+            # Counting files, not reading them: the bot shares this process and its CPU.
+            inbox = postfix / "mail" / "ops" / "new"
+            deadline = started + 600
+            while len(list(inbox.glob("*"))) < count + 1 and time.perf_counter() < deadline:
+                await asyncio.sleep(0.05)
             delivered_s = time.perf_counter() - started
             await asyncio.sleep(5)  # would any come twice?
             messages = server.messages("ops")

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from email.charset import QP, Charset
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, getaddresses, make_msgid, parseaddr
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +23,8 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
+_QP_UTF8 = Charset("utf-8")
+_QP_UTF8.body_encoding = QP
 MAX_LINE = 998
 """RFC 5322's limit of a line's length, without its CRLF."""
 LINKS = (("Minutes", ".html"), ("Minutes (text)", ".txt"), ("Log", ".log.html"))
@@ -107,7 +113,7 @@ def compose(
     bare: bool = False,
     tz: tzinfo,
     templates: Path = TEMPLATES,
-) -> EmailMessage:
+) -> Message:
     """The mail of ``minutes``. ``bare``: only the links (a line of the meeting was redacted
     after it ended: the summary and the minutes' text may hold it)."""
     started = minutes.started_at.astimezone(tz)
@@ -127,44 +133,59 @@ def compose(
         "minutes_text": minutes.minutes_text,
     }
     env = _templates(templates)
-    message = EmailMessage()
-    message["From"] = addressing.sender
-    message["To"] = ", ".join(addressing.to)
-    if addressing.cc:
-        message["Cc"] = ", ".join(addressing.cc)
-    if addressing.reply_to:
-        message["Reply-To"] = addressing.reply_to
-    message["Subject"] = addressing.subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
     text = env.get_template("minutes.txt").render(context)
-    message.set_content(text, cte=encoding_of(text))
+    body: Message = _text(text, "plain")
     if html:
-        page = env.get_template("minutes.html").render(context)
-        message.add_alternative(page, subtype="html", cte=encoding_of(page))
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(_text(env.get_template("minutes.html").render(context), "html"))
+        body = alternative
+    message: Message = body
     if attach and minutes.minutes_text and not bare:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        attached = _text(minutes.minutes_text, "plain")
         name = minutes.links.get(".txt", "minutes.txt").rsplit("/", 1)[-1]
-        message.add_attachment(
-            minutes.minutes_text,
-            subtype="plain",
-            filename=name,
-            cte=encoding_of(minutes.minutes_text),
-        )
+        attached.add_header("Content-Disposition", "attachment", filename=name)
+        message.attach(attached)
+    _head(message, addressing.sender, addressing.to, addressing.subject, message_id)
+    if addressing.cc:
+        message["Cc"] = _addresses(addressing.cc)
+    if addressing.reply_to:
+        message["Reply-To"] = _addresses([addressing.reply_to])
     return message
 
 
-def personal(sender: str, to: str, subject: str, text: str, *, message_id: str) -> EmailMessage:
+def personal(sender: str, to: str, subject: str, text: str, *, message_id: str) -> Message:
     """A short mail to one person (a verification code, a follow-up of their action item)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
+    message = _text(text, "plain")
+    _head(message, sender, [to], subject, message_id)
+    return message
+
+
+# The email package's legacy (compat32) classes: four times faster to write a mail than
+# EmailMessage's header objects, for the same bytes on the wire.
+
+
+def _text(text: str, subtype: str) -> MIMEText:
+    if encoding_of(text) == "7bit":
+        return MIMEText(text, subtype, "us-ascii")
+    return MIMEText(text, subtype, _QP_UTF8)  # type: ignore[arg-type]
+
+
+def _addresses(values: list[str]) -> str:
+    return ", ".join(formataddr(pair, charset="utf-8") for pair in getaddresses(values))
+
+
+def _head(message: Message, sender: str, to: list[str], subject: str, message_id: str) -> None:
+    message["From"] = _addresses([sender])
+    message["To"] = _addresses(to)
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, cte=encoding_of(text))
-    return message
+    if "MIME-Version" not in message:
+        message["MIME-Version"] = "1.0"
 
 
 def valid_address(text: str) -> bool:

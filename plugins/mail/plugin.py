@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
     ChairsChanged,
@@ -31,6 +32,7 @@ from opsbot.domain import (
     PadChosen,
 )
 from opsbot.events import Identity, Room, utcnow
+from opsbot.groupcommit import GroupCommit
 from opsbot.outbox import Entry, Held
 from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
 
@@ -179,6 +181,10 @@ class Mail(Plugin):
     async def setup(self) -> None:
         self.running: dict[str, Running] = {}
         self.addresses = Addresses(self.storage)
+        self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
+            self._write, name="mail meetings writer", storage=self.storage
+        )
+        await self.writer.start()  # what was spooled while the database was away, first
         async with self.storage.session() as session:
             for row in await session.scalars(select(MailMeeting).where(MailMeeting.open)):
                 room = self.services.room(row.network, row.room)
@@ -202,21 +208,26 @@ class Mail(Plugin):
 
     # the meeting as it goes
 
+    async def teardown(self) -> None:
+        await self.writer.stop()
+
     async def _save(self, running: Running, *, still_open: bool = True) -> None:
-        async with self.storage.session() as session, session.begin():
-            await session.merge(
-                MailMeeting(
-                    meeting_id=running.meeting_id,
-                    network=running.room.network,
-                    room=running.room.id,
-                    meeting_name=running.meeting_name,
-                    chairs=[[nick, account] for nick, account in sorted(running.chairs, key=str)],
-                    pad_url=running.pad_url,
-                    recipients=running.recipients,
-                    off=running.off,
-                    open=still_open,
-                )
-            )
+        """Keep what a restart mid-meeting needs (a chair's ``#mail`` choice), through a group
+        commit: spooled at once, stored without holding up the meeting."""
+        self.writer.add(
+            {
+                "meeting_id": running.meeting_id, "network": running.room.network,
+                "room": running.room.id, "meeting_name": running.meeting_name,
+                "chairs": [[nick, account] for nick, account in sorted(running.chairs, key=str)],
+                "pad_url": running.pad_url, "recipients": running.recipients,
+                "off": running.off, "open": still_open,
+            }
+        )  # fmt: skip
+
+    async def _write(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
+        latest = {item["meeting_id"]: item for item in items}  # the last word on each meeting
+        await conn.execute(delete(MailMeeting).where(MailMeeting.meeting_id.in_(list(latest))))
+        await conn.execute(insert(MailMeeting), list(latest.values()))
 
     def _running(self, network: str, room: str) -> Running | None:
         return self.running.get(self.services.room(network, room).key)
