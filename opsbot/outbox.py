@@ -117,6 +117,8 @@ class Outbox:
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake: dict[tuple[str, str], asyncio.Event] = {}
         self._errors: dict[tuple[str, str], str] = {}
+        self._backing_off: set[tuple[str, str]] = set()
+        """Targets waiting out a failure: a new entry does not cut their wait short."""
         self._touched: set[tuple[str, str]] = set()
         """Targets a batch being stored added to (kicked once it is committed)."""
         self._started = False
@@ -300,9 +302,13 @@ class Outbox:
                 self._wake[(name, target)].set()
 
     def _kick(self, channel: str, target: str) -> None:
+        """A new entry for ``target``: start its worker, or have it look again; not when it is
+        waiting out a failure (the target is away: each new entry would only try it again)."""
         key = (channel, target)
-        self._wake.setdefault(key, asyncio.Event()).set()
         task = self._workers.get(key)
+        if key in self._backing_off and task is not None and not task.done():
+            return
+        self._wake.setdefault(key, asyncio.Event()).set()
         if task is None or task.done():
             self._workers[key] = asyncio.create_task(
                 self._work(channel, target), name=f"outbox {channel} {target}"
@@ -394,7 +400,11 @@ class Outbox:
                 wait = backoff.next()
                 log.warning("outbox %s %s: %s; again in %.1f s", channel, target,
                             self._errors[key], wait)  # fmt: skip
-                await self._pause(wake, wait)
+                self._backing_off.add(key)
+                try:
+                    await self._pause(wake, wait)
+                finally:
+                    self._backing_off.discard(key)
                 continue
             else:
                 if reported:
@@ -403,7 +413,11 @@ class Outbox:
                 backoff.reset()
                 self._errors.pop(key, None)
                 continue
-            await self._pause(wake, backoff.next())
+            self._backing_off.add(key)
+            try:
+                await self._pause(wake, backoff.next())
+            finally:
+                self._backing_off.discard(key)
 
     @staticmethod
     async def _pause(wake: asyncio.Event, seconds: float) -> None:

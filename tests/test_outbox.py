@@ -74,6 +74,29 @@ async def test_one_key_is_delivered_once_and_an_expired_entry_never(tmp_path: Pa
     await storage.close()
 
 
+async def test_new_entries_do_not_cut_short_the_wait_of_a_target_that_is_away(
+    tmp_path: Path,
+) -> None:
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage, first_delay=0.5, most_delay=0.5)
+    await outbox.start()
+    target = Target(failures=1)
+    await outbox.register("test", target.deliver, batch=100)
+    outbox.add("test", "room", {"text": "first"})
+    for _ in range(100):
+        if target.attempts:
+            break
+        await asyncio.sleep(0.01)
+    for n in range(20):  # while the target is away: each would have been an attempt
+        outbox.add("test", "room", {"text": f"more {n}"})
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(outbox.idle(), 10)
+    assert len(target.attempts) == 2, target.attempts
+    assert target.got == ["first", *[f"more {n}" for n in range(20)]]
+    await outbox.stop()
+    await storage.close()
+
+
 async def test_what_waits_survives_a_restart(tmp_path: Path) -> None:
     storage = await storage_at(tmp_path)
     first = Outbox(storage)
