@@ -14,6 +14,7 @@ import pwd
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from email.message import EmailMessage
@@ -29,7 +30,16 @@ class MailServer:
     """One Postfix; ``start``/``stop`` may be called again (its queue and mailboxes stay).
     ``folder`` and its parents must be open to Postfix's own user (not pytest's tmp_path)."""
 
-    def __init__(self, folder: Path, mailboxes: tuple[str, ...], *, tls: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        mailboxes: tuple[str, ...],
+        *,
+        tls: bool = False,
+        wrapper: bool = False,
+    ) -> None:
+        """``tls``: STARTTLS required on a self-signed certificate; ``wrapper``: implicit TLS
+        (the submissions port's way, RFC 8314) on it instead."""
         if shutil.which("postfix") is None:
             raise RuntimeError("postfix is not installed: run `make servers`")
         if os.geteuid() != 0:
@@ -38,6 +48,7 @@ class MailServer:
         self.port = free_port()
         self.host = "127.0.0.1"
         self.process: subprocess.Popen[bytes] | None = None
+        self.wrapper = wrapper
         user = pwd.getpwnam("postfix")
         conf, data, mail = folder / "conf", folder / "data", folder / "mail"
         for path in (conf, folder / "queue", data, mail):
@@ -71,13 +82,13 @@ class MailServer:
             "smtputf8_enable": "no",
             "biff": "no",
         }
-        if tls:
+        if tls or wrapper:
             self.certificate = folder / "cert.pem"
             self_signed(folder / "key.pem", self.certificate, "127.0.0.1", "IP:127.0.0.1")
             settings |= {
                 "smtpd_tls_cert_file": self.certificate,
                 "smtpd_tls_key_file": folder / "key.pem",
-                "smtpd_tls_security_level": "encrypt",
+                "smtpd_tls_security_level": "may" if wrapper else "encrypt",
             }
         (conf / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
         master = Path("/etc/postfix/master.cf").read_text()
@@ -86,6 +97,8 @@ class MailServer:
             fields = line.split()
             if line.startswith("smtp ") and fields[1] == "inet":
                 line = f"127.0.0.1:{self.port} inet n - n - - smtpd"
+                if wrapper:
+                    line += " -o smtpd_tls_wrappermode=yes"
             elif line and not line[0].isspace() and not line.startswith("#") and len(fields) > 4:
                 fields[4] = "n"  # no chroot: the instance's queue is not under /var/spool
                 line = " ".join(fields)
@@ -106,7 +119,12 @@ class MailServer:
                 raise RuntimeError(f"Postfix exited: {self.log_tail()}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=1) as conn:
-                    if conn.recv(100).startswith(b"220"):
+                    if self.wrapper:
+                        context = ssl.create_default_context(cafile=str(self.certificate))
+                        with context.wrap_socket(conn, server_hostname=self.host) as secure:
+                            if secure.recv(100).startswith(b"220"):
+                                return
+                    elif conn.recv(100).startswith(b"220"):
                         return
             except OSError:
                 time.sleep(0.1)

@@ -221,6 +221,28 @@ async def test_starttls_with_the_servers_ca_and_an_html_alternative(
         await asyncio.to_thread(server.stop)
 
 
+async def test_implicit_tls_as_on_the_submissions_port(bot_factory: BotFactory) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-postfix-"))
+    server = MailServer(folder, ("ops",), wrapper=True)
+    await asyncio.to_thread(server.start)
+    try:
+        smtp = {
+            "host": server.host,
+            "port": server.port,
+            "security": "tls",
+            "ca_file": str(server.certificate),
+        }
+        config = mail_config(server, to=[f"ops@{DOMAIN}"])
+        config["plugins"]["mail"]["servers"] = {"lists": smtp}
+        bot = await bot_factory(plugins=PLUGINS, config=config)
+        await meeting(bot, "ops")
+        [mail] = await asyncio.to_thread(server.wait_for, "ops", 1)
+        assert "with ESMTPS" in mail["Received"]
+        assert "* alice to write the upgrade notes" in body(mail)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_an_untrusted_certificate_holds_the_mail_and_the_admins_hear_it_once(
     bot_factory: BotFactory,
 ) -> None:
