@@ -22,7 +22,7 @@ from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config, bridge_notes
 from .context import handling
-from .domain import DatabaseAvailability, ReloadRequested
+from .domain import DatabaseAvailability, LineLogged, ReloadRequested
 from .events import (
     Connected,
     DomainEvent,
@@ -37,7 +37,8 @@ from .events import (
 from .later import CHANNEL as LATER
 from .later import SayLater
 from .loader import build_configs, load_classes
-from .outbox import Outbox
+from .metrics import Metrics
+from .outbox import Outbox, OutboxRow
 from .people import People
 from .plugin import Plugin
 from .router import Router
@@ -78,9 +79,13 @@ class Bot:
         self.transports: dict[str, Transport] = {t.name: t for t in transports}
         self.router = Router(self, reply_unknown=config.bot.reply_unknown_command)
         self.bus = Bus(self.router.dispatch)
+        self.metrics = Metrics()
+        """What /metrics tells (the bot's own Prometheus registry)."""
+        self.router.timed = self.metrics.command_took
         self.inbound = Inbound(self.bus)
         """Where transports hand their events: its steps run before the bus queues them."""
-        self.outbound: list[OutboundStep] = [formatting]
+        self.inbound.add(self.metrics.heard)
+        self.outbound: list[OutboundStep] = [formatting, self.metrics.saying]
         """The steps everything the bot says passes before its transport sends it."""
         self._storage = Storage(
             config.database.url,
@@ -110,6 +115,9 @@ class Bot:
         self.scheduler = Scheduler(self._timezone)
         self.web: Web | None = Web(config.web) if config.web.enabled else None
         """The web site, where plugins add their pages at set-up (None when switched off)."""
+        if self.web is not None:
+            self.metrics.routes(self.web.app, self._storage, self._not_ready, OutboxRow)
+        self.bus.subscribe(LineLogged, self._line_logged)
         self._sites: dict[str, PluginSite] = {}
         self.plugins: dict[str, Plugin] = {}
         self._classes: dict[str, type[Plugin]] = {}
@@ -254,9 +262,20 @@ class Bot:
                 return side
         return room
 
+    def _not_ready(self) -> list[str]:
+        """What /readyz names as not ready, besides the database."""
+        if self.started_at is None:
+            return ["starting: migrations and plugins not set up yet"]
+        return [f"network {name} not connected" for name in
+                self.metrics.not_connected(list(self.transports))]  # fmt: skip
+
+    async def _line_logged(self, event: LineLogged) -> None:
+        self.metrics.lines_logged.labels(event.network).inc()
+
     def _database_changed(self, up: bool) -> None:
         """The storage found the database gone or back: tell the plugins (meetings tell
         their rooms)."""
+        self.metrics.database_changed(up)
         task = asyncio.ensure_future(self.bus.emit(DatabaseAvailability(up=up)))
         self._reloads.add(task)
         task.add_done_callback(self._reloads.discard)

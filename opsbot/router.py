@@ -16,6 +16,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ class Router:
     def __init__(self, services: Services, *, reply_unknown: bool = True) -> None:
         self.services = services
         self.reply_unknown = reply_unknown
+        self.timed: Callable[[str, float], None] | None = None
+        """Told each command's name and how long it took (the bot's metrics)."""
         self.commands: dict[str, BoundHandler] = {}
         """Every command name and alias, lower case, to its handler (``kudos top`` for a
         subcommand)."""
@@ -324,6 +327,7 @@ class Router:
         apologised: bool,
     ) -> bool:
         """Run one handler; True if it failed and an apology was sent to the room."""
+        started = time.perf_counter()
         try:
             await handler.fn(ctx, *args, **kwargs)
         except Exception as error:
@@ -345,6 +349,9 @@ class Router:
                     ctx, f"Sorry, {self._what(handler, ctx)} failed (logged as error {ref})."
                 )
                 return True
+        finally:
+            if ctx.command and self.timed is not None:
+                self.timed(ctx.command, time.perf_counter() - started)
         return False
 
     async def _say(self, ctx: Context, text: str) -> None:
