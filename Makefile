@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 	$(BIN)/opsbot run -c $(CONFIG)
 
 # Real servers the integration tests start on 127.0.0.1 (see ../shared/RECIPES.md).
-DEBIAN_SERVERS := postgresql inspircd atheme-services chromium fonts-dejavu-core wrk postfix
+DEBIAN_SERVERS := postgresql inspircd atheme-services chromium fonts-dejavu-core wrk postfix systemd
 SYNAPSE := .servers/synapse
 ETHERPAD := .servers/etherpad
 HEISENBRIDGE := .servers/heisenbridge
