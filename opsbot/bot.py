@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import logs
 from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config, bridge_notes
@@ -85,6 +86,7 @@ class Bot:
         self.inbound = Inbound(self.bus)
         """Where transports hand their events: its steps run before the bus queues them."""
         self.inbound.add(self.metrics.heard)
+        self.inbound.add(logs.heard)
         self.outbound: list[OutboundStep] = [formatting, self.metrics.saying]
         """The steps everything the bot says passes before its transport sends it."""
         self._storage = Storage(

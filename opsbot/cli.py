@@ -87,6 +87,9 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     raise AssertionError("unreachable")
 
 
+ALWAYS_QUIET = ("aiosqlite",)
+"""Libraries whose DEBUG lines carry what people said (every SQL statement's parameters): a
+line someone redacted must not live on in a debug log."""
 CHATTY_LIBRARIES = ("nio", "alembic", "apscheduler", "aiohttp.access", "peewee")
 
 
@@ -100,12 +103,15 @@ def setup_logging(config: LogConfig) -> None:
             _fail(f"Cannot open the log file {config.file}: {error.strerror}", EXIT_CONFIG)
     else:
         handlers.append(logging.StreamHandler(sys.stderr))
+    from .logs import handler_for
+
     logging.basicConfig(
         level=config.level,
-        handlers=handlers,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler_for(handler, config.format) for handler in handlers],
         force=True,
     )
+    for quiet in ALWAYS_QUIET:
+        logging.getLogger(quiet).setLevel(logging.WARNING)
     if logging.getLogger().getEffectiveLevel() >= logging.INFO:
         # The bot's own lines at INFO (connections, meetings, deliveries), not the libraries'
         # chatter: matrix-nio logs every event, Alembic each plugin's set-up, APScheduler jobs.

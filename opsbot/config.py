@@ -54,6 +54,8 @@ class LogConfig(Model):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
     """Log to this file (its folder is created); None logs to standard error."""
+    format: Literal["text", "json"] = "text"
+    """json: one JSON object a line (time, level, logger, message, network, room)."""
 
 
 class BotConfig(Model):

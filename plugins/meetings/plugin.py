@@ -322,6 +322,7 @@ class Meetings(MeetingCommands, Plugin):
         config = self.config_for(live.room)
         settings = meeting.settings
         base = basename(meeting.name, meeting.started_at, settings.pattern)
+        self.log.info("meeting %d %s started by %s", live.id, meeting.name, meeting.owner)
         await self.emit(
             MeetingStarted(
                 meeting_id=live.id,
@@ -426,6 +427,8 @@ class Meetings(MeetingCommands, Plugin):
         if final:
             ids = await self.store.action_ids(live.id)
             text = await asyncio.to_thread(self._minutes_text, live)
+            self.log.info("meeting %d %s ended; minutes at %s", live.id, live.meeting.name,
+                          urls.get(".html", "?"))  # fmt: skip
             await self.emit(
                 ended_event(live.id, live.room, live.meeting, urls, ids, minutes_text=text)
             )
