@@ -37,6 +37,8 @@ from .events import (
 )
 from .later import CHANNEL as LATER
 from .later import SayLater
+from .lease import Lease
+from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
 from .metrics import Metrics
 from .outbox import Outbox, OutboxRow
@@ -217,7 +219,12 @@ class Bot:
         for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
+        database = self.config.database
+        lease = Lease(database.url) if database.lease and lease_wanted(database.url) else None
         try:
+            if lease is not None and not await lease.acquire(stop):
+                log.info("stopping (signal) while standing by")
+                return
             await self.start()
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep
             # it out of the cyclic collector's full passes, which otherwise walk it every time
@@ -230,6 +237,8 @@ class Bot:
             log.info("stopping (%s)", "signal" if stop.is_set() else "end of input")
         finally:
             await self.stop()
+            if lease is not None:
+                await lease.release()  # after the bot is gone: the next one starts alone
             for sig in (*signals, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
 

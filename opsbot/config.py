@@ -92,6 +92,10 @@ class DatabaseConfig(Model):
     spool_dir: Path = Path("var/spool")
     """Local folder where lines, kudos and records wait while the database is away (written
     there as they arrive, stored when it is back, then removed). Keep it on local disk."""
+    lease: bool = True
+    """On PostgreSQL: one process of those sharing the database is the bot, the others stand by
+    and take over when it is gone (a session advisory lock; see README, "Running in
+    production"). False: no lock (one process only, or you arrange it yourself)."""
 
 
 class NetworkBase(Model):

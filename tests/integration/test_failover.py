@@ -1,0 +1,175 @@
+"""Two ``opsbot run`` processes with one config on one PostgreSQL: one is the bot, the other stands
+by; ``kill -9`` of the bot mid-meeting, and the other takes over: it joins, answers, resumes the
+meeting from the shared log, and the minutes hold every line either of them heard.
+
+All real: PostgreSQL 15, InspIRCd + Atheme, the bots as their own processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .ircserver import IrcNetwork, Person
+from .postgresserver import PostgresServer
+from .processes import serving
+from .test_outage import CHANNEL, bot_joined, said_by_bot
+
+
+@pytest.fixture(scope="module")
+def irc() -> Iterator[IrcNetwork]:
+    with serving(IrcNetwork(Path(tempfile.mkdtemp(prefix="opsbot-irc-failover-")))) as net:
+        yield net
+
+
+def start(folder: Path, name: str, url: str, irc: IrcNetwork) -> subprocess.Popen[bytes]:
+    """One process of the group: its own spool and log, the minutes folder shared."""
+    home = folder / name
+    home.mkdir(exist_ok=True)
+    config = {
+        "bot": {"nick": "opsbot"},
+        "database": {"url": url, "spool_dir": str(home / "spool"), "connect_timeout": 5},
+        "log": {"file": str(home / "bot.log"), "level": "INFO"},
+        "web": {"enabled": False},
+        "networks": [
+            {
+                "type": "irc", "name": "testnet", "host": "127.0.0.1", "port": irc.port,
+                "tls": False, "nick": "opsbot", "channels": [CHANNEL],
+                "flood": {"burst": 1000, "per_second": 1000},
+            }
+        ],
+        "plugins": {
+            "enabled": ["core", "meetings"],
+            "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
+        },
+    }  # fmt: skip
+    path = home / "config.yaml"
+    path.write_text(json.dumps(config))
+    return subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
+        cwd=home,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=(home / "stderr.log").open("ab"),
+    )
+
+
+def says(path: Path, text: str) -> bool:
+    return path.exists() and text in path.read_text()
+
+
+async def logged(path: Path, text: str, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if says(path, text):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path} never said {text!r}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
+    postgres: PostgresServer, irc: IrcNetwork, tmp_path: Path
+) -> None:
+    url = postgres.create_database()
+    alice = await Person.connect(irc.port, "alice")
+    await alice.send(f"JOIN {CHANNEL}")
+    first = start(tmp_path, "first", url, irc)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        await bot_joined(alice)
+        second = start(tmp_path, "second", url, irc)
+        await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#startmeeting failover drill")
+        await said_by_bot(alice, "Meeting started", since=mark)
+        before = [f"line {i} heard by the first" for i in range(250)]
+        for text in before:
+            await alice.say(CHANNEL, text)
+        await alice.say(CHANNEL, "#action alice checks the standby")
+        await asyncio.sleep(1)  # every line stored (group commit: milliseconds)
+
+        killed = time.monotonic()
+        os.kill(first.pid, signal.SIGKILL)
+        assert first.wait(timeout=10) == -signal.SIGKILL
+        await bot_joined(alice)  # the standby: connected, joined, answering
+        took = time.monotonic() - killed
+        after = [f"line {i} heard by the second" for i in range(250)]
+        for text in after:
+            await alice.say(CHANNEL, text)
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#endmeeting")
+        await said_by_bot(alice, "Meeting ended", since=mark)
+        await asyncio.sleep(1)
+        ended = [line for line in alice.lines[mark:] if "Meeting ended" in line]
+        assert len(ended) == 1, "one bot answers"
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+        await alice.quit()
+
+    print(f"failover: kill -9 to the standby answering in the channel: {took:.2f} s")
+    assert took < 15, f"took over in {took:.1f} s"
+    [log] = list((tmp_path / "meetings").rglob("*.log.txt"))
+    said = {row.split("> ", 1)[1] for row in log.read_text().splitlines() if "> " in row}
+    assert [t for t in before + after if t not in said] == [], "no line either bot heard is lost"
+    record = json.loads(next((tmp_path / "meetings").rglob("*.json")).read_text())
+    assert [a["text"] for a in record["actions"]] == ["alice checks the standby"]
+    text = (tmp_path / "second" / "bot.log").read_text()
+    assert "holds the lease: this process is the bot" in text and "Traceback" not in text
+
+
+async def test_a_holder_cut_from_the_database_fences_itself_before_another_takes_the_lease(
+    postgres: PostgresServer,
+) -> None:
+    import asyncpg
+
+    from opsbot.lease import LOCK_KEY, Lease
+
+    url = postgres.create_database()
+    fenced = asyncio.Event()
+    holder = Lease(url, fence=fenced.set)
+    other = Lease(url)
+    never = asyncio.Event()
+    assert await holder.acquire(never)
+    waiting = asyncio.create_task(other.acquire(never))
+    await asyncio.sleep(1.5)
+    assert not waiting.done(), "the lease is held: the other stands by"
+
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    admin = await asyncpg.connect(plain)
+    try:
+        cut = time.monotonic()
+        killed = await admin.fetchval(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND objid = $1",
+            LOCK_KEY,
+        )
+        assert killed
+        await asyncio.wait_for(fenced.wait(), 5)
+        fenced_after = time.monotonic() - cut
+        assert await asyncio.wait_for(waiting, 10)
+        taken_after = time.monotonic() - cut
+    finally:
+        await admin.close()
+        await holder.release()
+        await other.release()
+    print(f"lease: fenced {fenced_after:.2f} s after its connection was cut; "
+          f"the standby held it {taken_after:.2f} s after")  # fmt: skip
+    assert fenced_after < 2.5
