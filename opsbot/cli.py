@@ -316,6 +316,24 @@ def upgrade(config_path: str | None) -> None:
         click.echo("No enabled plugin has tables.")
 
 
+@main.command()
+@config_option
+def status(config_path: str | None) -> None:
+    """The group sharing the database (which process is the bot) and what waits in the outbox."""
+    config, _ = config_or_exit(config_path)
+    from .status import report
+
+    async def go() -> list[str]:
+        storage = await open_storage(config_path)
+        try:
+            return await report(storage, config.database.url)
+        finally:
+            await storage.close()
+
+    for line in run_async(go):
+        click.echo(line)
+
+
 @main.group()
 def people() -> None:
     """Linked identities: one person's accounts on several networks."""

@@ -397,6 +397,7 @@ class Outbox:
                     await self._tell(spec, entries[0], error)
             except Exception as error:
                 self._errors[key] = str(error) or type(error).__name__
+                await self._note(entries, self._errors[key])
                 wait = backoff.next()
                 log.warning("outbox %s %s: %s; again in %.1f s", channel, target,
                             self._errors[key], wait)  # fmt: skip
@@ -418,6 +419,20 @@ class Outbox:
                 await self._pause(wake, backoff.next())
             finally:
                 self._backing_off.discard(key)
+
+    async def _note(self, entries: list[Entry], error: str) -> None:
+        """Keep the failure with the entries, for ``opsbot status`` (best effort: the
+        database may be what failed)."""
+        try:
+            async with self.storage.session() as session, session.begin():
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([entry.id for entry in entries]))
+                    .values(last_error=error[:2000])
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:
+            log.debug("could not keep the outbox error", exc_info=True)
 
     @staticmethod
     async def _pause(wake: asyncio.Event, seconds: float) -> None:

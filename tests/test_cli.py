@@ -262,3 +262,11 @@ def test_check_config_names_the_bridges_and_a_side_the_bot_would_not_join(tmp_pa
     refused = opsbot("check-config", "-c", str(bad), cwd=tmp_path)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr + refused.stdout
     assert "irc_network and matrix_network are both 'oftc'" in refused.stderr + refused.stdout
+
+
+def test_status_of_a_single_sqlite_process(tmp_path: Path) -> None:
+    done = opsbot("status", "-c", str(EXAMPLE), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "SQLite: one process, no group (a group needs PostgreSQL).\nOutbox: nothing waits.\n"
+    )

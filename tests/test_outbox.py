@@ -232,3 +232,24 @@ def test_the_backoff_doubles_up_to_its_cap_with_jitter() -> None:
         assert expected * 0.75 <= wait <= expected * 1.25
     backoff.reset()
     assert backoff.failures == 0 and backoff.next() <= 1.25
+
+
+async def test_a_failure_is_kept_with_what_waits_for_opsbot_status(tmp_path: Path) -> None:
+    from opsbot.status import report
+
+    storage = await storage_at(tmp_path)
+    outbox = Outbox(storage, first_delay=5, most_delay=5)
+    await outbox.start()
+    target = Target(failures=100)
+    await outbox.register("test", target.deliver)
+    outbox.add("test", "room", {"text": "stuck"})
+    for _ in range(200):
+        if target.attempts:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    lines = await report(storage, "sqlite+aiosqlite:///x")
+    assert lines[1].startswith("Outbox test: 1 waiting, the oldest for ")
+    assert lines[1].endswith("; last error: target away")
+    await outbox.stop()
+    await storage.close()

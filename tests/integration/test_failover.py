@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from opsbot.testing import run_opsbot
+
 from .ircserver import IrcNetwork, Person
 from .postgresserver import PostgresServer
 from .processes import serving
@@ -95,6 +97,14 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
         await bot_joined(alice)
         second = start(tmp_path, "second", url, irc)
         await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
+        shown = await asyncio.to_thread(
+            run_opsbot, "status", "-c", str(tmp_path / "first" / "config.yaml")
+        )
+        assert shown.returncode == 0, shown.stderr
+        roles = [line.split(": ", 1)[1].split(" (")[0] for line in shown.stdout.splitlines()
+                 if line.startswith("opsbot ")]  # fmt: skip
+        assert roles == ["the bot", "standing by"], shown.stdout
+        assert f"pid {first.pid}: the bot" in shown.stdout
         mark = len(alice.lines)
         await alice.say(CHANNEL, "#startmeeting failover drill")
         await said_by_bot(alice, "Meeting started", since=mark)

@@ -1,0 +1,69 @@
+"""``opsbot status``: the group as the database sees it. Which processes share it and which one
+is the bot (the lease's holder, from PostgreSQL's own ``pg_locks`` and ``pg_stat_activity``),
+since when, and what waits in the outbox per channel: its depth, the oldest entry's age, the
+last error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from .events import utcnow
+from .lease import LOCK_KEY
+from .lease import wanted as lease_wanted
+from .outbox import OutboxRow
+from .storage import Storage
+
+GROUP = text(
+    "SELECT a.application_name, a.backend_start, "
+    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' "
+    "AND l.granted AND l.objid = :key) AS holds "
+    "FROM pg_stat_activity a WHERE a.application_name LIKE 'opsbot %' "
+    "ORDER BY holds DESC, a.backend_start"
+)
+
+
+def _age(since: datetime | None) -> str:
+    if since is None:
+        return "?"
+    seconds = int((utcnow() - since).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+async def report(storage: Storage, url: str) -> list[str]:
+    lines = []
+    if lease_wanted(url):
+        async with storage.engine.connect() as conn:
+            rows = (await conn.execute(GROUP, {"key": LOCK_KEY})).all()
+        if not rows:
+            lines.append("No opsbot process is connected to this database.")
+        for name, since, holds in rows:
+            role = "the bot" if holds else "standing by"
+            lines.append(f"{name}: {role} (connected {_age(since)} ago)")
+    else:
+        lines.append("SQLite: one process, no group (a group needs PostgreSQL).")
+    async with storage.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    OutboxRow.channel,
+                    func.count(),
+                    func.min(OutboxRow.created_at),
+                    func.max(OutboxRow.last_error),
+                )
+                .where(OutboxRow.state == "pending")
+                .group_by(OutboxRow.channel)
+                .order_by(OutboxRow.channel)
+            )
+        ).all()
+    if not rows:
+        lines.append("Outbox: nothing waits.")
+    for channel, count, oldest, error in rows:
+        line = f"Outbox {channel}: {count} waiting, the oldest for {_age(oldest)}"
+        lines.append(line + (f"; last error: {error}" if error else ""))
+    return lines
