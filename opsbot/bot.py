@@ -225,6 +225,7 @@ class Bot:
             if lease is not None and not await lease.acquire(stop):
                 log.info("stopping (signal) while standing by")
                 return
+            self.metrics.lease_held.set(1)
             await self.start()
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep
             # it out of the cyclic collector's full passes, which otherwise walk it every time

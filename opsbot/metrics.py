@@ -71,6 +71,10 @@ class Metrics:
             "opsbot_database_errors", "Failed database writes or reads (each try).", registry=r
         )
         self.database_up = Gauge("opsbot_database_up", "1 while the database answers.", registry=r)
+        self.lease_held = Gauge(
+            "opsbot_lease_held", "1 when this process holds the group's lease (is the bot).",
+            registry=r,
+        )  # fmt: skip
         self.database_up.set(1)
         self._seen_connected: set[str] = set()
         self._up: dict[str, bool] = {}
