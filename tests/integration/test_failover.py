@@ -183,3 +183,46 @@ async def test_a_holder_cut_from_the_database_fences_itself_before_another_takes
     print(f"lease: fenced {fenced_after:.2f} s after its connection was cut; "
           f"the standby held it {taken_after:.2f} s after")  # fmt: skip
     assert fenced_after < 2.5
+
+
+async def test_the_database_restarted_under_the_group(irc: IrcNetwork, tmp_path: Path) -> None:
+    from .postgresserver import running_postgres
+
+    with running_postgres() as database:  # ours alone: stopped and started here
+        url = database.create_database()
+        alice = await Person.connect(irc.port, "dora")
+        await alice.send(f"JOIN {CHANNEL}")
+        first = start(tmp_path, "first", url, irc)
+        second: subprocess.Popen[bytes] | None = None
+        try:
+            await bot_joined(alice)
+            second = start(tmp_path, "second", url, irc)
+            await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
+            mark = len(alice.lines)
+            await alice.say(CHANNEL, "#startmeeting restart drill")
+            await said_by_bot(alice, "Meeting started", since=mark)
+            await alice.say(CHANNEL, "said before the restart")
+            await asyncio.sleep(1)
+
+            stopped = time.monotonic()
+            database.stop()
+            code = await asyncio.to_thread(first.wait, 15)
+            fenced = time.monotonic() - stopped
+            assert code == 75, "the bot that lost its lease connection stopped (fenced)"
+            database.start()
+            await bot_joined(alice)
+            await alice.say(CHANNEL, "said after the restart")
+            mark = len(alice.lines)
+            await alice.say(CHANNEL, "#endmeeting")
+            await said_by_bot(alice, "Meeting ended", since=mark)
+        finally:
+            stop(first)
+            if second is not None:
+                stop(second)
+            await alice.quit()
+    print(f"database restart: the bot fenced itself {fenced:.2f} s after the database stopped")
+    assert fenced < 5
+    [log] = [p for p in (tmp_path / "meetings").rglob("*.log.txt") if "restart_drill" in p.name]
+    text = log.read_text()
+    assert "said before the restart" in text and "said after the restart" in text
+    assert "lost the lease connection" in (tmp_path / "first" / "bot.log").read_text()
