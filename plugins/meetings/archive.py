@@ -13,6 +13,7 @@ from opsbot.storage import Storage
 
 from .models import ActionRow, LineRow, MeetingRow
 from .search import Hit, search
+from .store import accounts_in
 
 
 class Archive:
@@ -113,13 +114,7 @@ class Archive:
 
     async def accounts_in(self, meeting_id: int) -> dict[str, str]:
         """Casefolded nick to the account it spoke with in a meeting."""
-        async with self.storage.session() as session:
-            rows = await session.execute(
-                select(LineRow.nick, LineRow.account)
-                .where(LineRow.meeting_id == meeting_id, LineRow.account.is_not(None))
-                .distinct()
-            )
-            return {nick.casefold(): account for nick, account in rows.all() if account}
+        return await accounts_in(self.storage, meeting_id)
 
     async def search(
         self,

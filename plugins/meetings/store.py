@@ -328,14 +328,7 @@ class MeetingStore:
             return row
 
     async def accounts_in(self, meeting_id: int) -> dict[str, str]:
-        """Casefolded nick to the account it spoke with in a meeting (the last one seen)."""
-        async with self.storage.session() as session:
-            rows = await session.execute(
-                select(LineRow.nick, LineRow.account)
-                .where(LineRow.meeting_id == meeting_id, LineRow.account.is_not(None))
-                .distinct()
-            )
-            return {nick.casefold(): account for nick, account in rows.all() if account}
+        return await accounts_in(self.storage, meeting_id)
 
     async def meetings(
         self,
@@ -371,3 +364,14 @@ class MeetingStore:
     async def meeting(self, meeting_id: int) -> MeetingRow | None:
         async with self.storage.session() as session:
             return await session.get(MeetingRow, meeting_id)
+
+
+async def accounts_in(storage: Storage, meeting_id: int) -> dict[str, str]:
+    """Casefolded nick to the account it spoke with in a meeting (the last one seen)."""
+    async with storage.session() as session:
+        rows = await session.execute(
+            select(LineRow.nick, LineRow.account)
+            .where(LineRow.meeting_id == meeting_id, LineRow.account.is_not(None))
+            .distinct()
+        )
+        return {nick.casefold(): account for nick, account in rows.all() if account}
