@@ -397,14 +397,22 @@ class WebhookConfig(Model):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str = Field(pattern=r"^https?://\S+$")
-    secret: str = Field(min_length=16)
-    """Key of the X-Opsbot-Signature HMAC; write it as ${NAME}."""
+    secret: str
+    """Key of the X-Opsbot-Signature HMAC, 16 characters or more; write it as ${NAME}."""
     events: list[Literal[WEBHOOK_EVENTS]] = Field(min_length=1)  # type: ignore[valid-type]
     restricted: bool = False
     """Also send the events of meetings held under #restrictlogs."""
     timeout: float = Field(default=10.0, gt=0, le=120)
     retry_min: float = Field(default=1.0, gt=0)
     retry_max: float = Field(default=300.0, gt=0)
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # Left as written (``${NAME}``) for the tools that only read the database.
+        if len(value) < 16 and not UNEXPANDED.fullmatch(value):
+            raise ValueError("the secret must be 16 characters or more")
+        return value
 
 
 class Config(Model):
@@ -546,6 +554,8 @@ def room_problem(networks: Sequence[NetworkBase], target: str) -> str | None:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+UNEXPANDED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}")
+"""A secret's ``${NAME}`` as written: what the read-only tools see instead of its value."""
 _SECRET = re.compile(r"password|secret|token|api_key", re.IGNORECASE)
 
 

@@ -170,8 +170,11 @@ def test_tools_that_read_the_database_need_no_secrets(tmp_path: Path) -> None:
         "plugins:\n"
         "  enabled: [core, meetings, kudos, records, etherpad]\n"
         "  etherpad: {servers: {main: {url: 'https://pad.example', api_key: '${OPSBOT_PAD_KEY}'}}}\n"
+        "webhooks:\n"
+        "  - {name: ci, url: 'https://hooks.example', secret: '${HOOK}', events: [KudosGiven]}\n"
     )
     for tool in (
+        ("status",),
         ("minutes", "list"),
         ("kudos", "top"),
         ("kudos", "export", "--format", "csv"),
@@ -181,7 +184,7 @@ def test_tools_that_read_the_database_need_no_secrets(tmp_path: Path) -> None:
         assert done.returncode == 0, (tool, done.stderr)
     checked = opsbot("check-config", "-c", str(config), cwd=tmp_path)
     assert checked.returncode == 2
-    for name in ("OPSBOT_IRC_PASSWORD", "OPSBOT_MATRIX_PASSWORD", "OPSBOT_PAD_KEY"):
+    for name in ("OPSBOT_IRC_PASSWORD", "OPSBOT_MATRIX_PASSWORD", "OPSBOT_PAD_KEY", "HOOK"):
         assert f"environment variable {name} is not set" in checked.stderr
 
 
