@@ -37,7 +37,7 @@ from .events import (
 )
 from .later import CHANNEL as LATER
 from .later import SayLater
-from .lease import Lease
+from .lease import Lease, serve_standing_by
 from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
 from .metrics import Metrics
@@ -222,9 +222,16 @@ class Bot:
         database = self.config.database
         lease = Lease(database.url) if database.lease and lease_wanted(database.url) else None
         try:
-            if lease is not None and not await lease.acquire(stop):
-                log.info("stopping (signal) while standing by")
-                return
+            if lease is not None:
+                web = self.config.web
+                close = await serve_standing_by(web.host, web.port) if web.enabled else None
+                try:
+                    if not await lease.acquire(stop):
+                        log.info("stopping (signal) while standing by")
+                        return
+                finally:
+                    if close is not None:
+                        await close()
             self.metrics.lease_held.set(1)
             await self.start()
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep

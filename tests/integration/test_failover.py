@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from opsbot.testing import run_opsbot
 
-from .ircserver import IrcNetwork, Person
+from .ircserver import IrcNetwork, Person, free_port
 from .postgresserver import PostgresServer
 from .processes import serving
 from .test_outage import CHANNEL, bot_joined, said_by_bot
@@ -34,15 +35,18 @@ def irc() -> Iterator[IrcNetwork]:
         yield net
 
 
-def start(folder: Path, name: str, url: str, irc: IrcNetwork) -> subprocess.Popen[bytes]:
-    """One process of the group: its own spool and log, the minutes folder shared."""
+def start(
+    folder: Path, name: str, url: str, irc: IrcNetwork, web: int | None = None
+) -> subprocess.Popen[bytes]:
+    """One process of the group: its own spool and log (and site on ``web``), the minutes
+    folder shared."""
     home = folder / name
     home.mkdir(exist_ok=True)
     config = {
         "bot": {"nick": "opsbot"},
         "database": {"url": url, "spool_dir": str(home / "spool"), "connect_timeout": 5},
         "log": {"file": str(home / "bot.log"), "level": "INFO"},
-        "web": {"enabled": False},
+        "web": {"enabled": web is not None, "listen": f"127.0.0.1:{web or 0}"},
         "networks": [
             {
                 "type": "irc", "name": "testnet", "host": "127.0.0.1", "port": irc.port,
@@ -79,6 +83,11 @@ async def logged(path: Path, text: str, within: float = 30) -> None:
     raise AssertionError(f"{path} never said {text!r}")
 
 
+async def readyz(port: int) -> int:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/readyz") as got:
+        return got.status
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -95,8 +104,10 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
     second: subprocess.Popen[bytes] | None = None
     try:
         await bot_joined(alice)
-        second = start(tmp_path, "second", url, irc)
+        site = free_port()
+        second = start(tmp_path, "second", url, irc, web=site)
         await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
+        assert await readyz(site) == 503, "a standby tells a load balancer it is not the bot"
         shown = await asyncio.to_thread(
             run_opsbot, "status", "-c", str(tmp_path / "first" / "config.yaml")
         )
@@ -119,6 +130,7 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
         assert first.wait(timeout=10) == -signal.SIGKILL
         await bot_joined(alice)  # the standby: connected, joined, answering
         took = time.monotonic() - killed
+        assert await readyz(site) == 200, "the new bot serves its site and is ready"
         after = [f"line {i} heard by the second" for i in range(250)]
         for text in after:
             await alice.say(CHANNEL, text)
