@@ -50,7 +50,7 @@ from .scheduler import PluginJobs, Scheduler
 from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
-from .storage import Storage
+from .storage import Storage, StorageUnavailable
 from .transports import Capabilities, Transport, build_transport
 from .web import PluginSite, Web
 from .webhooks import Webhooks
@@ -226,9 +226,15 @@ class Bot:
                 web = self.config.web
                 close = await serve_standing_by(web.host, web.port) if web.enabled else None
                 try:
-                    if not await lease.acquire(stop):
+                    held = await lease.acquire(stop, give_up_after=database.connect_timeout)
+                    if not held and stop.is_set():
                         log.info("stopping (signal) while standing by")
                         return
+                    if not held:  # never reached: the storage's own words, as without a group
+                        raise StorageUnavailable(
+                            f"cannot reach the database at {self._storage.display_url}: "
+                            f"no answer within {database.connect_timeout:.0f} s"
+                        )
                 finally:
                     if close is not None:
                         await close()

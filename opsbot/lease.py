@@ -8,11 +8,13 @@ the server frees it the moment the holder's connection ends (its process killed,
 included: the kernel closes the socket), or once the server's TCP keepalives (set short on that
 connection) find the holder gone (host lost, network cut).
 
-Fencing: the holder asks its lease connection every second; when the answer does not come
-within a second, it stops acting at once (the process exits, status 75; systemd's
+Fencing: the holder asks its lease connection every second (counting the standbys); when the
+answer does not come within a second while another process stands by, it stops acting at once (the process exits, status 75; systemd's
 ``Restart=on-failure`` brings it back as a standby) — within 2 s of losing the database, well
 before the server frees the lock (keepalives: 5 s idle, then 3 probes 1 s apart), so two bots
-never answer at once. Why an advisory lock rather than a lease row with a fencing token: the
+never answer at once. A holder with no standby carries on instead (its meetings go on with the
+spool, as a single bot does when its database is away) and takes the lock again when the
+database is back, fencing only if another process got it first. Why an advisory lock rather than a lease row with a fencing token: the
 lock is released by the server itself when the holder is gone, with no clock or expiry to
 trust, and nothing else writes to the database in the group but the holder, so there is no
 write to fence with a token; the process's own check is the fence for what it says outside.
@@ -67,21 +69,29 @@ class Lease:
         self._conn: AsyncConnection | None = None
         self._watch: asyncio.Task[None] | None = None
 
-    async def acquire(self, stop: asyncio.Event) -> bool:
-        """Wait until this process holds the lease (True) or ``stop`` is set (False)."""
+    async def acquire(self, stop: asyncio.Event, *, give_up_after: float | None = None) -> bool:
+        """Wait until this process holds the lease (True), or ``stop`` is set, or the database
+        was never reached within ``give_up_after`` seconds (False: start-up then fails with the
+        storage's own clear message, as without a group)."""
         told = ""
+        reached = False
+        started = asyncio.get_running_loop().time()
         while not stop.is_set():
             try:
                 if await self._try():
                     log.info("%s holds the lease: this process is the bot", me())
                     self._watch = asyncio.create_task(self._watching(), name="lease watch")
                     return True
+                reached = True
                 holder = await self._holder()
                 if holder != told:
                     log.info("standing by: %s holds the lease", holder or "another process")
                     told = holder
             except Exception as error:  # the database away: wait for it like for the lock
                 await self._drop()
+                waited = asyncio.get_running_loop().time() - started
+                if not reached and give_up_after is not None and waited >= give_up_after:
+                    return False
                 if told != "unreachable":
                     log.warning("standing by: the database is unreachable (%s)", error)
                     told = "unreachable"
@@ -122,20 +132,56 @@ class Lease:
         return f"{row[0] or 'a process'}" if row is not None else ""
 
     async def _watching(self) -> None:
+        """Ask the lease connection every second. Lost while another process stands by: fence
+        (it may take over). Lost while alone: carry on (the meetings go on with the spool, as a
+        single bot does when its database is away) and take the lock again once the database
+        is back; fence only if another process has it by then."""
+        others = 0
         while True:
             await asyncio.sleep(self.check_seconds)
-            try:
-                assert self._conn is not None
-                await asyncio.wait_for(self._conn.execute(text("SELECT 1")), self.check_seconds)
-                await self._conn.commit()
+            try:  # the check and the count of standbys in one round trip
+                others = await asyncio.wait_for(self._others(), self.check_seconds)
+                continue
             except Exception as error:
+                why = str(error) or type(error).__name__
+            if others:
                 log.critical(
-                    "lost the lease connection (%s): stopping at once, so that the process "
-                    "taking over is the only one answering",
-                    error or type(error).__name__,
-                )
+                    "lost the lease connection (%s) while %d other process(es) stand by: "
+                    "stopping at once, so that the one taking over is the only one answering",
+                    why, others,
+                )  # fmt: skip
                 self.fence()
                 return
+            log.warning("lost the lease connection (%s); no other process stands by: carrying "
+                        "on, and taking the lease again when the database is back", why)  # fmt: skip
+            if not await self._again():
+                log.critical("another process took the lease while the database was away: "
+                             "stopping at once")  # fmt: skip
+                self.fence()
+                return
+            log.info("%s holds the lease again", me())
+
+    async def _others(self) -> int:
+        """How many other opsbot processes hold a lease connection (stand by) now."""
+        assert self._conn is not None
+        found = await self._conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'opsbot %' "
+                "AND pid <> pg_backend_pid()"
+            )
+        )
+        await self._conn.commit()
+        return int(found.scalar() or 0)
+
+    async def _again(self) -> bool:
+        """Reconnect until the database answers; whether the lock is ours again."""
+        await self._drop()
+        while True:
+            try:
+                return await self._try()
+            except Exception:
+                await self._drop()
+                await asyncio.sleep(self.check_seconds)
 
     async def release(self) -> None:
         if self._watch is not None:
