@@ -37,11 +37,11 @@ from .events import (
 )
 from .later import CHANNEL as LATER
 from .later import SayLater
-from .lease import Lease, serve_standing_by
+from .lease import Lease
 from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
-from .metrics import Metrics
-from .outbox import Outbox, OutboxRow
+from .metrics import Metrics, serve_standing_by
+from .outbox import Outbox
 from .people import People
 from .plugin import Plugin
 from .router import Router
@@ -50,7 +50,7 @@ from .scheduler import PluginJobs, Scheduler
 from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
-from .storage import Storage, StorageUnavailable
+from .storage import Storage
 from .transports import Capabilities, Transport, build_transport
 from .web import PluginSite, Web
 from .webhooks import Webhooks
@@ -120,7 +120,7 @@ class Bot:
         self.web: Web | None = Web(config.web) if config.web.enabled else None
         """The web site, where plugins add their pages at set-up (None when switched off)."""
         if self.web is not None:
-            self.metrics.routes(self.web.app, self._storage, self._not_ready, OutboxRow)
+            self.metrics.routes(self.web.app, self._storage, self._not_ready)
         self.bus.subscribe(LineLogged, self._line_logged)
         self._sites: dict[str, PluginSite] = {}
         self.plugins: dict[str, Plugin] = {}
@@ -231,10 +231,8 @@ class Bot:
                         log.info("stopping (signal) while standing by")
                         return
                     if not held:  # never reached: the storage's own words, as without a group
-                        raise StorageUnavailable(
-                            f"cannot reach the database at {self._storage.display_url}: "
-                            f"no answer within {database.connect_timeout:.0f} s"
-                        )
+                        wait = database.connect_timeout
+                        raise self._storage.unreachable(f"no answer within {wait:.0f} s")
                 finally:
                     if close is not None:
                         await close()

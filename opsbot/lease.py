@@ -27,7 +27,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -201,28 +201,3 @@ class Lease:
 def _exit_fenced() -> None:
     logging.shutdown()
     os._exit(EXIT_FENCED)
-
-
-async def serve_standing_by(host: str, port: int) -> Callable[[], Awaitable[None]]:
-    """While standing by, the web listener answers ``/healthz`` (alive) and ``/readyz`` (503:
-    not the bot), so a load balancer sends people to the process that is; returns how to stop
-    it (before the bot's own site takes the port)."""
-    from aiohttp import web
-
-    async def healthz(request: web.Request) -> web.Response:
-        return web.Response(text="ok\n", content_type="text/plain")
-
-    async def readyz(request: web.Request) -> web.Response:
-        body = '{"ready": false, "problems": ["standing by: another process is the bot"]}\n'
-        return web.Response(text=body, status=503, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port, reuse_address=True).start()
-    except OSError as error:
-        log.warning("standing by without a web listener on %s:%s: %s", host, port, error.strerror)
-    return runner.cleanup

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,9 +24,10 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from .events import Connected, Disconnected, Event, Message, utcnow
+from .outbox import waiting_by_channel
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from .stages import Outgoing
     from .storage import Storage
 
+log = logging.getLogger("opsbot.web")
 DATABASE_TIMEOUT = 2.0
 """Seconds /readyz waits for the database's answer."""
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -124,61 +127,75 @@ class Metrics:
     # serving
 
     def routes(
-        self,
-        app: web.Application,
-        storage: Storage,
-        ready: Callable[[], list[str]],
-        outbox_table: Any,
+        self, app: web.Application, storage: Storage, ready: Callable[[], list[str]]
     ) -> None:
         """Add /metrics, /healthz and /readyz to ``app``. ``ready`` names what is not ready
         yet (besides the database, asked here)."""
         from aiohttp import web
 
         async def metrics(request: web.Request) -> web.Response:
-            await self._read_outbox(storage, outbox_table)
-            body = await asyncio.to_thread(generate_latest, self.registry)
+            await self._read_outbox(storage)
+            body = generate_latest(self.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-        async def healthz(request: web.Request) -> web.Response:
-            return web.Response(text="ok\n", content_type="text/plain")
-
         async def readyz(request: web.Request) -> web.Response:
-            problems = list(ready())
-            problems += await _database_problems(storage)
-            status = 503 if problems else 200
-            body = {"ready": not problems, "problems": problems}
-            return web.Response(
-                text=json.dumps(body) + "\n", status=status, content_type="application/json"
-            )
+            return _readiness(list(ready()) + await _database_problems(storage))
 
         app.router.add_get("/metrics", metrics)
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/readyz", readyz)
 
-    async def _read_outbox(self, storage: Storage, table: Any) -> None:
+    async def _read_outbox(self, storage: Storage) -> None:
         try:
-            async with storage.session() as session:
-                rows = await asyncio.wait_for(
-                    session.execute(
-                        select(table.channel, func.count(), func.min(table.created_at))
-                        .where(table.state == "pending")
-                        .group_by(table.channel)
-                    ),
-                    DATABASE_TIMEOUT,
-                )
-                found = rows.all()
+            waiting = await asyncio.wait_for(waiting_by_channel(storage), DATABASE_TIMEOUT)
         except Exception:
             self.database_errors.inc()
             return
         now = utcnow()
         self.outbox_depth.clear()
         self.outbox_age.clear()
-        for channel, count, oldest in found:
-            self.outbox_depth.labels(channel).set(count)
-            if oldest is not None:
-                if oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=now.tzinfo)
-                self.outbox_age.labels(channel).set((now - oldest).total_seconds())
+        for each in waiting:
+            self.outbox_depth.labels(each.channel).set(each.count)
+            if each.oldest is not None:
+                self.outbox_age.labels(each.channel).set((now - each.oldest).total_seconds())
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers."""
+    from aiohttp import web
+
+    return web.Response(text="ok\n", content_type="text/plain")
+
+
+def _readiness(problems: list[str]) -> web.Response:
+    from aiohttp import web
+
+    body = {"ready": not problems, "problems": problems}
+    return web.Response(
+        text=json.dumps(body) + "\n", status=503 if problems else 200,
+        content_type="application/json",
+    )  # fmt: skip
+
+
+async def serve_standing_by(host: str, port: int) -> Callable[[], Awaitable[None]]:
+    """While a process stands by (another is the bot), its web listener answers ``/healthz``
+    and ``/readyz`` (503), so a load balancer sends people to the bot; returns how to stop it
+    (before the bot's own site takes the port)."""
+    from aiohttp import web
+
+    async def readyz(request: web.Request) -> web.Response:
+        return _readiness(["standing by: another process is the bot"])
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+    except OSError as error:
+        log.warning("standing by without a web listener on %s:%s: %s", host, port, error.strerror)
+    return runner.cleanup
 
 
 async def _database_problems(storage: Storage) -> list[str]:
@@ -188,6 +205,3 @@ async def _database_problems(storage: Storage) -> list[str]:
     except Exception as error:
         return [f"database unreachable: {type(error).__name__}"]
     return []
-
-
-CommandTimer = Callable[[str, float], None]

@@ -107,6 +107,33 @@ class Status:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What waits in one channel: how many entries, since when, the last failure."""
+
+    channel: str
+    count: int
+    oldest: datetime | None
+    last_error: str | None
+
+
+async def waiting_by_channel(storage: Storage) -> list[Waiting]:
+    """Every channel's waiting entries (``opsbot status``, ``/metrics``)."""
+    async with storage.session() as session:
+        rows = await session.execute(
+            select(
+                OutboxRow.channel,
+                func.count(),
+                func.min(OutboxRow.created_at),
+                func.max(OutboxRow.last_error),
+            )
+            .where(OutboxRow.state == "pending")
+            .group_by(OutboxRow.channel)
+            .order_by(OutboxRow.channel)
+        )
+        return [Waiting(channel, count, oldest, error) for channel, count, oldest, error in rows]
+
+
 class Outbox:
     def __init__(self, storage: Storage, *, first_delay: float = 1.0, most_delay: float = 300.0):
         self.storage = storage
@@ -401,11 +428,7 @@ class Outbox:
                 wait = backoff.next()
                 log.warning("outbox %s %s: %s; again in %.1f s", channel, target,
                             self._errors[key], wait)  # fmt: skip
-                self._backing_off.add(key)
-                try:
-                    await self._pause(wake, wait)
-                finally:
-                    self._backing_off.discard(key)
+                await self._wait_out(key, wake, wait)
                 continue
             else:
                 if reported:
@@ -414,11 +437,7 @@ class Outbox:
                 backoff.reset()
                 self._errors.pop(key, None)
                 continue
-            self._backing_off.add(key)
-            try:
-                await self._pause(wake, backoff.next())
-            finally:
-                self._backing_off.discard(key)
+            await self._wait_out(key, wake, backoff.next())
 
     async def _note(self, entries: list[Entry], error: str) -> None:
         """Keep the failure with the entries, for ``opsbot status`` (best effort: the
@@ -434,12 +453,16 @@ class Outbox:
         except Exception:
             log.debug("could not keep the outbox error", exc_info=True)
 
-    @staticmethod
-    async def _pause(wake: asyncio.Event, seconds: float) -> None:
-        """The backoff's wait, cut short by :meth:`wake` (or by a new entry)."""
+    async def _wait_out(self, key: tuple[str, str], wake: asyncio.Event, seconds: float) -> None:
+        """The backoff's wait after a failure, cut short only by :meth:`wake` (a new entry
+        does not: the target is away)."""
+        self._backing_off.add(key)
         wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), seconds)
+        finally:
+            self._backing_off.discard(key)
 
     async def _tell(self, spec: Channel, entry: Entry, error: Exception) -> None:
         if spec.held is None:

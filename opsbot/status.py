@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from .events import utcnow
 from .lease import LOCK_KEY
 from .lease import wanted as lease_wanted
-from .outbox import OutboxRow
+from .outbox import waiting_by_channel
 from .storage import Storage
 
 GROUP = text(
@@ -47,23 +47,10 @@ async def report(storage: Storage, url: str) -> list[str]:
             lines.append(f"{name}: {role} (connected {_age(since)} ago)")
     else:
         lines.append("SQLite: one process, no group (a group needs PostgreSQL).")
-    async with storage.session() as session:
-        rows = (
-            await session.execute(
-                select(
-                    OutboxRow.channel,
-                    func.count(),
-                    func.min(OutboxRow.created_at),
-                    func.max(OutboxRow.last_error),
-                )
-                .where(OutboxRow.state == "pending")
-                .group_by(OutboxRow.channel)
-                .order_by(OutboxRow.channel)
-            )
-        ).all()
-    if not rows:
+    waiting = await waiting_by_channel(storage)
+    if not waiting:
         lines.append("Outbox: nothing waits.")
-    for channel, count, oldest, error in rows:
-        line = f"Outbox {channel}: {count} waiting, the oldest for {_age(oldest)}"
-        lines.append(line + (f"; last error: {error}" if error else ""))
+    for each in waiting:
+        line = f"Outbox {each.channel}: {each.count} waiting, the oldest for {_age(each.oldest)}"
+        lines.append(line + (f"; last error: {each.last_error}" if each.last_error else ""))
     return lines

@@ -144,6 +144,10 @@ class Storage:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
 
+    def unreachable(self, reason: object) -> StorageUnavailable:
+        """The error people read when the database cannot be reached at start-up."""
+        return StorageUnavailable(f"cannot reach the database at {self.display_url}: {reason}")
+
     @property
     def display_url(self) -> str:
         """The URL with any password hidden, for messages and logs."""
@@ -197,9 +201,7 @@ class Storage:
             reason = getattr(error, "orig", None) or error
             if isinstance(error, TimeoutError):
                 reason = f"no answer within {self.connect_timeout:.0f} s"
-            raise StorageUnavailable(
-                f"cannot reach the database at {self.display_url}: {reason}"
-            ) from None
+            raise self.unreachable(reason) from None
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         log.info("database %s ready", self.display_url)

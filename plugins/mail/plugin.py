@@ -39,6 +39,7 @@ from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscri
 from . import smtp
 from .addresses import CODE_LIFETIME, Addresses, TooSoon, looks_like_code
 from .compose import (
+    TEMPLATES,
     Addressing,
     Minutes,
     compose,
@@ -211,7 +212,7 @@ class Mail(Plugin):
     async def teardown(self) -> None:
         await self.writer.stop()
 
-    async def _save(self, running: Running, *, still_open: bool = True) -> None:
+    def _save(self, running: Running, *, still_open: bool = True) -> None:
         """Keep what a restart mid-meeting needs (a chair's ``#mail`` choice), through a group
         commit: spooled at once, stored without holding up the meeting."""
         self.writer.add(
@@ -238,21 +239,21 @@ class Mail(Plugin):
         running = Running(event.meeting_id, event.meeting_name, room)
         running.chairs = {(event.owner, event.owner_account)} | {(c, None) for c in event.chairs}
         self.running[room.key] = running
-        await self._save(running)
+        self._save(running)
 
     @subscribe(ChairsChanged)
     async def chairs_changed(self, event: ChairsChanged) -> None:
         running = self._running(event.network, event.room)
         if running is not None:
             running.chairs = set(event.chairs)
-            await self._save(running)
+            self._save(running)
 
     @subscribe(PadChosen)
     async def pad_chosen(self, event: PadChosen) -> None:
         running = self._running(event.network, event.room)
         if running is not None and running.meeting_id == event.meeting_id:
             running.pad_url = event.url
-            await self._save(running)
+            self._save(running)
 
     # where the minutes go
 
@@ -291,7 +292,7 @@ class Mail(Plugin):
         if running is None or running.meeting_id != event.meeting_id:
             running = Running(event.meeting_id, event.meeting_name, room)
         else:
-            await self._save(running, still_open=False)
+            self._save(running, still_open=False)
         config = self.config_for(room)
         if event.restricted and not config.restricted:
             self.log.info("%s was restricted: no mail of its minutes", event.meeting_name)
@@ -401,7 +402,7 @@ class Mail(Plugin):
             "inline": config.minutes == "inline",
             "html": config.html,
             "tz": self.timezone,
-            "templates": config.templates or Path(__file__).parent / "templates",
+            "templates": config.templates or TEMPLATES,
         }
         full = compose(minutes, addressing, **options)
         bare = compose(minutes, addressing, bare=True, **options)
@@ -502,7 +503,7 @@ class Mail(Plugin):
         else:
             await ctx.reply("Say #mail to LIST (addresses), #mail off, #mail on, or #mail.")
             return
-        await self._save(running)
+        self._save(running)
         await ctx.reply(self._where(running))
 
     @command("mail status", usage="", help="What mail waits, and what became of the last one.")
