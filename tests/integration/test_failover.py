@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from opsbot.testing import run_opsbot
 from .ircserver import IrcNetwork, Person, free_port
 from .postgresserver import PostgresServer
 from .processes import serving
-from .test_outage import CHANNEL, bot_joined, said_by_bot
+from .test_outage import CHANNEL, bot_joined, said_by_bot, start_bot
 
 
 @pytest.fixture(scope="module")
@@ -40,34 +39,7 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """One process of the group: its own spool and log (and site on ``web``), the minutes
     folder shared."""
-    home = folder / name
-    home.mkdir(exist_ok=True)
-    config = {
-        "bot": {"nick": "opsbot"},
-        "database": {"url": url, "spool_dir": str(home / "spool"), "connect_timeout": 5},
-        "log": {"file": str(home / "bot.log"), "level": "INFO"},
-        "web": {"enabled": web is not None, "listen": f"127.0.0.1:{web or 0}"},
-        "networks": [
-            {
-                "type": "irc", "name": "testnet", "host": "127.0.0.1", "port": irc.port,
-                "tls": False, "nick": "opsbot", "channels": [CHANNEL],
-                "flood": {"burst": 1000, "per_second": 1000},
-            }
-        ],
-        "plugins": {
-            "enabled": ["core", "meetings"],
-            "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
-        },
-    }  # fmt: skip
-    path = home / "config.yaml"
-    path.write_text(json.dumps(config))
-    return subprocess.Popen(
-        [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
-        cwd=home,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(home / "stderr.log").open("ab"),
-    )
+    return start_bot(folder, url, irc, home=folder / name, web=web)
 
 
 def says(path: Path, text: str) -> bool:

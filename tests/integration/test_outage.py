@@ -41,13 +41,23 @@ def irc() -> Iterator[IrcNetwork]:
 
 
 def start_bot(
-    folder: Path, url: str, irc: IrcNetwork, pads: Etherpad | None = None
+    folder: Path,
+    url: str,
+    irc: IrcNetwork,
+    pads: Etherpad | None = None,
+    *,
+    home: Path | None = None,
+    web: int | None = None,
 ) -> subprocess.Popen[bytes]:
+    """``opsbot run`` with its config, spool and log in ``home`` (default ``folder``), the
+    minutes in ``folder``/meetings (shared by processes of one group), its site on ``web``."""
+    home = home or folder
+    home.mkdir(exist_ok=True)
     config = {
         "bot": {"nick": "opsbot"},
-        "database": {"url": url, "spool_dir": str(folder / "spool"), "connect_timeout": 5},
-        "log": {"file": str(folder / "bot.log"), "level": "INFO"},
-        "web": {"enabled": False},
+        "database": {"url": url, "spool_dir": str(home / "spool"), "connect_timeout": 5},
+        "log": {"file": str(home / "bot.log"), "level": "INFO"},
+        "web": {"enabled": web is not None, "listen": f"127.0.0.1:{web or 0}"},
         "networks": [
             {
                 "type": "irc",
@@ -72,14 +82,14 @@ def start_bot(
             "retry_min": 0.1,
             "retry_max": 0.5,
         }
-    path = folder / "config.yaml"
+    path = home / "config.yaml"
     path.write_text(json.dumps(config))
     return subprocess.Popen(
         [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
-        cwd=folder,
+        cwd=home,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=(folder / "stderr.log").open("ab"),
+        stderr=(home / "stderr.log").open("ab"),
     )
 
 
