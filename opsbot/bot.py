@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import logs
+from .audit import Audit
 from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config, bridge_notes
@@ -98,6 +99,7 @@ class Bot:
         )
         self._storage.health.listener = self._database_changed
         self._people = People(self._storage)
+        self._audit = Audit(self._storage)
         self._outbox = Outbox(self._storage)
         self._later = SayLater(
             self._outbox,
@@ -324,6 +326,10 @@ class Bot:
     def people(self) -> People:
         """Who is who across networks (linked identities and their preferences)."""
         return self._people
+
+    @property
+    def audit(self) -> Audit:
+        return self._audit
 
     @property
     def outbox(self) -> Outbox:

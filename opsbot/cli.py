@@ -334,6 +334,29 @@ def status(config_path: str | None) -> None:
         click.echo(line)
 
 
+@main.command()
+@config_option
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--who", default=None, help="Only rows of this network:account.")
+def audit(config_path: str | None, limit: int, who: str | None) -> None:
+    """Refusals bot admins should know of (wrong link codes, lock-outs, self-kudos), newest first."""
+    from .audit import Audit
+
+    async def go() -> list[str]:
+        storage = await open_storage(config_path)
+        try:
+            rows = await Audit(storage).recent(limit, who)
+        finally:
+            await storage.close()
+        return [f"{r.ts:%Y-%m-%d %H:%M:%S} {r.who}  {r.action}: {r.detail}" for r in rows]
+
+    lines = run_async(go)
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("Nothing in the audit trail.")
+
+
 @main.group()
 def people() -> None:
     """Linked identities: one person's accounts on several networks."""

@@ -167,6 +167,15 @@ class KudosWithdrawn(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PeopleLinked(DomainEvent):
+    """Identities became one person (``!link``): credit between them stops counting."""
+
+    identities: tuple[tuple[str, str], ...]
+    """Every (network, account) of the person now."""
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LeaderboardOptOut(DomainEvent):
     """Someone left (``opted_out``) or rejoined the public leaderboards and digests."""
 

@@ -2,7 +2,11 @@
 are linked by proof (a one-time code given on one network and said back on the other within
 ten minutes), or by an admin. Unlinked identities are people of their own.
 
-A person is named by a number; only linked identities have a row (``opsbot_identities``).
+A person is named by a number; only linked identities have a row (``opsbot_identities``). The
+links are also kept in memory, so rules that compare people (no kudos to yourself, one kudos per
+giver and receiver) cost no query: read at start-up, changed with each link made here, and read
+again when older than a minute (an admin may link people from the command line meanwhile).
+Codes and their limits on guessing: :mod:`opsbot.linkcodes`.
 
 A person's preferences (leaving the public leaderboards, ...) are kept here too, in one place
 for every plugin (``opsbot_preferences``, per identity; a person's identities count together),
@@ -11,10 +15,8 @@ read into memory at start-up and changed through :meth:`People.set_preference`.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +24,13 @@ from sqlalchemy import Integer, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .events import utcnow
+from .linkcodes import LinkCodes
 from .state import OpsbotBase
 from .storage import Storage, UTCDateTime
 
 Key = tuple[str, str]
 """(network, account)"""
-CODE_SECONDS = 600
+FRESH_SECONDS = 60.0
 LEADERBOARDS = "leaderboards"
 """The preference of leaving public leaderboards and pages: value ``hidden``."""
 HIDDEN = "hidden"
@@ -67,23 +70,36 @@ def not_hidden(network: Any, account: Any) -> Any:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    key: Key
-    expires: float
-
-
 class People:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._codes: dict[str, Pending] = {}
+        self.codes = LinkCodes()
+        """The link codes waiting, and the limits on guessing them."""
         self._preferences: dict[tuple[Key, str], str] = {}
+        self._same: dict[Key, frozenset[Key]] = {}
+        self._read_at = float("-inf")
 
     async def load(self) -> None:
-        """Read every preference (the bot does at start-up)."""
+        """Read every preference and every link (the bot does at start-up)."""
         async with self.storage.session() as session:
             rows = await session.scalars(select(PreferenceRow))
             self._preferences = {((r.network, r.account), r.name): r.value for r in rows}
+        await self._read_links()
+
+    async def _read_links(self) -> None:
+        groups = await self.groups()
+        self._same = {key: frozenset(keys) for key, keys in groups.items()}
+        self._read_at = time.monotonic()
+
+    async def one_person(self, key: Key) -> frozenset[Key]:
+        """Every identity of the person ``key`` is, from memory (read again when a minute old;
+        a database that is away leaves the links as last read)."""
+        if time.monotonic() - self._read_at > FRESH_SECONDS:
+            try:
+                await self._read_links()
+            except Exception:
+                self._read_at = time.monotonic()
+        return self._same.get(key) or frozenset((key,))
 
     def preference(self, key: Key, name: str) -> str | None:
         return self._preferences.get((key, name))
@@ -156,19 +172,6 @@ class People:
             by_person.setdefault(person, []).append((network, account))
         return {key: keys for keys in by_person.values() for key in keys}
 
-    def new_code(self, key: Key) -> str:
-        now = time.monotonic()
-        self._codes = {c: p for c, p in self._codes.items() if p.expires > now}
-        code = secrets.token_hex(4)
-        self._codes[code] = Pending(key, now + CODE_SECONDS)
-        return code
-
-    def redeem(self, code: str) -> Key | None:
-        pending = self._codes.pop(code.strip().lower(), None)
-        if pending is None or pending.expires < time.monotonic():
-            return None
-        return pending.key
-
     async def link(self, a: Key, b: Key, by: str) -> None:
         """Make ``a`` and ``b`` (and whoever each is linked to) one person."""
         async with self.storage.session() as session, session.begin():
@@ -195,6 +198,7 @@ class People:
                             linked_by=by,
                         )
                     )
+        await self._read_links()
 
     async def split(self, key: Key) -> bool:
         """Make ``key`` a person of its own again; False if it was linked to nobody."""
@@ -203,7 +207,8 @@ class People:
             if row is None:
                 return False
             await session.delete(row)
-            return True
+        await self._read_links()
+        return True
 
 
 def parse_key(text: str) -> Key:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from .audit import Audit
 from .events import DomainEvent, Event, Identity, Message, Role, Room
 from .outbox import Outbox
 from .people import People
@@ -111,6 +112,11 @@ class Services(Protocol):
     @property
     def people(self) -> People:
         """Who is who across networks: linked identities and their preferences."""
+        ...
+
+    @property
+    def audit(self) -> Audit:
+        """The audit trail of refusals bot admins read (``opsbot audit``)."""
         ...
 
     @property

@@ -91,6 +91,8 @@ CLI = [
     ("schedule", "next"),
     ("people", "show"),
     ("people", "split"),
+    ("audit", "--who"),
+    ("audit", "--limit"),
 ]
 
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import functools
 import platform
+import time
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import delete, select
 
-from opsbot.text import shorten
+from opsbot.domain import PeopleLinked
 from opsbot.events import Connected, Role
+from opsbot.linkcodes import WRONG_PER_ACCOUNT, Outcome
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
 from opsbot.rules import CommandInfo
+from opsbot.text import shorten
 from opsbot.transports import TransportError
 
 from .models import JoinedRoom
+
+LOCKED_TOLD_EVERY = 60.0
+"""Seconds between two answers to an account locked out of !link CODE."""
 
 
 @functools.cache
@@ -27,6 +33,9 @@ def opsbot_version() -> str:
 
 class Core(Plugin):
     """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
+
+    async def setup(self) -> None:
+        self._told_locked: dict[tuple[str, str], float] = {}
 
     def _prefix(self, ctx: Context) -> str:
         return ctx.prefix
@@ -175,24 +184,63 @@ class Core(Plugin):
         if me.key is None:
             await ctx.reply(f"Identify to an account on {me.network} first; links join accounts.")
             return
+        people = self.services.people
+        prefix = self._prefix(ctx)
         if code is None:
-            made = self.services.people.new_code(me.key)
+            made = people.codes.new(me.key)
             await ctx.reply_private(
-                f"Say '{self._prefix(ctx)}link {made}' from your account on the other network "
+                f"Say '{prefix}link {made}' from your account on the other network "
                 "within 10 minutes."
             )
             if not ctx.room.is_direct:
                 await ctx.reply("I sent you a one-time code privately.")
             return
-        other = self.services.people.redeem(code)
-        if other is None:
-            await ctx.reply("That code is unknown or has expired; ask for a new one with !link.")
-            return
-        if other == me.key:
-            await ctx.reply("Say the code from your other account, not this one.")
-            return
-        await self.services.people.link(other, me.key, by=f"{me.network}:{me.account}")
-        await ctx.reply(f"Linked {other[0]}:{other[1]} and {me.network}:{me.account}.")
+        redeemed = people.codes.redeem(code, me.key)
+        who = f"{me.network}:{me.account}"
+        match redeemed.outcome:
+            case Outcome.LINKED:
+                other = redeemed.owner
+                assert other is not None
+                if other == me.key:
+                    await ctx.reply("Say the code from your other account, not this one.")
+                    return
+                await people.link(other, me.key, by=who)
+                await ctx.reply(f"Linked {other[0]}:{other[1]} and {who}.")
+                person = await people.one_person(me.key)
+                await self.emit(PeopleLinked(identities=tuple(sorted(person)), by=who))
+            case Outcome.UNKNOWN:
+                await ctx.reply(
+                    f"That code is unknown or has expired; ask for a new one with {prefix}link."
+                )
+                await self.services.audit.record(who, "link: wrong code", f"said {code[:40]!r}")
+            case Outcome.VOID:
+                await ctx.reply(
+                    "That code was made void after too many wrong tries while it waited; ask "
+                    f"for a new one with {prefix}link."
+                )
+            case Outcome.JUST_LOCKED:
+                self._told_locked[me.key] = time.monotonic()
+                minutes = round(redeemed.wait_seconds / 60)
+                await ctx.reply(
+                    f"Too many wrong codes: {prefix}link CODE is refused to you for {minutes} "
+                    "minutes."
+                )
+                told = (
+                    f"{who} said {WRONG_PER_ACCOUNT} wrong link codes within 10 minutes; "
+                    f"refused for {minutes} minutes."
+                )
+                self.log.warning("%s", told)
+                await self.services.audit.record(who, "link: locked out", told)
+                await self.services.tell_admins(told)
+            case Outcome.LOCKED:
+                now = time.monotonic()
+                if now - self._told_locked.get(me.key, float("-inf")) < LOCKED_TOLD_EVERY:
+                    return  # a flood of tries gets one answer a minute, not one each
+                self._told_locked[me.key] = now
+                await ctx.reply(
+                    f"Too many wrong codes lately; try again in "
+                    f"{max(1, round(redeemed.wait_seconds / 60))} minutes."
+                )
 
     @command("whois", usage="[WHO]", help="Someone's accounts on every network, as linked.")
     async def whois(self, ctx: Context, who: str | None = None) -> None:

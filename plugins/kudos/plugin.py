@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut
+from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
 from opsbot.events import Identity, Message, Role
 from opsbot.people import HIDDEN, LEADERBOARDS
-from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require
+from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
 
 from .parse import evidence_in, parse_request, pills, plus_plus
 from .store import Key, KudosStore
@@ -146,6 +146,8 @@ class Kudos(Plugin):
             )
             return
         now = ctx.msg.ts
+        people = self.services.people
+        mine = await people.one_person(giver)
         credited: list[str] = []
         refusals: list[str] = []
         evidence = evidence_in(reason)
@@ -167,15 +169,31 @@ class Kudos(Plugin):
             if receiver == giver:
                 refusals.append("No kudos to yourself; someone else will notice.")
                 continue
-            last = self.store.last_given(giver, receiver, category)
+            theirs = await people.one_person(receiver)
+            if giver in theirs:
+                refusals.append(
+                    f"No kudos to yourself: {who.nick} is linked to you; someone else will notice."
+                )
+                await self._refused(giver, "kudos: to a linked account", receiver, category)
+                continue
+            last = max(
+                (ts for g in mine for r in theirs if (ts := self.store.last_given(g, r, category))),
+                default=None,
+            )
             if last is not None and now - last < timedelta(hours=config.window_hours):
                 refusals.append(
                     f"You already gave {who.nick} #{category} kudos in the last "
                     f"{config.window_hours:g} h."
                 )
+                if len(mine) > 1 or len(theirs) > 1:
+                    await self._refused(giver, "kudos: window, through a link", receiver, category)
                 continue
-            if self.store.given_today(giver, now) >= config.daily_cap:
+            if sum(self.store.given_today(g, now) for g in mine) >= config.daily_cap:
                 refusals.append(f"You have given {config.daily_cap} kudos today, the daily limit.")
+                if len(mine) > 1:
+                    await self._refused(
+                        giver, "kudos: daily cap, through a link", receiver, category
+                    )
                 break
             given = self.store.give(
                 ts=now,
@@ -211,6 +229,27 @@ class Kudos(Plugin):
             await ctx.reply(f"Kudos to {', '.join(credited)} for #{category}{cited}.")
         for refusal in refusals[:2]:
             await ctx.reply(refusal)
+
+    @subscribe(PeopleLinked)
+    async def linked(self, event: PeopleLinked) -> None:
+        """Kudos given between identities now linked as one person stop counting (revoked,
+        with an audit row): linking cannot launder kudos given to oneself beforehand."""
+        for kudos_id in await self.store.between(event.identities):
+            row = await self.store.withdraw(
+                kudos_id,
+                "revoked",
+                "opsbot",
+                f"giver and receiver linked as one person by {event.by}",
+            )
+            if row is not None:
+                self.log.info("kudos %d revoked: its giver and receiver are one person", kudos_id)
+                await self.emit(KudosWithdrawn(kudos_id=row.id, how="revoked"))
+
+    async def _refused(self, giver: Key, action: str, receiver: Key, category: str) -> None:
+        """Keep a refusal that took a linked account to try in the audit trail."""
+        await self.services.audit.record(
+            f"{giver[0]}:{giver[1]}", action, f"to {receiver[0]}:{receiver[1]} #{category}"
+        )
 
     # the command
 

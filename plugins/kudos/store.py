@@ -268,6 +268,19 @@ class KudosStore:
         )
         return row
 
+    async def between(self, identities: Sequence[Key]) -> list[int]:
+        """The standing kudos whose giver and receiver are both among ``identities``."""
+        await self.flush()
+        givers = or_(*(and_(Kudos.giver_network == n, Kudos.giver_key == a) for n, a in identities))
+        receivers = or_(
+            *(and_(Kudos.receiver_network == n, Kudos.receiver_key == a) for n, a in identities)
+        )
+        async with self.storage.session() as session:
+            found = await session.scalars(
+                select(Kudos.id).where(Kudos.state == "given", givers, receivers)
+            )
+            return list(found)
+
     # people
 
     def note_seen(self, network: str, nick: str, account: str | None, ts: datetime) -> None:

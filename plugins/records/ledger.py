@@ -138,21 +138,28 @@ class Tally:
     def of(cls, rows: Sequence[Any]) -> Tally:
         """The tally of ledger rows, counted in one C-level pass and one over attendances."""
         tally = cls()
-        for (kind, meeting, category), n in Counter((r[3], r[4], r[5]) for r in rows).items():
-            if kind == "attended":
-                tally.attended[meeting] = tally.attended.get(meeting, 0) + n
-            elif kind == "kudos":
+        for (kind, category), n in Counter((r[3], r[5]) for r in rows).items():
+            if kind == "kudos":
                 tally.kudos[category] = tally.kudos.get(category, 0) + n
-            elif kind == "chaired":
-                tally.chaired += n
             elif kind == "action":
                 tally.actions += n
             elif kind == "completed":
                 tally.completed += n
         lines = tally.lines
+        # One meeting attended or chaired once by a person, whichever of their linked
+        # accounts was there (rows carry the meeting as their source, r[7]).
+        attended: set[str] = set()
+        chaired: set[str] = set()
         for row in rows:
-            if row[3] == "attended":
+            kind = row[3]
+            if kind == "attended":
                 lines[row[4]] = lines.get(row[4], 0) + row[6]
+                if row[7] not in attended:
+                    attended.add(row[7])
+                    tally.attended[row[4]] = tally.attended.get(row[4], 0) + 1
+            elif kind == "chaired":
+                chaired.add(row[7])
+        tally.chaired = len(chaired)
         return tally
 
 
@@ -191,7 +198,7 @@ class Periods:
 
     def rules_met(self, rows: Sequence[Any]) -> list[str]:
         """The rules met by one person's ledger rows (``(network, account, time, kind,
-        meeting, category, count, ...)``, oldest first: each period is a tail of them)."""
+        meeting, category, count, source, ...)``, oldest first: each period is a tail of them)."""
         times = [row[2] for row in rows]
         by_days = {
             days: Tally.of(rows[bisect_left(times, since) :]) for days, since in self.since.items()

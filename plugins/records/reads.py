@@ -73,13 +73,17 @@ class RecordReads:
         """Totals, rules met and evidence of one person's ledger rows (``ledger_rows()`` columns),
         in one pass: an export makes a million of these. Evidence carries only the fields its
         kind has."""
-        attended = lines = chaired = actions = completed = 0
+        lines = actions = completed = 0
         kudos: dict[str, int] = {}
         evidence: list[dict[str, Any]] = []
         shown_from = "" if since is None else iso_utc_text(since)
+        # A person linked across accounts attended (chaired) a meeting once, whichever of
+        # their accounts spoke (was made chair) in it.
+        attended_in: set[str] = set()
+        chaired_in: set[str] = set()
         for _network, _account, ts, kind, meeting, category, count, source, link, private in rows:
             if kind == "attended":
-                attended += 1
+                attended_in.add(source)
                 lines += count
                 item = {"time": ts, "kind": kind, "meeting": meeting, "lines": count}
             elif kind == "kudos":
@@ -87,7 +91,7 @@ class RecordReads:
                 item = {"time": ts, "kind": kind, "category": category}
             else:
                 if kind == "chaired":
-                    chaired += 1
+                    chaired_in.add(source)
                 elif kind == "action":
                     actions += 1
                 elif kind == "completed":
@@ -101,9 +105,9 @@ class RecordReads:
                     item["private"] = True
                 evidence.append(item)
         return {
-            "meetings_attended": attended,
+            "meetings_attended": len(attended_in),
             "lines_said": lines,
-            "meetings_chaired": chaired,
+            "meetings_chaired": len(chaired_in),
             "action_items": actions,
             "action_items_completed": completed,
             "kudos": kudos,

@@ -250,6 +250,8 @@ class Person:
         prefix = f":{nick}!"
         found = []
         for line in self.lines[since:]:
+            if line.startswith("@"):  # message tags (account-tag) first
+                line = line.split(" ", 1)[1]
             if line.startswith(prefix) and f" PRIVMSG {target} :" in line:
                 found.append(line.split(f" PRIVMSG {target} :", 1)[1])
         return found

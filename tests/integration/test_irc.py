@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from opsbot.audit import Audit
 from opsbot.bot import Bot
 from opsbot.config import IrcNetwork as IrcConfig
 from opsbot.config import parse_config
@@ -508,3 +509,74 @@ async def test_a_bridges_puppets_are_told_by_their_realname(
             await person.quit()
     finally:
         await bot.stop()
+
+
+async def test_a_hostile_user_cannot_kudos_a_linked_account_or_guess_link_codes(
+    network: IrcNetwork, tmp_path: Path
+) -> None:
+    """Real accounts on Atheme: alice links alice2 and thanks herself through it; mallory floods
+    300 guessed link codes. One line refuses each, nothing is credited or linked, the admin is
+    told once, the audit trail has every refusal."""
+    config = bot_config(network, tmp_path)
+    config["plugins"]["enabled"] = ["core", "kudos"]
+    config["bot"]["admins"] = ["testnet:bobadmin"]
+    bot = Bot(parse_config(config, env={}))
+    await bot.start()
+    transport = transport_of(bot)
+    await asyncio.wait_for(_until(lambda: bool(transport.rooms())), 15)
+    alice = await Person.connect(network.port, "alice", caps="account-tag")
+    await alice.identify(PASSWORD)
+    people = {}
+    for nick in ("alice2", "mallory", "bobadmin"):
+        people[nick] = await Person.connect(network.port, nick, caps="account-tag")
+        await people[nick].register(PASSWORD)
+    alice2, mallory, admin = people["alice2"], people["mallory"], people["bobadmin"]
+    for person in (alice, alice2, mallory, admin):
+        await joined(person)
+
+    await alice.say("#ops", "!link")
+    code_line = await alice.wait_for(lambda line: "PRIVMSG alice :Say '!link " in line)
+    code = code_line.split("!link ", 1)[1].split("'")[0]
+    assert len(code) == 16
+    await alice2.say("#ops", f"!link {code}")
+    await alice2.wait_for(lambda line: "Linked testnet:alice and testnet:alice2." in line)
+    await alice.say("#ops", "!whois alice")
+    await alice.wait_for(lambda line: "alice is testnet:alice, testnet:alice2." in line)
+
+    mark = len(admin.lines)
+    await alice.say("#ops", "!kudos alice2 #review for the spec review")
+    await alice.say("#ops", "alice2++ for the spec review")
+    refused = "No kudos to yourself: alice2 is linked to you; someone else will notice."
+    await admin.wait_for(lambda line: admin.said_by("opsbot", "#ops", mark).count(refused) == 2)
+    await admin.say("#ops", "!kudos alice2")
+    await admin.wait_for(lambda line: "alice2 has no kudos yet." in line, since=mark)
+
+    mark = len(admin.lines)
+    for i in range(300):
+        await mallory.send(f"PRIVMSG #ops :!link {i:016x}")
+    await mallory.say("#ops", "!ping")  # handled after the 300: every answer is out by its pong
+    await admin.wait_for(lambda line: "PRIVMSG #ops :pong" in line, since=mark, within=30)
+    answers = admin.said_by("opsbot", "#ops", mark)
+    unknown = "That code is unknown or has expired; ask for a new one with !link."
+    assert answers[:4] == [unknown] * 4
+    assert answers[4:] == [
+        "Too many wrong codes: !link CODE is refused to you for 15 minutes.",
+        "pong",
+    ], "one line a refusal, then silence"
+    told = admin.said_by("opsbot", "bobadmin", mark)
+    assert told == [
+        "testnet:mallory said 5 wrong link codes within 10 minutes; refused for 15 minutes."
+    ]
+    await mallory.say("#ops", "!whois mallory")
+    await mallory.wait_for(lambda line: "mallory is testnet:mallory." in line)
+
+    rows = await Audit(bot.storage).recent(100)
+    assert [(r.who, r.action) for r in reversed(rows)] == [
+        ("testnet:alice", "kudos: to a linked account"),
+        ("testnet:alice", "kudos: to a linked account"),
+        *[("testnet:mallory", "link: wrong code")] * 4,
+        ("testnet:mallory", "link: locked out"),
+    ]
+    for person in (alice, alice2, mallory, admin):
+        await person.quit()
+    await bot.stop()

@@ -82,3 +82,24 @@ async def test_people_merge_show_split_from_the_command_line(
     ]
     bad = opsbot("show", "alice")
     assert bad.returncode == 2 and "is not network:account" in bad.stderr
+
+
+async def test_the_audit_trail_from_the_command_line(
+    kudos_bot: KudosFactory, tmp_path: Path, database_url: str
+) -> None:
+    bot = await kudos_bot()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {{url: '{database_url}'}}\n")
+    assert run_opsbot("audit", "-c", str(config)).stdout == "Nothing in the audit trail.\n"
+    for _ in range(5):
+        await bot.irc.say("mallory", "!link 0123456789abcdef")
+    await bot.bot.stop()
+    shown = run_opsbot("audit", "-c", str(config)).stdout.splitlines()
+    assert len(shown) == 5
+    assert shown[0].endswith(
+        "irc:mallory  link: locked out: irc:mallory said 5 wrong link codes within 10 minutes; "
+        "refused for 15 minutes."
+    )
+    assert shown[1].endswith("irc:mallory  link: wrong code: said '0123456789abcdef'")
+    only = run_opsbot("audit", "--who", "irc:alice", "-c", str(config))
+    assert only.stdout == "Nothing in the audit trail.\n"

@@ -316,3 +316,25 @@ async def test_imported_archives_credit_nicks_an_admin_can_merge_into_accounts(
     exported = json.loads(opsbot("records", "export", "--format", "json").stdout)
     assert {p["person"]: p for p in exported}["irc:bob"]["meetings_attended"] == 2
     running.close()
+
+
+async def test_a_person_linked_across_accounts_attends_and_chairs_a_meeting_once(
+    rbot: TestBot,
+) -> None:
+    """alice chairs from two linked accounts and speaks from both: one meeting attended and one
+    chaired, not two (the "chair" and "auc" rules cannot be met by doubling up)."""
+    irc = rbot.irc
+    await irc.say("alice2", "o/")
+    await irc.say("alice", "!link")
+    code = next(s for s in reversed(irc.transport.sent) if s.to is not None).text.split()[2]
+    assert await irc.say("alice2", f"!link {code.rstrip(chr(39))}") == [
+        "Linked irc:alice and irc:alice2."
+    ]
+    await irc.say("alice", "#startmeeting Ops Meetup Team")
+    await irc.say("alice", "#chair alice2")
+    await irc.say("alice2", "hello from my other account")
+    await irc.say("alice", "#endmeeting")
+    assert (await irc.say("bob", "!record alice"))[0] == (
+        "alice: 1 meetings attended (4 lines), 1 chaired, 0 action items (0 done); kudos: none. "
+        "Rules met: chair."
+    )
