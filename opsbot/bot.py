@@ -41,7 +41,7 @@ from .later import SayLater
 from .lease import Lease
 from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
-from .metrics import Metrics, serve_standing_by
+from .metrics import Metrics
 from .outbox import Outbox
 from .people import People
 from .plugin import Plugin
@@ -49,6 +49,7 @@ from .router import Router
 from .rules import CommandInfo, handlers_of
 from .scheduler import PluginJobs, Scheduler
 from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
+from .standby import Standby
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
@@ -131,6 +132,7 @@ class Bot:
         self._admins = {tuple(admin.split(":", 1)) for admin in config.bot.admins}
         self._started: list[Transport] = []
         self._stopped = False
+        self._site_only = False
         self._wants_own_messages = False
         self._reloads: set[asyncio.Future[None]] = set()
         """Domain events emitted from signal handlers and callbacks, until delivered."""
@@ -189,6 +191,48 @@ class Bot:
             ", ".join(self.plugins),
         )
 
+    async def wait_migrated(self, every: float) -> None:
+        """Wait until the database answers and every enabled plugin's tables are at the
+        revision this version declares (the bot of the group migrates them)."""
+        classes = self._classes = load_classes(self.config.plugins, self._extra_plugins)
+        wanted = [("opsbot", STATE_MIGRATIONS)] + [
+            (name, cls.migrations_dir()) for name, cls in classes.items()
+        ]
+        told = ""
+        while True:
+            try:
+                if self._storage.engine_or_none is None:
+                    await self._storage.connect()
+                behind = await self._storage.behind(wanted)
+                if not behind:
+                    return
+                why = f"waiting for the bot to migrate {', '.join(behind)}"
+            except Exception as error:
+                why = f"waiting for the database: {error}"
+            if why != told:
+                log.info("standing by: %s", why)
+                told = why
+            await asyncio.sleep(every)
+
+    async def start_site(self) -> None:
+        """Serve the site alone, read from the shared database, while another process of the
+        group is the bot (:mod:`opsbot.standby`); after :meth:`wait_migrated`."""
+        configs = build_configs(self._classes, self.config.plugins, self.config.networks)
+        await self._people.load()
+        for name, cls in self._classes.items():
+            plugin = cls(self, name, configs[name])
+            await plugin.serve_site()
+            self.plugins[name] = plugin
+        self._site_only = True
+        if self.web is not None:
+            await self.web.start()
+        self.started_at = utcnow()
+
+    async def stop_site(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+        await self._storage.close()
+
     async def stop(self) -> None:
         """Stop cleanly: handle everything queued, then tear down; safe to call twice."""
         if self._stopped:
@@ -225,8 +269,11 @@ class Bot:
         lease = Lease(database.url) if database.lease and lease_wanted(database.url) else None
         try:
             if lease is not None:
-                web = self.config.web
-                close = await serve_standing_by(web.host, web.port) if web.enabled else None
+                standby = (
+                    Standby(self.config, self._extra_plugins) if self.config.web.enabled else None
+                )
+                if standby is not None:
+                    standby.start()
                 try:
                     held = await lease.acquire(stop, give_up_after=database.connect_timeout)
                     if not held and stop.is_set():
@@ -236,8 +283,8 @@ class Bot:
                         wait = database.connect_timeout
                         raise self._storage.unreachable(f"no answer within {wait:.0f} s")
                 finally:
-                    if close is not None:
-                        await close()
+                    if standby is not None:
+                        await standby.stop()
             self.metrics.lease_held.set(1)
             await self.start()
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep
@@ -289,6 +336,8 @@ class Bot:
 
     def _not_ready(self) -> list[str]:
         """What /readyz names as not ready, besides the database."""
+        if self._site_only:
+            return []  # standing by, serving the site: no network of its own to wait for
         if self.started_at is None:
             return ["starting: migrations and plugins not set up yet"]
         return [f"network {name} not connected" for name in

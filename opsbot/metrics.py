@@ -184,7 +184,7 @@ async def serve_standing_by(host: str, port: int) -> Callable[[], Awaitable[None
     from aiohttp import web
 
     async def readyz(request: web.Request) -> web.Response:
-        return _readiness(["standing by: another process is the bot"])
+        return _readiness(["standing by: waiting for the bot to migrate the database"])
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

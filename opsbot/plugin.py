@@ -167,3 +167,9 @@ class Plugin:
 
     async def teardown(self) -> None:
         """Called at shutdown, after the last event was handled."""
+
+    async def serve_site(self) -> None:
+        """Called instead of :meth:`setup` in a process that stands by (another process of the
+        group is the bot): add this plugin's pages, read from the shared database, and nothing
+        else (no writes, no jobs, no networks). Background work it starts must end when the
+        site stops (``web.on_cleanup``). Plugins without pages need not override it."""

@@ -166,6 +166,11 @@ class Storage:
             raise RuntimeError("storage is not connected")
         return self._engine
 
+    @property
+    def engine_or_none(self) -> AsyncEngine | None:
+        """The engine, or None before :meth:`connect`."""
+        return self._engine
+
     async def connect(self) -> None:
         """Open the engine and check the database answers; raises StorageUnavailable."""
         try:
@@ -239,6 +244,19 @@ class Storage:
                     continue
                 done[name] = await conn.run_sync(_upgrade, name, versions)
         return done
+
+    async def behind(self, plugins: Iterable[tuple[str, str | None]]) -> list[str]:
+        """Those of ``(plugin name, versions folder)`` whose tables are not at the revision
+        their folder declares (a process that does not migrate waits for them)."""
+        found = []
+        async with self.engine.connect() as conn:
+            for name, versions in plugins:
+                if versions is None:
+                    continue
+                head = declared_head(versions)
+                if head is not None and await conn.run_sync(_stored_revision, name) != head:
+                    found.append(name)
+        return found
 
     async def revisions(self, plugins: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
         """The revision each plugin's tables are at now (None if never migrated)."""

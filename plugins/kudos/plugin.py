@@ -75,6 +75,13 @@ class Kudos(Plugin):
                 self.store, self.config.categories, self.services.people.everyone_hidden, site
             )
 
+    async def serve_site(self) -> None:
+        """Standing by: the leaderboards and kudos pages from the shared database."""
+        site = self.web
+        if site is not None:
+            store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
+            KudosSite(store, self.config.categories, self.services.people.everyone_hidden, site)
+
     async def teardown(self) -> None:
         await self.store.stop()
 

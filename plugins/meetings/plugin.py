@@ -52,9 +52,11 @@ from .engine import (
     sanitise_name,
 )
 from .files import links, write_outputs
+from .follow import Follower
 from .help import command_help, overview
 from .lines import lines_of
 from .live import Live, LiveMeetings
+from .models import MeetingRow
 from .paths import basename
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
@@ -129,6 +131,37 @@ class Meetings(MeetingCommands, Plugin):
                     "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
                 )
                 self._warm_up()
+
+    async def serve_site(self) -> None:
+        """Standing by: the archive from the shared database and the minutes folder, and the
+        meetings in progress followed as the bot logs them (:mod:`.follow`)."""
+        site = self.web
+        if site is None:
+            return
+        self.settings = MeetingSettings(
+            cast(RoomConfigs[MeetingsConfig], self.room_configs),
+            self.services.prefix_for,
+            site.url,
+        )
+        live = LiveMeetings()
+        pages = MeetingsSite(
+            Archive(self.storage),
+            live,
+            site,
+            self.config.output_dir,
+            self.timezone,
+            self._left_leaderboards,
+        )
+
+        def meeting_of(row: MeetingRow, room: Room) -> Meeting:
+            return Meeting(row.network, row.channel, self.settings.stored(row.settings, room))
+
+        follower = Follower(
+            self.storage, live, pages.feed, meeting_of, self.timezone,
+            mode=self.config.live_follow, poll_seconds=self.config.live_poll_seconds,
+        )  # fmt: skip
+        follower.start()
+        site.on_cleanup(follower.stop)
 
     def _warm_up(self) -> None:
         """Compile the minutes' templates in a thread once a meeting is on, so its end does not

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -40,6 +40,12 @@ class MeetingsConfig(PluginConfig):
     """Set the channel topic on #topic and #meetingtopic, as MeetBot can."""
     announce_open_actions: bool = True
     """At #startmeeting, list the open action items of the last meeting of that name."""
+    live_follow: Literal["notify", "poll"] = "notify"
+    """How a process standing by follows the meetings in progress for its live pages: woken by
+    the bot's PostgreSQL NOTIFY after each batch of lines (falling back to the timer), or
+    reading on the timer alone."""
+    live_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    """The follower's timer (with ``poll``, its only clock: 0.25 is a good value there)."""
 
 
 class MeetingSettings:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.groupcommit import GroupCommit
@@ -25,6 +25,9 @@ from .engine import REDACTED, SAID, Line, Meeting, sanitise_name
 from .models import ActionRow, LineRow, MeetingRow
 
 log = logging.getLogger("opsbot.plugins.meetings")
+LINES_CHANNEL = "opsbot_meeting_lines"
+"""The PostgreSQL notification the line writer sends with each batch it commits, for the
+processes standing by that follow meetings in progress (:mod:`.follow`)."""
 
 
 def line_row(meeting_id: int, line: Line) -> dict[str, Any]:
@@ -90,6 +93,8 @@ class MeetingStore:
             await self._change(conn, item)
         if rows:
             await conn.execute(insert(LineRow), rows)
+        if conn.dialect.name == "postgresql":  # sent when this transaction commits
+            await conn.execute(text(f"NOTIFY {LINES_CHANNEL}"))
 
     async def _change(self, conn: AsyncConnection, op: dict[str, Any]) -> None:
         meeting_id, msg_id = op["meeting_id"], op["msg_id"]

@@ -87,6 +87,7 @@ class MeetingsSite:
         self.site = site
         self.tz = tz
         self.feed = LiveFeed()
+        self._stopping = False
         self.output = output_dir.resolve()
         site.templates(TEMPLATES)
         for template in ("minutes.html", "log.html"):
@@ -115,6 +116,9 @@ class MeetingsSite:
         return self.site.url(f"/meetings/live/{meeting_id}")
 
     async def _closing(self, app: web.Application) -> None:
+        """The site stops (the bot stops, or a standby gives way to the bot it becomes): the
+        watchers' streams close without ``end``, so their pages reconnect and go on."""
+        self._stopping = True
         self.feed.close()
 
     def local(self, moment: datetime | None) -> str:
@@ -234,6 +238,8 @@ class MeetingsSite:
                 except TimeoutError:
                     await response.write(b": still here\n\n")
                     continue
+                if item is None and self._stopping:
+                    break
                 if item is None or found.meeting.restricted:
                     await response.write(b"event: end\ndata: {}\n\n")
                     break

@@ -59,6 +59,10 @@ def _plain(event: DomainEvent) -> dict[str, Any]:
     }
 
 
+async def _written_by_the_bot() -> None:
+    """Nothing to flush on a process standing by: it writes no records."""
+
+
 class Records(Plugin):
     """Contribution records: meetings attended and chaired, action items, kudos; recognition rules."""
 
@@ -78,6 +82,13 @@ class Records(Plugin):
         site = self.web
         if site is not None:
             PeopleSite(self.reads, self.services.people, site)
+
+    async def serve_site(self) -> None:
+        """Standing by: people's records from the shared database (the bot writes them)."""
+        site = self.web
+        if site is not None:
+            reads = RecordReads(self.storage, self.config.rules, _written_by_the_bot)
+            PeopleSite(reads, self.services.people, site)
 
     async def teardown(self) -> None:
         await self.writer.stop()

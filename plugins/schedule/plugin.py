@@ -127,6 +127,14 @@ class Schedule(Plugin):
 
     # the calendar
 
+    async def serve_site(self) -> None:
+        """Standing by: the calendar from the meeting definitions (read again on SIGHUP)."""
+        site = self.web
+        if site is not None:
+            self.loaded = await asyncio.to_thread(load_folder, self.config.folder)
+            site.add("/calendar.ics", self.calendar_file)
+            site.section("Calendar", "/calendar.ics")
+
     async def reload(self) -> Loaded:
         """Read the YAML folder again (in a worker thread: hundreds of files take a while) and
         plan the jobs; problems are logged and returned."""

@@ -8,6 +8,7 @@ All real: PostgreSQL 15, InspIRCd + Atheme, the bots as their own processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -60,6 +61,55 @@ async def readyz(port: int) -> int:
         return got.status
 
 
+class LiveWatcher:
+    """A browser on the live page of the one meeting in progress at ``port``: follows its
+    server-sent events, reconnecting with ``Last-Event-ID`` as EventSource does, until ``end``."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.texts: list[str] = []
+        self.connections = 0
+        self._open = asyncio.Event()
+        self.task = asyncio.create_task(self._follow())
+
+    async def started(self) -> None:
+        await asyncio.wait_for(self._open.wait(), 15)
+
+    async def _meeting_id(self, http: aiohttp.ClientSession) -> str:
+        for _ in range(150):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{self.port}/meetings/") as got:
+                    page = await got.text()
+                if "/meetings/live/" in page:
+                    return page.split("/meetings/live/", 1)[1].split('"', 1)[0]
+            await asyncio.sleep(0.1)
+        raise AssertionError("no meeting in progress on the site")
+
+    async def _follow(self) -> list[str]:
+        last = "-1"
+        async with aiohttp.ClientSession() as http:
+            meeting_id = await self._meeting_id(http)
+            url = f"http://127.0.0.1:{self.port}/meetings/live/{meeting_id}/events"
+            while True:
+                try:
+                    async with http.get(url, headers={"Last-Event-ID": last}) as response:
+                        if response.status != 200:
+                            raise aiohttp.ClientError(f"HTTP {response.status}")
+                        self.connections += 1
+                        self._open.set()
+                        async for raw in response.content:
+                            line = raw.decode().rstrip("\n")
+                            if line.startswith("id: "):
+                                last = line[4:]
+                            elif line.startswith("event: end"):
+                                return self.texts
+                            elif line.startswith("data: {") and '"text"' in line:
+                                self.texts.append(json.loads(line[6:])["text"])
+                except (TimeoutError, aiohttp.ClientError):
+                    pass
+                await asyncio.sleep(0.2)  # EventSource's retry, shortened
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -78,8 +128,8 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
         await bot_joined(alice)
         site = free_port()
         second = start(tmp_path, "second", url, irc, web=site)
-        await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
-        assert await readyz(site) == 503, "a standby tells a load balancer it is not the bot"
+        await logged(tmp_path / "second" / "bot.log", "standing by: serving the site")
+        assert await readyz(site) == 200, "a standby serves the site from the shared database"
         shown = await asyncio.to_thread(
             run_opsbot, "status", "-c", str(tmp_path / "first" / "config.yaml")
         )
@@ -91,6 +141,8 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
         mark = len(alice.lines)
         await alice.say(CHANNEL, "#startmeeting failover drill")
         await said_by_bot(alice, "Meeting started", since=mark)
+        watcher = LiveWatcher(site)
+        await watcher.started()  # the live page, on the standby's site
         before = [f"line {i} heard by the first" for i in range(250)]
         for text in before:
             await alice.say(CHANNEL, text)
@@ -112,6 +164,7 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
         await asyncio.sleep(1)
         ended = [line for line in alice.lines[mark:] if "Meeting ended" in line]
         assert len(ended) == 1, "one bot answers"
+        watched = await asyncio.wait_for(watcher.task, 30)
     finally:
         stop(first)
         if second is not None:
@@ -123,6 +176,10 @@ async def test_kill_9_of_the_bot_and_the_standby_takes_over_the_meeting(
     [log] = list((tmp_path / "meetings").rglob("*.log.txt"))
     said = {row.split("> ", 1)[1] for row in log.read_text().splitlines() if "> " in row}
     assert [t for t in before + after if t not in said] == [], "no line either bot heard is lost"
+    assert [t for t in watched if t in before + after] == before + after, (
+        "the live page, on the standby then on the bot it became, showed every line once"
+    )
+    assert watcher.connections >= 2, "the page reconnected when the standby's site gave way"
     record = json.loads(next((tmp_path / "meetings").rglob("*.json")).read_text())
     assert [a["text"] for a in record["actions"]] == ["alice checks the standby"]
     text = (tmp_path / "second" / "bot.log").read_text()
