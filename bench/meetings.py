@@ -56,9 +56,11 @@ def script(count: int) -> list[tuple[str, str]]:
     return lines
 
 
-async def ingest(count: int) -> dict[str, float]:
+async def ingest(count: int, database_url: str | None = None) -> dict[str, float]:
+    """``count`` lines through the bot, on SQLite or the database at ``database_url``."""
     with tempfile.TemporaryDirectory() as folder:
-        bot = Bot(memory_config(Path(folder) / "bench.db"))
+        more = {"database": {"url": database_url}} if database_url else None
+        bot = Bot(memory_config(Path(folder) / "bench.db", config=more))
         await bot.start()
         gc.freeze()  # as `opsbot run` does once started
         transport = bot.transports["irc"]

@@ -139,11 +139,20 @@ class Lease:
         others = 0
         while True:
             await asyncio.sleep(self.check_seconds)
-            try:  # the check and the count of standbys in one round trip
-                others = await asyncio.wait_for(self._others(), self.check_seconds)
+            # The check and the count of standbys in one round trip. Not wait_for: it would
+            # wait for the cancelled query to give up, and the driver's cancel request crosses
+            # the same dead link (seconds, measured, before the fence).
+            check = asyncio.ensure_future(self._others())
+            await asyncio.wait({check}, timeout=self.check_seconds)
+            if check.done() and check.exception() is None:
+                others = check.result()
                 continue
-            except Exception as error:
+            if check.done():
+                error = check.exception()
                 why = str(error) or type(error).__name__
+            else:
+                check.cancel()
+                why = f"no answer within {self.check_seconds:g} s"
             if others:
                 log.critical(
                     "lost the lease connection (%s) while %d other process(es) stand by: "

@@ -140,7 +140,7 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
 def test_db_upgrade_and_plugins(tmp_path: Path) -> None:
     done = opsbot("db", "upgrade", "-c", str(EXAMPLE), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "opsbot: at opsbot_0004\ncore: at core_0001\nmeetings: at meetings_0004\n"
+    assert done.stdout == "opsbot: at opsbot_0005\ncore: at core_0001\nmeetings: at meetings_0004\n"
     listed = opsbot("plugins", "-c", str(EXAMPLE), cwd=tmp_path)
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[0].startswith("core         enabled   Help, ping, version")

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,6 +25,7 @@ import pytest
 from opsbot.testing import run_opsbot
 
 from .ircserver import IrcNetwork, Person, free_port
+from .netcut import CuttableLink
 from .postgresserver import PostgresServer
 from .processes import serving
 from .test_outage import CHANNEL, bot_joined, said_by_bot, start_bot
@@ -36,11 +38,16 @@ def irc() -> Iterator[IrcNetwork]:
 
 
 def start(
-    folder: Path, name: str, url: str, irc: IrcNetwork, web: int | None = None
+    folder: Path,
+    name: str,
+    url: str,
+    irc: IrcNetwork,
+    web: int | None = None,
+    meetings: dict[str, Any] | None = None,
 ) -> subprocess.Popen[bytes]:
     """One process of the group: its own spool and log (and site on ``web``), the minutes
     folder shared."""
-    return start_bot(folder, url, irc, home=folder / name, web=web)
+    return start_bot(folder, url, irc, home=folder / name, web=web, meetings=meetings)
 
 
 def says(path: Path, text: str) -> bool:
@@ -266,4 +273,62 @@ async def test_the_database_restarted_under_the_group(irc: IrcNetwork, tmp_path:
     [log] = [p for p in (tmp_path / "meetings").rglob("*.log.txt") if "restart_drill" in p.name]
     text = log.read_text()
     assert "said before the restart" in text and "said after the restart" in text
+    assert "lost the lease connection" in (tmp_path / "first" / "bot.log").read_text()
+
+
+async def test_a_bot_cut_from_the_database_stops_before_the_standby_takes_over(
+    postgres: PostgresServer, irc: IrcNetwork, tmp_path: Path
+) -> None:
+    """The bot reaches PostgreSQL through a link that is then cut (nothing passes, nobody is
+    told); the standby reaches it directly. The bot fences itself (exit 75) before the standby
+    holds the lease, which PostgreSQL frees only when its keepalives find the bot gone."""
+    url = postgres.create_database()
+    link = CuttableLink(postgres.host, postgres.port)
+    port = await link.start()
+    cut_url = url.replace(f":{postgres.port}/", f":{port}/")
+    alice = await Person.connect(irc.port, "erin")
+    await alice.send(f"JOIN {CHANNEL}")
+    first = start(tmp_path, "first", cut_url, irc)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        await bot_joined(alice)
+        second = start(tmp_path, "second", url, irc)
+        await logged(tmp_path / "second" / "bot.log", "standing by: opsbot ")
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#startmeeting cut drill")
+        await said_by_bot(alice, "Meeting started", since=mark)
+        await alice.say(CHANNEL, "said before the cut")
+        await asyncio.sleep(1.5)  # stored, and the bot has counted the standby
+
+        cut = time.monotonic()
+        link.cut(server_notices_after=8)  # the lease's keepalives: 5 s idle, 3 probes 1 s apart
+        fenced = taken = None
+        second_log = tmp_path / "second" / "bot.log"
+        while time.monotonic() - cut < 30 and taken is None:
+            if fenced is None and first.poll() is not None:
+                fenced = time.monotonic() - cut
+            if says(second_log, "holds the lease: this process is the bot"):
+                taken = time.monotonic() - cut
+            await asyncio.sleep(0.05)
+        assert first.wait(timeout=10) == 75, "the bot cut from its database stopped (fenced)"
+        await bot_joined(alice)
+        await alice.say(CHANNEL, "said after the takeover")
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#endmeeting")
+        await said_by_bot(alice, "Meeting ended", since=mark)
+        await asyncio.sleep(1)
+        assert sum("Meeting ended" in line for line in alice.lines[mark:]) == 1, "one bot answers"
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+        await link.close()
+        await alice.quit()
+    print(f"cut link: the bot fenced itself {fenced} s after the cut, the standby held the "
+          f"lease {taken} s after")  # fmt: skip
+    assert fenced is not None and taken is not None and fenced < taken
+    assert fenced < 3
+    [log] = [p for p in (tmp_path / "meetings").rglob("*.log.txt") if "cut_drill" in p.name]
+    text = log.read_text()
+    assert "said before the cut" in text and "said after the takeover" in text
     assert "lost the lease connection" in (tmp_path / "first" / "bot.log").read_text()

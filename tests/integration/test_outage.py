@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,7 @@ def start_bot(
     *,
     home: Path | None = None,
     web: int | None = None,
+    meetings: dict[str, Any] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``opsbot run`` with its config, spool and log in ``home`` (default ``folder``), the
     minutes in ``folder``/meetings (shared by processes of one group), its site on ``web``."""
@@ -72,7 +74,11 @@ def start_bot(
         ],
         "plugins": {
             "enabled": ["core", "meetings", *(["etherpad"] if pads else [])],
-            "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
+            "meetings": {
+                "output_dir": str(folder / "meetings"),
+                "url_prefix": "https://m.example",
+                **(meetings or {}),
+            },
         },
     }
     if pads is not None:

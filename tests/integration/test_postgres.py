@@ -72,7 +72,7 @@ def test_opsbot_db_upgrade_against_postgresql(postgres: PostgresServer, tmp_path
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout == (
-            "opsbot: at opsbot_0004\ncore: at core_0001\nmeetings: at meetings_0004\n"
+            "opsbot: at opsbot_0005\ncore: at core_0001\nmeetings: at meetings_0004\n"
         )
 
 
