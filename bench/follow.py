@@ -203,9 +203,7 @@ def main() -> None:
             for size in (5_000, 20_000):
                 for standby in (False, True):
                     key = f"{size} {'with a standby' if standby else 'alone'}"
-                    rates[key] = await throughput(
-                        database.create_database(), folder, size, standby
-                    )
+                    rates[key] = await throughput(database.create_database(), folder, size, standby)
             return {"live": live, "throughput": rates}
 
     figures = asyncio.run(run())
