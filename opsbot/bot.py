@@ -99,6 +99,7 @@ class Bot:
             spool_dir=config.database.spool_dir,
         )
         self._storage.health.listener = self._database_changed
+        self.inbound.committed = self._storage.flush_writers
         self._people = People(self._storage)
         self._audit = Audit(self._storage)
         self._outbox = Outbox(self._storage)

@@ -91,6 +91,7 @@ class GroupCommit(Generic[T]):
                 )  # fmt: skip
             self.spool.clear()
         self._task = asyncio.create_task(self._run(), name=self.name)
+        self.storage.writers.add(self)
 
     def _open_spool(self, path: Path) -> Spool | None:
         """The writer's spool, unless another process (an import beside the running bot)
@@ -187,6 +188,7 @@ class GroupCommit(Generic[T]):
     async def stop(self, grace: float = 10.0) -> None:
         if self._task is None:
             return
+        self.storage.writers.discard(self)
         try:
             await asyncio.wait_for(self.flush(), grace)
         except TimeoutError:

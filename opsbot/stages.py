@@ -13,12 +13,13 @@ protocol line it writes, not only what plugins say.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from .bus import Bus
 from .events import Event, Identity, Message, Room
 from .text import fit
-from .transports.base import EventSink, Transport
+from .transports.base import Transport
 
 InboundStep = Callable[[Event], Event | None]
 
@@ -44,8 +45,10 @@ class Inbound:
     A step sees the events of the types it is added for (every event by default); which steps
     an event type passes is worked out once per type, so a chat line pays only for its own."""
 
-    def __init__(self, bus: EventSink) -> None:
+    def __init__(self, bus: Bus) -> None:
         self.bus = bus
+        self.committed: Callable[[], Awaitable[None]] | None = None
+        """Waits until what handlers stored is committed (the bot's storage writers)."""
         self._steps: list[tuple[InboundStep, tuple[type[Event], ...]]] = []
         self._by_type: dict[type[Event], tuple[InboundStep, ...]] = {}
 
@@ -80,6 +83,11 @@ class Inbound:
 
     async def drain(self) -> None:
         await self.bus.drain()
+
+    async def durable(self) -> None:
+        await self.bus.drain()
+        if self.committed is not None:
+            await self.committed()
 
 
 def own_echo(transports: dict[str, Transport]) -> InboundStep:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Connection,
@@ -114,6 +114,10 @@ def iso_utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+class Flushable(Protocol):
+    async def flush(self) -> None: ...
+
+
 class StorageUnavailable(Exception):
     """The database cannot be reached or opened; the message is fit for a person."""
 
@@ -141,6 +145,8 @@ class Storage:
         """Where group-commit writers keep what the database does not have yet (none: only in
         memory, for tools that write nothing while a bot runs)."""
         self.health = DatabaseHealth()
+        self.writers: set[Flushable] = set()
+        """The group commits writing here (each adds itself when it starts)."""
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
 
@@ -165,6 +171,10 @@ class Storage:
         if self._engine is None:
             raise RuntimeError("storage is not connected")
         return self._engine
+
+    async def flush_writers(self) -> None:
+        """Wait until everything added to every group commit on this storage is committed."""
+        await asyncio.gather(*(writer.flush() for writer in list(self.writers)))
 
     @property
     def engine_or_none(self) -> AsyncEngine | None:

@@ -30,6 +30,10 @@ class EventSink(Protocol):
     async def drain(self) -> None:
         """Wait until every event published so far has been handled."""
 
+    async def durable(self) -> None:
+        """Wait until every event published so far has been handled and what its handlers
+        stored is committed (a network's saved position may then move past them)."""
+
 
 class TransportError(Exception):
     """A network operation failed; the message is fit to show a person."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,6 @@ from opsbot.config import parse_config
 from opsbot.transports.matrix import MatrixTransport
 
 from .homeserver import Homeserver, MatrixPerson
-from .processes import serving
-
-
-@pytest.fixture(scope="session")
-def homeserver() -> Iterator[Homeserver]:
-    with serving(Homeserver(Path(tempfile.mkdtemp(prefix="opsbot-synapse-")))) as server:
-        yield server
 
 
 def unique(name: str) -> str:

@@ -17,6 +17,9 @@ class RecordingSink:
     async def drain(self) -> None:
         return None
 
+    async def durable(self) -> None:
+        return None
+
 
 @pytest.fixture
 def sink() -> RecordingSink:

@@ -125,6 +125,9 @@ class _NullSink:
     async def drain(self) -> None:
         pass
 
+    async def durable(self) -> None:
+        return None
+
 
 async def test_the_rate_limit_is_obeyed_then_the_message_goes_out_once() -> None:
     fake = FakeHomeserver(limited=2)

@@ -19,6 +19,8 @@ from ...retry import Backoff
 from .state import NETWORK_ERRORS, STORED_IDS, TIMELINE_LIMIT, MatrixState, _Retry
 
 log = logging.getLogger("opsbot.transports.matrix")
+DURABLE_SECONDS = 5.0
+"""How long a sync's position waits for its events to be stored before it is kept for later."""
 
 
 def _sync_filter(timeline: int) -> dict[str, Any]:
@@ -78,7 +80,8 @@ class Session(MatrixState):
                 await self._keep_keys(client)
             self._token = response.next_batch
             self.syncs += 1
-            await self._save()
+            if await self._handled_for_good():
+                await self._save()
             if not self._online:
                 self._online = True
                 await self._publish(Connected(network=self.name, me=self.me))
@@ -127,6 +130,19 @@ class Session(MatrixState):
         self.login_error = why
         log.error("%s: the homeserver refused to log in %s: %s", self.name, self.user_id, why)
         raise _Retry(f"login refused ({why})")
+
+    async def _handled_for_good(self) -> bool:
+        """Whether what this sync delivered is handled and stored, so the saved position may
+        move past it: a process that takes over (or this one restarted after ``kill -9``) syncs
+        from there and is given again whatever was not stored yet. False (the position waits
+        for the next sync) while the database does not answer within a few seconds."""
+        if self._sink is None:
+            return True
+        try:
+            await asyncio.wait_for(self._sink.durable(), DURABLE_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
     async def _save(self) -> None:
         if self.state is None:
