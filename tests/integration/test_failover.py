@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -332,3 +333,98 @@ async def test_a_bot_cut_from_the_database_stops_before_the_standby_takes_over(
     text = log.read_text()
     assert "said before the cut" in text and "said after the takeover" in text
     assert "lost the lease connection" in (tmp_path / "first" / "bot.log").read_text()
+
+
+DRILL_BEFORE = [
+    ("alice", "#topic before the kill"),
+    ("bob", "the scheduler fell over at 400 nodes"),
+    ("alice", "#info the conductor's RPC timeout is the root cause"),
+    ("alice", "#action bob files the bug with the logs"),
+    ("alice", "#chair bob"),
+    ("alice", "#startvote Roll back placement? yes, no"),
+    ("alice", "#vote yes"),
+]
+DRILL_AFTER = [
+    ("bob", "#vote no"),
+    ("carol", "#vote yes"),
+    ("bob", "#endvote"),
+    ("bob", "#topic after the kill"),
+    ("alice", "#agreed roll back placement"),
+    ("carol", "#link https://bugs.launchpad.net/nova/+bug/2045678 the bug"),
+    ("alice", "#action carol writes the upgrade note"),
+]
+TIMES = re.compile(r"\d{4}-\d{2}-\d{2}(-\d{2}\.\d{2})?|\d{2}:\d{2}(:\d{2})?")
+
+
+async def drill(
+    irc: IrcNetwork, folder: Path, url: str, nicks: tuple[str, str, str], kill: bool
+) -> dict[str, str]:
+    """The same meeting, with the bot killed in its middle (a standby taking over) or not;
+    its minutes with times and dates masked."""
+    people = [await Person.connect(irc.port, nick) for nick in nicks]
+    names = dict(zip(("alice", "bob", "carol"), people, strict=True))
+    for person in people:
+        await person.send(f"JOIN {CHANNEL}")
+    first = start(folder, "first", url, irc)
+    second: subprocess.Popen[bytes] | None = None
+    alice = names["alice"]
+    try:
+        await bot_joined(alice)
+        if kill:
+            second = start(folder, "second", url, irc)
+            await logged(folder / "second" / "bot.log", "standing by: opsbot ")
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#startmeeting ops drill")
+        await said_by_bot(alice, "Meeting started", since=mark)
+        for who, text in DRILL_BEFORE:
+            await names[who].say(CHANNEL, text.replace("bob", nicks[1]).replace("carol", nicks[2]))
+            await asyncio.sleep(0.1)  # three connections: the server keeps no order among them
+        await asyncio.sleep(1)
+        if kill:
+            mark = len(alice.lines)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+            await alice.wait_for(  # the standby, in the channel: no ping in the meeting's log
+                lambda line: line.startswith(":opsbot!") and " JOIN " in line, since=mark, within=30
+            )
+            await asyncio.sleep(0.5)
+        for who, text in DRILL_AFTER:
+            await names[who].say(CHANNEL, text.replace("bob", nicks[1]).replace("carol", nicks[2]))
+            await asyncio.sleep(0.1)  # three connections: the server keeps no order among them
+        mark = len(alice.lines)
+        await alice.say(CHANNEL, "#endmeeting")
+        await said_by_bot(alice, "Meeting ended", since=mark)
+        await asyncio.sleep(1)
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+        for person in people:
+            await person.quit()
+    minutes = {}
+    for extension in (".txt", ".html", ".md"):
+        [path] = [p for p in (folder / "meetings").rglob(f"*{extension}") if ".log." not in p.name]
+        text = path.read_text()
+        for nick, plain in zip(nicks, ("alice", "bob", "carol"), strict=True):
+            text = text.replace(nick, plain)
+        minutes[extension] = TIMES.sub("T", text)
+    return minutes
+
+
+async def test_the_minutes_of_a_meeting_failed_over_are_those_of_an_uninterrupted_one(
+    postgres: PostgresServer, irc: IrcNetwork, tmp_path: Path
+) -> None:
+    """The bot killed between a vote's opening and its votes: the standby resumes the meeting
+    from the shared log, and the minutes (text, HTML, Markdown) come out as when nothing
+    happened, but for the times."""
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "killed").mkdir()
+    whole = await drill(
+        irc, tmp_path / "whole", postgres.create_database(), ("al1", "bo1", "ca1"), False
+    )
+    killed = await drill(
+        irc, tmp_path / "killed", postgres.create_database(), ("al2", "bo2", "ca2"), True
+    )
+    assert "Roll back placement?" in whole[".txt"] and "yes: 2" in whole[".txt"].replace('"', "")
+    for extension in whole:
+        assert killed[extension] == whole[extension], extension
