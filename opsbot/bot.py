@@ -38,7 +38,9 @@ from .events import (
 )
 from .later import CHANNEL as LATER
 from .later import SayLater
+from .lease import SCOPE as LEASE_SCOPE
 from .lease import Lease
+from .lease import me as lease_me
 from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
 from .metrics import Metrics
@@ -288,6 +290,11 @@ class Bot:
                         await standby.stop()
             self.metrics.lease_held.set(1)
             await self.start()
+            if lease is not None:  # what `opsbot status` tells of the bot of the group
+                await State(self.storage, LEASE_SCOPE).save(
+                    {"holder": lease_me(), "since": utcnow().isoformat(),
+                     "networks": ", ".join(self.transports)}
+                )  # fmt: skip
             # What start-up loaded (modules, plugins, config) lives as long as the process: keep
             # it out of the cyclic collector's full passes, which otherwise walk it every time
             # (a 50 ms pause in the middle of #endmeeting on a long meeting, measured).

@@ -43,6 +43,8 @@ KEEPALIVE = {
     "tcp_keepalives_count": "3",
 }
 EXIT_FENCED = 75
+SCOPE = "lease"
+"""Where the bot of the group notes who it is, since when, and its networks (opsbot_state)."""
 
 
 def wanted(url: str) -> bool:

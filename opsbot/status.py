@@ -11,8 +11,10 @@ from sqlalchemy import text
 
 from .events import utcnow
 from .lease import LOCK_KEY
+from .lease import SCOPE as LEASE_SCOPE
 from .lease import wanted as lease_wanted
 from .outbox import waiting_by_channel
+from .state import State
 from .storage import Storage
 
 GROUP = text(
@@ -42,9 +44,16 @@ async def report(storage: Storage, url: str) -> list[str]:
             rows = (await conn.execute(GROUP, {"key": LOCK_KEY})).all()
         if not rows:
             lines.append("No opsbot process is connected to this database.")
+        noted = await State(storage, LEASE_SCOPE).load()
         for name, since, holds in rows:
-            role = "the bot" if holds else "standing by"
-            lines.append(f"{name}: {role} (connected {_age(since)} ago)")
+            if holds and noted.get("holder", "")[:63] == name:
+                held = datetime.fromisoformat(noted["since"])
+                lines.append(f"{name}: the bot since {_age(held)} ago, for {noted['networks']}")
+            elif holds:
+                lines.append(f"{name}: the bot (starting; connected {_age(since)} ago)")
+            else:
+                lines.append(f"{name}: standing by, serving the site if it has one "
+                             f"(connected {_age(since)} ago)")  # fmt: skip
     else:
         lines.append("SQLite: one process, no group (a group needs PostgreSQL).")
     waiting = await waiting_by_channel(storage)
