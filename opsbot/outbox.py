@@ -371,6 +371,10 @@ class Outbox:
                     .where(OutboxRow.state == "pending")
                     .order_by(OutboxRow.id)
                     .limit(batch)
+                    # PostgreSQL: rows another transaction is taking are skipped, not waited
+                    # for (the lease makes one process the worker; this keeps two from ever
+                    # taking the same entries, should two ever run). SQLite has one writer.
+                    .with_for_update(skip_locked=True)
                 )
             )
             stale = [r.id for r in rows if r.expires_at is not None and r.expires_at < now]
