@@ -124,10 +124,12 @@ async def standby_process(url: str, folder: Path) -> tuple[subprocess.Popen[byte
     path.write_text(json.dumps(config))
     code = (
         "import asyncio, sys\n"
+        "from opsbot.bot import Bot\n"
         "from opsbot.config import load_config\n"
         "from opsbot.standby import Standby\n"
         "async def main():\n"
-        "    standby = Standby(load_config(sys.argv[1]), {})\n"
+        "    config = load_config(sys.argv[1])\n"
+        "    standby = Standby(config, lambda: Bot(config, transports=[]))\n"
         "    standby.start()\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"

@@ -194,6 +194,10 @@ class Bot:
             ", ".join(self.plugins),
         )
 
+    def site_only(self) -> Bot:
+        """A bot of the same config to serve the site alone while this process stands by."""
+        return Bot(self.config, transports=[], extra_plugins=self._extra_plugins)
+
     async def wait_migrated(self, every: float) -> None:
         """Wait until the database answers and every enabled plugin's tables are at the
         revision this version declares (the bot of the group migrates them)."""
@@ -272,9 +276,7 @@ class Bot:
         lease = Lease(database.url) if database.lease and lease_wanted(database.url) else None
         try:
             if lease is not None:
-                standby = (
-                    Standby(self.config, self._extra_plugins) if self.config.web.enabled else None
-                )
+                standby = Standby(self.config, self.site_only) if self.config.web.enabled else None
                 if standby is not None:
                     standby.start()
                 try:

@@ -15,27 +15,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from .config import Config
 from .metrics import serve_standing_by
-from .plugin import Plugin
-
-if TYPE_CHECKING:
-    from .bot import Bot
+from .people import People
+from .web import Web
 
 log = logging.getLogger("opsbot.standby")
 REFRESH_SECONDS = 1.0
 
 
+class SiteOnly(Protocol):
+    """A bot made to serve the site alone (``opsbot.bot.Bot`` with no network)."""
+
+    web: Web | None
+
+    @property
+    def people(self) -> People: ...
+
+    async def wait_migrated(self, every: float) -> None: ...
+
+    async def start_site(self) -> None: ...
+
+    async def stop_site(self) -> None: ...
+
+
 class Standby:
-    def __init__(self, config: Config, extra_plugins: Mapping[str, type[Plugin]]) -> None:
+    def __init__(self, config: Config, make_site: Callable[[], SiteOnly]) -> None:
         self.config = config
-        self.extra_plugins = extra_plugins
+        self.make_site = make_site
         self.serving = asyncio.Event()
         """Set once the plugins' pages are served."""
-        self.site: Bot | None = None
+        self.site: SiteOnly | None = None
         """The site-only bot, once made."""
         self._task: asyncio.Task[None] | None = None
 
@@ -50,12 +63,10 @@ class Standby:
             self._task = None
 
     async def _run(self) -> None:
-        from .bot import Bot  # the site is a bot with no network and no plugin set up
-
         web = self.config.web
         health: Callable[[], Awaitable[None]] = await serve_standing_by(web.host, web.port)
         close: Callable[[], Awaitable[None]] | None = health
-        site = self.site = Bot(self.config, transports=[], extra_plugins=self.extra_plugins)
+        site = self.site = self.make_site()
         try:
             await site.wait_migrated(REFRESH_SECONDS)
             close = None

@@ -54,6 +54,9 @@ class Capabilities:
     echoes_own: bool = False
     """The network itself delivers the bot's own messages back (IRCv3 echo-message, Matrix sync)."""
     max_line_bytes: int | None = None
+    replays: bool = False
+    """The network may deliver a message again (Matrix, syncing from the position saved before
+    a restart or a takeover); its message IDs are unique for good, so a repeat can be told."""
 
 
 class Transport(ABC):

@@ -188,7 +188,11 @@ class Meetings(MeetingCommands, Plugin):
         own = msg.own
         if live is None and (own or "startmeeting" not in msg.text.lower()):
             return  # the common case: chatter outside meetings
-        if live is not None and msg.id is not None and msg.id in live.meeting.seqs_of:
+        if (
+            live is not None
+            and msg.id in live.meeting.seqs_of
+            and self.services.capabilities(msg.network).replays
+        ):
             return  # delivered again (a network replaying from its last saved position)
         for line in lines_of(msg, own=own):
             if live is None:

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from opsbot.bot import Bot
 from opsbot.config import parse_config
 from opsbot.standby import Standby
 from opsbot.testing import TestBot, memory_config
@@ -37,7 +38,7 @@ async def bot_and_standby(
         PLUGINS,
         {"web": {"enabled": True, "listen": "127.0.0.1:0"}, "plugins": plugins},
     )
-    standby = Standby(config, {})
+    standby = Standby(config, lambda: Bot(config, transports=[]))
     standby.start()
     await asyncio.wait_for(standby.serving.wait(), 10)
     yield bot, standby
@@ -154,7 +155,7 @@ async def test_nothing_is_served_before_the_bot_has_migrated(tmp_path: Path) -> 
     data = config.model_dump(mode="json")
     data["web"]["listen"] = f"127.0.0.1:{free_port()}"
     config = parse_config(data, source="test", env={})
-    standby = Standby(config, {})
+    standby = Standby(config, lambda: Bot(config, transports=[]))
     standby.start()
     try:
         await asyncio.sleep(1.5)

@@ -43,7 +43,13 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         super().__init__(config.name, prefix=config.prefix)
         self.config = config
         self.capabilities = Capabilities(
-            accounts=True, html=True, reactions=True, edits=True, threads=True, topic=True
+            accounts=True,
+            html=True,
+            reactions=True,
+            edits=True,
+            threads=True,
+            topic=True,
+            replays=True,
         )
         self.user_id = config.user_id
         self.client: nio.AsyncClient | None = None
