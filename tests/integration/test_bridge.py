@@ -52,7 +52,10 @@ class World:
         return {
             "bot": {"nick": "opsbot"},
             "web": {"enabled": False},
-            "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
+            "database": {
+                "url": f"sqlite+aiosqlite:///{folder}/bot.db",
+                "spool_dir": str(folder / "spool"),
+            },
             "networks": networks,
             "bridges": [
                 {

@@ -73,7 +73,10 @@ def bot_config(network: IrcNetwork, folder: Path, **irc: Any) -> dict[str, Any]:
     return {
         "bot": {"nick": "opsbot"},
         "web": {"enabled": False},  # a taken port 8080 on the machine fails nothing here
-        "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
+        "database": {
+            "url": f"sqlite+aiosqlite:///{folder}/bot.db",
+            "spool_dir": str(folder / "spool"),
+        },
         "networks": [net],
         "plugins": {
             "enabled": ["core", "meetings", "say"],

@@ -50,7 +50,10 @@ class World:
         return {
             "bot": {"nick": self.bot_name},
             "web": {"enabled": False},  # a taken port 8080 on the machine fails nothing here
-            "database": {"url": f"sqlite+aiosqlite:///{self.folder}/bot.db"},
+            "database": {
+                "url": f"sqlite+aiosqlite:///{self.folder}/bot.db",
+                "spool_dir": str(self.folder / "spool"),
+            },
             "networks": [net],
             "plugins": {
                 "enabled": ["core", "meetings"],

@@ -151,8 +151,10 @@ class Session(MatrixState):
             "recent_ids": json.dumps(self._seen.dump()[-STORED_IDS:]),
             "direct_rooms": json.dumps(self._direct),
         }
-        if self._token is not None:
-            values["sync_token"] = self._token
+        token = self._token
+        if token is not None:
+            values["sync_token"] = token
         if self._device_id is not None:
             values["device_id"] = self._device_id
         await self.state.save(values)
+        self._saved_token = token

@@ -40,6 +40,7 @@ class MatrixState:
     syncs: int
     _sink: EventSink | None
     _token: str | None
+    _saved_token: str | None
     _seen: RecentIds
     _direct: dict[str, str]
     _creators: dict[str, set[str]]

@@ -60,6 +60,7 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         self.syncs = 0
         self._sink: EventSink | None = None
         self._token: str | None = None
+        self._saved_token: str | None = None
         self._seen = RecentIds(KEPT_IDS)
         self._direct: dict[str, str] = {}
         self._creators: dict[str, set[str]] = {}
@@ -86,7 +87,7 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         self._sink = sink
         if self.state is not None:
             stored = await self.state.load()
-            self._token = stored.get("sync_token")
+            self._token = self._saved_token = stored.get("sync_token")
             self._device_id = stored.get("device_id")
             for event_id in json.loads(stored.get("recent_ids", "[]")):
                 self._seen.add(event_id)
@@ -121,6 +122,12 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._token != self._saved_token:  # the last sync's events are handled by now
+            try:
+                if await self._handled_for_good():
+                    await self._save()
+            except Exception as error:  # the database away: the next start replays them
+                log.warning("%s: the sync position could not be saved: %s", self.name, error)
         if self.client is not None:
             await self.client.close()
         self._sink = None
