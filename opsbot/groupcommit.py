@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -33,6 +35,26 @@ SCOPE = "spool"
 
 Write = Callable[[list[T], AsyncConnection], Awaitable[None]]
 """Writes one batch inside the transaction it is given."""
+
+
+def spool_identity(folder: Path) -> str:
+    """The spool folder's own name for its watermarks, made once (``spool.id`` in it)."""
+    path = folder / "spool.id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    made = uuid.uuid4().hex
+    temporary = path.with_suffix(f".{made}")
+    temporary.write_text(made + "\n")
+    try:
+        os.link(temporary, path)  # never replaces one another writer made meanwhile
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
 
 
 class GroupCommit(Generic[T]):
@@ -63,6 +85,8 @@ class GroupCommit(Generic[T]):
         self._written = 0
         self._task: asyncio.Task[None] | None = None
         self._lock: Any = None
+        self._mark = ""
+        """The key of this spool's watermark (``opsbot_state``, scope ``spool``)."""
         """The open lock file that makes the spool this process's alone."""
 
     @property
@@ -77,6 +101,8 @@ class GroupCommit(Generic[T]):
         if spool_dir is not None:
             self.spool = self._open_spool(spool_dir / f"{self.key}.jsonl")
         if self.spool is not None:
+            assert spool_dir is not None
+            self._mark = f"{self.key}@{spool_identity(spool_dir)}"
             records = self.spool.open()
             done = await self._watermark()
             waiting = sorted({seq: item for seq, item in records if seq > done}.items())
@@ -108,10 +134,19 @@ class GroupCommit(Generic[T]):
         return Spool(path)
 
     async def _watermark(self) -> int:
+        """The last item of this spool the database has. Each spool has its own (processes of
+        a group share the database, not their spools: one watermark for all of them let one
+        process's commits hide another's spooled items). Before 0.13 the watermark was kept
+        under the writer's name alone: read once, when this spool has none yet."""
         async with self.storage.session() as session:
-            value = await session.scalar(
-                select(StateRow.value).where(StateRow.scope == SCOPE, StateRow.key == self.key)
-            )
+            values = dict(
+                (await session.execute(
+                    select(StateRow.key, StateRow.value).where(
+                        StateRow.scope == SCOPE, StateRow.key.in_([self._mark, self.key])
+                    )
+                )).all()
+            )  # fmt: skip
+        value = values.get(self._mark, values.get(self.key))
         return int(value) if value is not None else 0
 
     def add(self, item: T) -> None:
@@ -144,7 +179,7 @@ class GroupCommit(Generic[T]):
         async with self.storage.engine.begin() as conn:
             await self.write(items, conn)
             if self.spool is not None:
-                await put_state(conn, SCOPE, self.key, str(batch[-1][0]))
+                await put_state(conn, SCOPE, self._mark, str(batch[-1][0]))
         if self.committed is not None:
             self.committed(items)
 

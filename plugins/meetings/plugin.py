@@ -93,7 +93,7 @@ class Meetings(MeetingCommands, Plugin):
     async def setup(self) -> None:
         self._warming: asyncio.Task[None] | None = None
         self.store = MeetingStore(self.storage)
-        await self.store.writer.start()  # lines spooled while the database was away first
+        await self.store.start()  # lines spooled while the database was away first
         self.live = LiveMeetings()
         site = self.web
         self.settings = MeetingSettings(

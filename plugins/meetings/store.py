@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.groupcommit import GroupCommit
@@ -79,6 +79,16 @@ class MeetingStore:
         self.writer: GroupCommit[dict[str, Any]] = GroupCommit(
             self._write_lines, name="meeting log writer", storage=storage
         )
+        self._recovering = False
+
+    async def start(self) -> None:
+        """Start the writer, storing first the lines an earlier run of this process kept in its
+        spool (the database away, or the process killed before its last commit)."""
+        self._recovering = True
+        try:
+            await self.writer.start()
+        finally:
+            self._recovering = False
 
     async def _write_lines(self, items: list[dict[str, Any]], conn: AsyncConnection) -> None:
         """Log lines, in order with the changes edits and redactions make to earlier ones."""
@@ -88,13 +98,34 @@ class MeetingStore:
                 rows.append(item)
                 continue
             if rows:
-                await conn.execute(insert(LineRow), rows)
+                await self._insert(conn, rows)
                 rows = []
             await self._change(conn, item)
         if rows:
-            await conn.execute(insert(LineRow), rows)
+            await self._insert(conn, rows)
         if conn.dialect.name == "postgresql":  # sent when this transaction commits
             await conn.execute(text(f"NOTIFY {LINES_CHANNEL}"))
+
+    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        if not self._recovering:
+            await conn.execute(insert(LineRow), rows)
+            return
+        # Lines from a spool: in a group, another process may have gone on with the meeting
+        # since (this one was killed before its last commit, and has now taken over again).
+        # A line whose place is taken goes at the end of the meeting's log: late, never lost.
+        for row in rows:
+            where = (LineRow.meeting_id == row["meeting_id"], LineRow.seq == row["seq"])
+            if await conn.scalar(select(LineRow.id).where(*where)) is not None:
+                last = await conn.scalar(
+                    select(func.max(LineRow.seq)).where(LineRow.meeting_id == row["meeting_id"])
+                )
+                log.warning(
+                    "meeting %d: a line kept in the spool found its place taken (another "
+                    "process went on with the meeting); stored at the end of its log",
+                    row["meeting_id"],
+                )
+                row = {**row, "seq": int(last or 0) + 1}
+            await conn.execute(insert(LineRow), [row])
 
     async def _change(self, conn: AsyncConnection, op: dict[str, Any]) -> None:
         meeting_id, msg_id = op["meeting_id"], op["msg_id"]

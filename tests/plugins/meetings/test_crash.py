@@ -71,3 +71,77 @@ def test_kill_9_mid_meeting_loses_nothing_older_than_50_ms(tmp_path: Path) -> No
     missing = [text for text in must_survive if text not in logged]
     assert missing == []
     assert "resumed meeting crash_test" in (tmp_path / "bot.log").read_text()
+
+
+async def test_a_line_kept_in_the_spool_of_a_killed_bot_is_stored_when_it_is_the_bot_again(
+    tmp_path: Path,
+) -> None:
+    """In a group: the bot is killed with a line read but not committed (in its spool); another
+    process goes on with the meeting, taking that line's place in the log; when the first is
+    the bot again, its spool is stored: the line goes at the end of the log, late but not lost,
+    and start-up does not fail on the taken place."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from opsbot.state import MIGRATIONS
+    from opsbot.storage import Storage
+    from opsbot_plugins.meetings.engine import Line
+    from opsbot_plugins.meetings.models import LineRow
+    from opsbot_plugins.meetings.plugin import Meetings
+    from opsbot_plugins.meetings.store import MeetingStore, line_row
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/group.db"
+
+    async def store_of(spool: str) -> tuple[Storage, MeetingStore]:
+        storage = Storage(url, spool_dir=tmp_path / spool)
+        await storage.connect()
+        await storage.migrate([("opsbot", MIGRATIONS), ("meetings", Meetings.migrations_dir())])
+        store = MeetingStore(storage)
+        await store.start()
+        return storage, store
+
+    def line(seq: int, text: str) -> dict[str, object]:
+        said = Line(ts=datetime.now(UTC), nick="alice", text=text)
+        said.seq = seq
+        return line_row(meeting_id, said)
+
+    first_storage, first = await store_of("first")
+    meeting_id = await first.create("irc", "#ops", "#ops", "drill", datetime.now(UTC), "alice")
+    first.writer.add(line(0, "stored by the first"))
+    await first.writer.flush()
+
+    async def refuse(items: object, conn: object) -> None:
+        raise ConnectionError("killed before its commit")
+
+    first.writer.write = refuse  # type: ignore[method-assign,assignment]
+    first.writer.add(line(1, "read by the first, never committed"))
+    await asyncio.sleep(0.2)  # in its spool, not in the database
+    task, spool, lock = first.writer._task, first.writer.spool, first.writer._lock
+    assert task is not None and spool is not None and lock is not None
+    task.cancel()  # kill -9: no flush, no goodbye
+    spool.close()
+    lock.close()
+    await first_storage.close()
+
+    second_storage, second = await store_of("second")
+    second.writer.add(line(1, "said to the second"))
+    second.writer.add(line(2, "said to the second too"))
+    await second.writer.stop()
+    await second_storage.close()
+
+    again_storage, again = await store_of("first")  # the first is the bot again
+    async with again_storage.session() as session:
+        texts = list(
+            (await session.execute(select(LineRow.seq, LineRow.text).order_by(LineRow.seq))).all()
+        )
+    await again.writer.stop()
+    await again_storage.close()
+    assert [text for _, text in texts] == [
+        "stored by the first",
+        "said to the second",
+        "said to the second too",
+        "read by the first, never committed",
+    ]
+    assert [seq for seq, _ in texts] == [0, 1, 2, 3]
