@@ -35,6 +35,10 @@ import aiohttp  # noqa: E402
 from meetings import ingest  # noqa: E402  (bench/ is the script's folder)
 from support.results import save  # noqa: E402
 
+from opsbot.state import MIGRATIONS  # noqa: E402
+from opsbot.storage import Storage  # noqa: E402
+from opsbot_plugins.core.plugin import Core  # noqa: E402
+from opsbot_plugins.meetings.plugin import Meetings  # noqa: E402
 from tests.integration.ircserver import IrcNetwork, Person, free_port  # noqa: E402
 from tests.integration.postgresserver import running_postgres  # noqa: E402
 from tests.integration.processes import serving  # noqa: E402
@@ -135,7 +139,10 @@ async def standby_process(url: str, folder: Path) -> tuple[subprocess.Popen[byte
         "asyncio.run(main())\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(path)], cwd=ROOT, stderr=subprocess.DEVNULL
+        [sys.executable, "-c", code, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     async with aiohttp.ClientSession() as http:
         for _ in range(300):
@@ -146,6 +153,7 @@ async def standby_process(url: str, folder: Path) -> tuple[subprocess.Popen[byte
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
+    process.kill()
     raise AssertionError("the standby never served the site")
 
 
@@ -173,6 +181,16 @@ async def watch_all(port: int, stop_watching: asyncio.Event) -> int:
 async def throughput(url: str, folder: Path, size: int, with_standby: bool) -> dict[str, Any]:
     if not with_standby:
         return await ingest(size, database_url=url)
+    storage = Storage(url)  # migrated first, as the bot of a group does before standbys serve
+    await storage.connect()
+    await storage.migrate(
+        [
+            ("opsbot", MIGRATIONS),
+            ("core", Core.migrations_dir()),
+            ("meetings", Meetings.migrations_dir()),
+        ]
+    )
+    await storage.close()
     process, port = await standby_process(url, folder)
     stop_watching = asyncio.Event()
     watcher = asyncio.create_task(watch_all(port, stop_watching))
