@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Protocol, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 
 def wait_until_answering(
@@ -34,6 +37,20 @@ def wait_until_answering(
                 return
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not answer within {timeout} s: {log_tail()}")
+
+
+def spawn_opsbot(home: Path, config: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """``opsbot run`` as its own process with ``config`` written in ``home`` (its folder, where
+    its standard error goes too)."""
+    path = home / "config.yaml"
+    path.write_text(json.dumps(config))
+    return subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
+        cwd=home,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=(home / "stderr.log").open("ab"),
+    )
 
 
 def stop_process(process: subprocess.Popen[bytes] | None) -> None:

@@ -6,16 +6,15 @@ answers once, and the minutes hold every line Synapse delivered, each once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from .homeserver import Homeserver, MatrixPerson
 from .postgresserver import PostgresServer
+from .processes import spawn_opsbot
 from .test_failover import logged, stop
 from .test_matrix import unique
 
@@ -47,15 +46,7 @@ def start(
             "meetings": {"output_dir": str(folder / "meetings"), "url_prefix": "https://m.example"},
         },
     }
-    path = home / "config.yaml"
-    path.write_text(json.dumps(config))
-    return subprocess.Popen(
-        [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
-        cwd=home,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(home / "stderr.log").open("ab"),
-    )
+    return spawn_opsbot(home, config)
 
 
 async def answered(alice: MatrixPerson, room_id: str, bot_id: str, within: float = 60) -> float:

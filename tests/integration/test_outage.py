@@ -24,7 +24,7 @@ import pytest
 from .etherpadserver import Etherpad
 from .ircserver import IrcNetwork, Person
 from .postgresserver import PostgresServer, running_postgres
-from .processes import serving
+from .processes import serving, spawn_opsbot
 
 CHANNEL = "#ops"
 
@@ -88,15 +88,7 @@ def start_bot(
             "retry_min": 0.1,
             "retry_max": 0.5,
         }
-    path = home / "config.yaml"
-    path.write_text(json.dumps(config))
-    return subprocess.Popen(
-        [sys.executable, "-m", "opsbot", "run", "-c", str(path)],
-        cwd=home,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(home / "stderr.log").open("ab"),
-    )
+    return spawn_opsbot(home, config)
 
 
 async def said_by_bot(person: Person, text: str, since: int = 0, within: float = 30) -> str:
