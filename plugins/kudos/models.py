@@ -79,6 +79,15 @@ class Audit(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class ByReaction(Base):
+    """A kudos given by a reaction (its event), so removing the reaction withdraws it."""
+
+    __tablename__ = "kudos_reactions"
+
+    reaction_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kudos_id: Mapped[int] = mapped_column(Integer)
+
+
 class Seen(Base):
     """Someone who has spoken, so kudos can be given to people who are not here right now."""
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
-from opsbot.events import Identity, Message, Role
+from opsbot.events import Identity, Message, Role, Room
 from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
 
@@ -153,8 +153,7 @@ class Kudos(Plugin):
             )
             return
         now = ctx.msg.ts
-        people = self.services.people
-        mine = await people.one_person(giver)
+        mine = await self.services.people.one_person(giver)
         credited: list[str] = []
         refusals: list[str] = []
         evidence = evidence_in(reason)
@@ -173,62 +172,17 @@ class Kudos(Plugin):
                     "cannot be kept for them."
                 )
                 continue
-            if receiver == giver:
-                refusals.append("No kudos to yourself; someone else will notice.")
+            refused = await self._refusal(config, category, giver, mine, who, receiver, now)
+            if refused is not None:
+                refusals.append(refused[0])
+                if refused[1]:
+                    break
                 continue
-            theirs = await people.one_person(receiver)
-            if giver in theirs:
-                refusals.append(
-                    f"No kudos to yourself: {who.nick} is linked to you; someone else will notice."
-                )
-                await self._refused(giver, "kudos: to a linked account", receiver, category)
-                continue
-            last = max(
-                (ts for g in mine for r in theirs if (ts := self.store.last_given(g, r, category))),
-                default=None,
-            )
-            if last is not None and now - last < timedelta(hours=config.window_hours):
-                refusals.append(
-                    f"You already gave {who.nick} #{category} kudos in the last "
-                    f"{config.window_hours:g} h."
-                )
-                if len(mine) > 1 or len(theirs) > 1:
-                    await self._refused(giver, "kudos: window, through a link", receiver, category)
-                continue
-            if sum(self.store.given_today(g, now) for g in mine) >= config.daily_cap:
-                refusals.append(f"You have given {config.daily_cap} kudos today, the daily limit.")
-                if len(mine) > 1:
-                    await self._refused(
-                        giver, "kudos: daily cap, through a link", receiver, category
-                    )
-                break
-            given = self.store.give(
-                ts=now,
-                network=ctx.room.network,
-                room=ctx.room.id,
-                giver=giver,
-                giver_nick=ctx.sender.nick,
-                receiver=receiver,
-                receiver_nick=who.nick,
-                category=category,
-                reason=reason,
-                evidence=[{"kind": e.kind, "ref": e.ref} for e in evidence],
-            )
+            await self._record(
+                ctx.room, now, giver, ctx.sender.nick, who, receiver, category, reason,
+                [(e.kind, e.ref) for e in evidence],
+            )  # fmt: skip
             credited.append(who.nick)
-            await self.emit(
-                KudosGiven(
-                    ts=now,
-                    kudos_id=given.id,
-                    network=ctx.room.network,
-                    room=ctx.room.id,
-                    giver=giver,
-                    receiver=receiver,
-                    receiver_nick=who.nick,
-                    category=category,
-                    reason=reason,
-                    evidence=tuple((e.kind, e.ref) for e in evidence),
-                )
-            )
         if credited:
             cited = (
                 f" ({len(evidence)} evidence link{'s' * (len(evidence) != 1)})" if evidence else ""
@@ -236,6 +190,86 @@ class Kudos(Plugin):
             await ctx.reply(f"Kudos to {', '.join(credited)} for #{category}{cited}.")
         for refusal in refusals[:2]:
             await ctx.reply(refusal)
+
+    async def _refusal(
+        self,
+        config: KudosConfig,
+        category: str,
+        giver: Key,
+        mine: frozenset[Key],
+        who: Identity,
+        receiver: Key,
+        now: datetime,
+    ) -> tuple[str, bool] | None:
+        """Why this kudos may not be given, and whether the giver may give no more today; None
+        when it may. The rules compare people (every linked identity), not accounts."""
+        if receiver == giver:
+            return "No kudos to yourself; someone else will notice.", False
+        theirs = await self.services.people.one_person(receiver)
+        if giver in theirs:
+            await self._refused(giver, "kudos: to a linked account", receiver, category)
+            return (
+                f"No kudos to yourself: {who.nick} is linked to you; someone else will notice.",
+                False,
+            )
+        last = max(
+            (ts for g in mine for r in theirs if (ts := self.store.last_given(g, r, category))),
+            default=None,
+        )
+        if last is not None and now - last < timedelta(hours=config.window_hours):
+            if len(mine) > 1 or len(theirs) > 1:
+                await self._refused(giver, "kudos: window, through a link", receiver, category)
+            return (
+                f"You already gave {who.nick} #{category} kudos in the last "
+                f"{config.window_hours:g} h.",
+                False,
+            )
+        if sum(self.store.given_today(g, now) for g in mine) >= config.daily_cap:
+            if len(mine) > 1:
+                await self._refused(giver, "kudos: daily cap, through a link", receiver, category)
+            return f"You have given {config.daily_cap} kudos today, the daily limit.", True
+        return None
+
+    async def _record(
+        self,
+        room: Room,
+        now: datetime,
+        giver: Key,
+        giver_nick: str,
+        who: Identity,
+        receiver: Key,
+        category: str,
+        reason: str,
+        evidence: list[tuple[str, str]],
+        reaction_id: str | None = None,
+    ) -> None:
+        given = self.store.give(
+            ts=now,
+            network=room.network,
+            room=room.id,
+            giver=giver,
+            giver_nick=giver_nick,
+            receiver=receiver,
+            receiver_nick=who.nick,
+            category=category,
+            reason=reason,
+            evidence=[{"kind": kind, "ref": ref} for kind, ref in evidence],
+            reaction_id=reaction_id,
+        )
+        await self.emit(
+            KudosGiven(
+                ts=now,
+                kudos_id=given.id,
+                network=room.network,
+                room=room.id,
+                giver=giver,
+                receiver=receiver,
+                receiver_nick=who.nick,
+                category=category,
+                reason=reason,
+                evidence=tuple(evidence),
+            )
+        )
 
     @subscribe(PeopleLinked)
     async def linked(self, event: PeopleLinked) -> None:

@@ -25,7 +25,7 @@ from opsbot.groupcommit import GroupCommit
 from opsbot.people import IdentityRow, not_hidden
 from opsbot.storage import Storage
 
-from .models import Audit, Kudos, Seen, Total
+from .models import Audit, ByReaction, Kudos, Seen, Total
 
 log = logging.getLogger("opsbot.plugins.kudos")
 
@@ -163,11 +163,15 @@ class KudosStore:
         category: str,
         reason: str,
         evidence: list[dict[str, str]],
+        reaction_id: str | None = None,
     ) -> Given:
-        """Record a kudos (committed within milliseconds; :meth:`flush` waits for it)."""
+        """Record a kudos (committed within milliseconds; :meth:`flush` waits for it), given by
+        the reaction ``reaction_id`` if one gave it."""
         given = Given(self._next_id, ts, giver, receiver, category)
         self._next_id += 1
         self._remember(given)
+        if reaction_id is not None:
+            self._writer.add(("reaction", {"reaction_id": reaction_id, "kudos_id": given.id}))
         self._writer.add(
             (
                 "kudos",
@@ -228,6 +232,9 @@ class KudosStore:
         if not batch:
             return
         await conn.execute(insert(Kudos), batch)
+        reactions = [row for kind, row in items if kind == "reaction"]
+        if reactions:
+            await conn.execute(insert(ByReaction), reactions)
         await conn.execute(insert(Audit), audit)
         await _add_to_totals(
             conn,
@@ -267,6 +274,14 @@ class KudosStore:
             )
         )
         return row
+
+    async def by_reaction(self, reaction_id: str) -> int | None:
+        """The kudos a reaction gave, if it gave one."""
+        await self.flush()
+        async with self.storage.session() as session:
+            return await session.scalar(
+                select(ByReaction.kudos_id).where(ByReaction.reaction_id == reaction_id)
+            )
 
     async def between(self, identities: Sequence[Key]) -> list[int]:
         """The standing kudos whose giver and receiver are both among ``identities``."""
