@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
-from opsbot.events import Identity, Message, Role, Room
+from opsbot.events import Identity, Message, Reaction, Redaction, Role, Room
 from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
 
@@ -38,8 +39,17 @@ DEFAULT_CATEGORIES = {
 }
 _PERIOD = re.compile(r"^(?P<n>\d+)(?P<unit>[dwmy])$")
 _UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+MESSAGES_KEPT = 5000
+"""Recent messages remembered per process where people react, to credit their authors."""
+QUIET_KEPT = 5
+"""Refused reactions remembered per giver, told on ``!kudos recent``."""
 SEEN_EVERY = 3600.0
 """Seconds between two writes of the same person's "last seen"."""
+
+
+def plain_emoji(key: str) -> str:
+    """An emoji as its plain code points: clients add variation selectors (U+FE0F) or not."""
+    return key.replace("\ufe0f", "").strip()
 
 
 class KudosConfig(PluginConfig):
@@ -55,6 +65,30 @@ class KudosConfig(PluginConfig):
     """Per network: givers and receivers must be identified to an account (default: yes)."""
     plus_plus: bool = True
     """Take ``nick++`` as kudos."""
+    reactions: dict[str, str] = Field(
+        default_factory=lambda: {
+            "👏": "general",
+            "🙏": "general",
+            "🎉": "general",
+            "\u2795": "general",
+        }
+    )
+    """Reactions that are kudos to the author of the message reacted to, with the category each
+    gives (``{}``: none). The message is the reason, its link the evidence; removing the
+    reaction withdraws the kudos. The rules of ``!kudos`` apply; a refused reaction gets no
+    answer in the room (the giver hears why, privately, on ``!kudos recent``)."""
+
+    @field_validator("reactions")
+    @classmethod
+    def _plain_keys(cls, reactions: dict[str, str]) -> dict[str, str]:
+        return {plain_emoji(key): category for key, category in reactions.items()}
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> KudosConfig:
+        unknown = sorted({c for c in self.reactions.values() if c not in self.categories})
+        if unknown:
+            raise ValueError(f"reactions give categories that are not listed: {unknown}")
+        return self
 
 
 class Kudos(Plugin):
@@ -69,6 +103,8 @@ class Kudos(Plugin):
         self.store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
         await self.store.start()
         self._seen_at: dict[tuple[str, str], float] = {}
+        self._messages: OrderedDict[tuple[str, str], Message] = OrderedDict()
+        self._quiet: dict[Key, deque[str]] = {}
         site = self.web
         if site is not None:
             KudosSite(
@@ -127,6 +163,11 @@ class Kudos(Plugin):
         if now - self._seen_at.get(marker, -SEEN_EVERY) >= SEEN_EVERY:
             self._seen_at[marker] = now
             self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
+        msg = ctx.msg
+        if msg.id is not None and self.config.reactions and self._reactable(msg.network):
+            self._messages[(msg.network, msg.id)] = msg
+            if len(self._messages) > MESSAGES_KEPT:
+                self._messages.popitem(last=False)
         if not self.config.plus_plus or "++" not in ctx.msg.text:
             return
         known = self._known(ctx)
@@ -134,6 +175,57 @@ class Kudos(Plugin):
         if found is not None:
             targets, reason = found
             await self._give(ctx, targets, None, reason)
+
+    def _reactable(self, network: str) -> bool:
+        return self.services.capabilities(network).reactions
+
+    # reactions
+
+    @on(Reaction)
+    async def reacted(self, ctx: Context) -> None:
+        """A reaction of the configured set is a kudos to the author of the message."""
+        event = ctx.event
+        assert isinstance(event, Reaction)
+        category = self.config_for(event.room).reactions.get(plain_emoji(event.key))
+        if category is None or event.id is None:
+            return
+        target = self._messages.get((event.network, event.target_id))
+        if target is None:
+            self.log.debug("a reaction to a message not seen lately: %s", event.target_id)
+            return
+        giver = self._key(event.sender)
+        receiver = self._key(target.sender)
+        if giver is None or receiver is None:
+            return  # unproven accounts: no kudos, and nothing to say
+        config = self.config_for(event.room)
+        mine = await self.services.people.one_person(giver)
+        refused = await self._refusal(
+            config, category, giver, mine, target.sender, receiver, event.ts
+        )
+        if refused is not None:
+            told = self._quiet.setdefault(giver, deque(maxlen=QUIET_KEPT))
+            told.append(f"your {event.key} to {target.sender.nick}: {refused[0]}")
+            return
+        link = f"https://matrix.to/#/{event.room.id}/{event.target_id}"
+        await self._record(
+            event.room, event.ts, giver, event.sender.nick, target.sender, receiver, category,
+            target.text[:500], [("matrix", link)], reaction_id=event.id,
+        )  # fmt: skip
+
+    @on(Redaction)
+    async def unreacted(self, ctx: Context) -> None:
+        """A reaction that gave kudos, removed: the kudos is withdrawn."""
+        event = ctx.event
+        assert isinstance(event, Redaction)
+        if not self._reactable(event.network):
+            return
+        kudos_id = await self.store.by_reaction(event.target_id)
+        if kudos_id is None:
+            return
+        actor = f"{event.network}:{event.sender.account or event.sender.nick}"
+        row = await self.store.withdraw(kudos_id, "undone", actor, "reaction removed")
+        if row is not None:
+            await self.emit(KudosWithdrawn(kudos_id=row.id, how="undone"))
 
     # giving
 
@@ -366,6 +458,10 @@ class Kudos(Plugin):
 
     @command("kudos recent", usage="", help="The latest kudos given.")
     async def recent(self, ctx: Context, *words: str) -> None:
+        giver = self._key(ctx.sender)
+        quiet = self._quiet.pop(giver, None) if giver is not None else None
+        if quiet:
+            await ctx.reply_private("Reactions of yours not counted: " + "; ".join(quiet))
         rows = await self.store.recent()
         if not rows:
             await ctx.reply("No kudos yet.")

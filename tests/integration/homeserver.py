@@ -274,6 +274,15 @@ class MatrixPerson:
             },
         )
 
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """A reaction (``m.annotation``) to ``event_id``; its own event ID."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        answer = await self.client.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
+        assert isinstance(answer, nio.RoomSendResponse), answer
+        return str(answer.event_id)
+
     async def redact(self, room_id: str, event_id: str) -> None:
         answer = await self.client.room_redact(room_id, event_id, reason="oops")
         assert isinstance(answer, nio.RoomRedactResponse), answer

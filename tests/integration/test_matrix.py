@@ -543,3 +543,36 @@ async def test_reminders_reach_rooms_named_by_alias(
             since=mark,
         )
         assert "ops_by_alias" in body_of(got)
+
+
+async def test_a_reaction_on_synapse_is_a_kudos_and_its_redaction_withdraws_it(
+    world: World, people: tuple[MatrixPerson, MatrixPerson]
+) -> None:
+    """The clapping hands from Element (with its variation selector) on alice's message credit
+    her, the message as the reason; bob removing his reaction withdraws it."""
+    alice, bob = people
+    config = world.config()
+    config["plugins"]["enabled"] = ["core", "kudos"]
+    bot = Bot(parse_config(config, env={}))
+    await bot.start()
+    world.bots.append(bot)
+    await asyncio.wait_for(transport_of(bot).ready.wait(), 30)
+    room_id = await shared_room(world, alice, bob)
+    said = await alice.say(room_id, "found it: the conductor's RPC timeout")
+    await asyncio.sleep(0.5)  # the bot has seen the message
+    reaction = await bob.react(room_id, said, "👏\ufe0f")
+    standing = f"{alice.name}: 1 kudos (#general 1)"
+    for _ in range(50):
+        answered = await answer(bob, room_id, world.bot_id, f"!kudos {alice.name}", expect="")
+        if body_of(answered).startswith(standing):
+            break
+        await asyncio.sleep(0.1)
+    assert body_of(answered).startswith(standing), body_of(answered)
+    assert "found it: the conductor's RPC timeout" in body_of(answered)
+    await bob.redact(room_id, reaction)
+    for _ in range(50):
+        answered = await answer(bob, room_id, world.bot_id, f"!kudos {alice.name}", expect="")
+        if "has no kudos yet" in body_of(answered):
+            break
+        await asyncio.sleep(0.1)
+    assert body_of(answered) == f"{alice.name} has no kudos yet."

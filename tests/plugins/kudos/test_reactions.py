@@ -1,0 +1,74 @@
+"""Reactions as kudos (issue 21): a reaction of the configured set to someone's message is a
+kudos to its author, the message its reason and its link the evidence; removing the reaction
+withdraws it; the rules of ``!kudos`` apply, refused quietly (no answer in the room; the giver
+hears why privately on ``!kudos recent``). SQLite and PostgreSQL; the real Synapse case is in
+tests/integration/test_matrix.py."""
+
+from __future__ import annotations
+
+from opsbot.events import Reaction, Redaction
+from opsbot.testing import Chat
+
+from .conftest import KudosFactory
+
+
+async def react(chat: Chat, nick: str, target_id: str, key: str, reaction_id: str) -> list[str]:
+    transport = chat.transport
+    room = transport.room(transport.default_room_id)
+    await transport.deliver(
+        Reaction(
+            network=transport.name, room=room, sender=transport.identity(nick),
+            target_id=target_id, key=key, id=reaction_id,
+        )
+    )  # fmt: skip
+    return [sent.text for sent in await chat.settle()]
+
+
+async def unreact(chat: Chat, nick: str, reaction_id: str) -> None:
+    transport = chat.transport
+    room = transport.room(transport.default_room_id)
+    await transport.deliver(
+        Redaction(
+            network=transport.name, room=room, sender=transport.identity(nick),
+            target_id=reaction_id, id=f"{reaction_id}-gone",
+        )
+    )  # fmt: skip
+    await chat.settle()
+
+
+async def test_a_reaction_is_a_kudos_and_removing_it_withdraws_it(kudos_bot: KudosFactory) -> None:
+    bot = await kudos_bot()
+    mx = bot.matrix
+    said = await mx.transport.say("alice", "bisected it: the placement change, see LP#2045678")
+    await mx.settle()
+    assert await react(mx, "bob", said.id or "", "👏\ufe0f", "$r1") == [], "no answer in the room"
+    assert await mx.say("carol", "!kudos alice") == [
+        'alice: 1 kudos (#general 1). Latest: "bisected it: the placement change, see '
+        'LP#2045678" (bob)'
+    ]
+    [row] = await bot.bot.plugins["kudos"].store.public_kudos(  # type: ignore[attr-defined]
+        category=None, receiver=None, since=None, limit=5
+    )
+    assert {"kind": "matrix", "ref": f"https://matrix.to/#/{mx.room}/{said.id}"} in row.evidence
+    await unreact(mx, "bob", "$r1")
+    assert await mx.say("carol", "!kudos alice") == ["alice has no kudos yet."]
+
+
+async def test_reactions_follow_the_rules_quietly(kudos_bot: KudosFactory) -> None:
+    bot = await kudos_bot()
+    mx = bot.matrix
+    mine = await mx.transport.say("alice", "my own fine work")
+    theirs = await mx.transport.say("bob", "a fine fix")
+    await mx.settle()
+    assert await react(mx, "alice", mine.id or "", "👏", "$self") == []
+    assert await react(mx, "alice", theirs.id or "", "🙏", "$one") == []
+    assert await react(mx, "alice", theirs.id or "", "🎉", "$two") == [], "the 24 h window"
+    assert await react(mx, "alice", theirs.id or "", "👍", "$other") == [], "not in the set"
+    assert await mx.say("carol", "!kudos top") == ["Most kudos: bob (1)"]
+    answered = await mx.say("alice", "!kudos recent")
+    private = [s for s in mx.transport.sent if s.to is not None and s.to.nick == "alice"]
+    assert private[-1].text == (
+        "Reactions of yours not counted: your 👏 to alice: No kudos to yourself; someone else "
+        "will notice.; your 🎉 to bob: You already gave bob #general kudos in the last 24 h."
+    )
+    assert answered[-1].startswith("Recent kudos: ")
