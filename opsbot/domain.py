@@ -53,6 +53,10 @@ class ItemRecorded(MeetingEvent):
     text: str
     restricted: bool = False
     """Made under ``#restrictlogs``: nothing of it may be shown publicly."""
+    account: str | None = None
+    """The account of whoever said it, where the network proves one."""
+    link: str = ""
+    """Where its line is in the meeting's log on the bot's site (empty: no site)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,8 @@ change is kept (an audit trail) and announced to other plugins (``KudosGiven``,
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import time
 from collections import OrderedDict, deque
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field, field_validator, model_validator
 
-from opsbot.domain import KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
+from opsbot.domain import ItemRecorded, KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
 from opsbot.events import Identity, Message, Reaction, Redaction, Role, Room
 from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
@@ -105,6 +107,7 @@ class Kudos(Plugin):
         self._seen_at: dict[tuple[str, str], float] = {}
         self._messages: OrderedDict[tuple[str, str], Message] = OrderedDict()
         self._quiet: dict[Key, deque[str]] = {}
+        self._withdrawing: set[asyncio.Task[None]] = set()
         site = self.web
         if site is not None:
             KudosSite(
@@ -119,6 +122,7 @@ class Kudos(Plugin):
             KudosSite(store, self.config.categories, self.services.people.everyone_hidden, site)
 
     async def teardown(self) -> None:
+        await asyncio.gather(*self._withdrawing, return_exceptions=True)
         await self.store.stop()
 
     # who is who
@@ -136,10 +140,14 @@ class Kudos(Plugin):
         for text, user_id in pills(msg.html).items():
             if name in (text, user_id) or name == user_id[1:].split(":", 1)[0]:
                 return Identity(ctx.network, user_id, user_id[1:].split(":", 1)[0], text)
-        present = ctx.services.member(ctx.room, name)
+        return await self._someone(ctx.room, name)
+
+    async def _someone(self, room: Room, name: str) -> Identity | None:
+        """Who ``name`` is: a member of the room, else someone seen speaking on its networks."""
+        present = self.services.member(room, name)
         if present is not None:
             return present
-        for network in ctx.services.networks_of(ctx.room):
+        for network in self.services.networks_of(room):
             seen = await self.store.seen(network, name)
             if seen is not None:
                 return Identity(network, seen.account, seen.display_nick)
@@ -214,18 +222,27 @@ class Kudos(Plugin):
 
     @on(Redaction)
     async def unreacted(self, ctx: Context) -> None:
-        """A reaction that gave kudos, removed: the kudos is withdrawn."""
+        """A reaction that gave kudos, removed: the kudos is withdrawn. Looked up off the room's
+        lane (a redaction must reach the meeting's log at once; most are not reactions)."""
         event = ctx.event
         assert isinstance(event, Redaction)
-        if not self._reactable(event.network):
+        if not self.config.reactions or not self._reactable(event.network):
             return
-        kudos_id = await self.store.by_reaction(event.target_id)
-        if kudos_id is None:
-            return
-        actor = f"{event.network}:{event.sender.account or event.sender.nick}"
-        row = await self.store.withdraw(kudos_id, "undone", actor, "reaction removed")
-        if row is not None:
-            await self.emit(KudosWithdrawn(kudos_id=row.id, how="undone"))
+        task = asyncio.create_task(self._withdraw_reaction(event))
+        self._withdrawing.add(task)
+        task.add_done_callback(self._withdrawing.discard)
+
+    async def _withdraw_reaction(self, event: Redaction) -> None:
+        try:
+            kudos_id = await self.store.by_reaction(event.target_id)
+            if kudos_id is None:
+                return
+            actor = f"{event.network}:{event.sender.account or event.sender.nick}"
+            row = await self.store.withdraw(kudos_id, "undone", actor, "reaction removed")
+            if row is not None:
+                await self.emit(KudosWithdrawn(kudos_id=row.id, how="undone"))
+        except Exception:
+            self.log.exception("could not withdraw the kudos of reaction %s", event.target_id)
 
     # giving
 
@@ -362,6 +379,53 @@ class Kudos(Plugin):
                 evidence=tuple(evidence),
             )
         )
+
+    @subscribe(ItemRecorded)
+    async def thanked(self, event: ItemRecorded) -> None:
+        """``#thanks WHO [#category] [for] REASON`` in a meeting: a minute item (THANKS) and a
+        kudos with its log line as evidence, as OpenStack's status bot took ``#thanks``."""
+        if event.kind != "THANKS":
+            return
+        room = self.services.room(event.network, event.room)
+        say = functools.partial(self.services.send, room, notice=True)
+        giver_id = Identity(event.network, event.account, event.nick)
+        giver = self._key(giver_id)
+        if giver is None:
+            await say(f"Kudos need you to be identified to an account on {event.network}.")
+            return
+        request = parse_request(
+            event.text, lambda name: self.services.member(room, name) is not None
+        )
+        if not request.targets or not request.reason:
+            await say("Say who and what for: #thanks WHO [for] REASON")
+            return
+        config = self.config_for(room)
+        category = request.category or config.default_category
+        if category not in config.categories:
+            await say(f"There is no #{category} category.")
+            return
+        reason = "(thanked in a restricted meeting)" if event.restricted else request.reason
+        evidence = [("meeting", event.link)] if event.link else []
+        mine = await self.services.people.one_person(giver)
+        credited: list[str] = []
+        for name in request.targets:
+            who = await self._someone(room, name)
+            receiver = self._key(who) if who is not None else None
+            if who is None or receiver is None:
+                await say(f"I cannot keep kudos for {name}: not seen here with an account.")
+                continue
+            refused = await self._refusal(config, category, giver, mine, who, receiver, event.ts)
+            if refused is not None:
+                await say(refused[0])
+                if refused[1]:
+                    break
+                continue
+            await self._record(
+                room, event.ts, giver, event.nick, who, receiver, category, reason, evidence
+            )
+            credited.append(who.nick)
+        if credited:
+            await say(f"Kudos to {', '.join(credited)} for #{category}.")
 
     @subscribe(PeopleLinked)
     async def linked(self, event: PeopleLinked) -> None:

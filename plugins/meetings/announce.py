@@ -27,8 +27,10 @@ from .live import Live
 Emit = Callable[[DomainEvent], Awaitable[None]]
 
 
-async def announce(emit: Emit, live: Live, line: Line, effects: list[Effect]) -> None:
-    """Tell other plugins what this line did."""
+async def announce(
+    emit: Emit, live: Live, line: Line, effects: list[Effect], link: str = ""
+) -> None:
+    """Tell other plugins what this line did; ``link``: where the line is on the site."""
     meeting = live.meeting
     common: dict[str, Any] = {
         "meeting_id": live.id,
@@ -67,6 +69,8 @@ async def announce(emit: Emit, live: Live, line: Line, effects: list[Effect]) ->
                 "nick": item.nick,
                 "text": item.text,
                 "restricted": meeting.restricted,
+                "account": line.account,
+                "link": "" if meeting.restricted else link,
             }
             if item.kind == "ACTION":
                 await emit(ActionItemRecorded(**about, owners=tuple(meeting.owners(item))))

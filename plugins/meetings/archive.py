@@ -78,6 +78,14 @@ class Archive:
         async with self.storage.session() as session:
             return list((await session.scalars(found.limit(limit))).all())
 
+    async def meeting_row(self, meeting_id: int) -> MeetingRow | None:
+        """A public meeting's row alone."""
+        async with self.storage.session() as session:
+            found: MeetingRow | None = await session.scalar(
+                self._public().where(MeetingRow.id == meeting_id)
+            )
+            return found
+
     async def meeting(
         self, meeting_id: int
     ) -> tuple[MeetingRow, list[LineRow], list[ActionRow]] | None:

@@ -36,6 +36,7 @@ ITEM_COMMANDS = {
     "halp": "HELP",
     "link": "LINK",
     "action": "ACTION",
+    "thanks": "THANKS",
 }
 CHAIR_ITEM_COMMANDS = {
     "agreed": "AGREED",

@@ -334,7 +334,8 @@ class Meetings(MeetingCommands, Plugin):
         cache_row(live.rows, line)
         if self.site is not None:
             self.site.feed.publish(live.id, line)
-        await announce(self.emit, live, line, effects)
+        link = self.site.line_url(live.id, line.seq) if self.site is not None else ""
+        await announce(self.emit, live, line, effects, link)
         for effect in effects:
             if isinstance(effect, Reply):
                 mentioned = (ctx.services.member(live.room, nick) for nick in effect.mentions)

@@ -98,6 +98,7 @@ class MeetingsSite:
         site.section("Search", "/search")
         Feeds(archive, site, tz, hidden)
         site.add("/meetings/", self.index)
+        site.add("/meetings/id/{meeting_id:\\d+}", self.by_id)
         site.add("/meetings/live/{meeting_id:\\d+}", self.live)
         site.add("/meetings/live/{meeting_id:\\d+}/events", self.events)
         site.add("/meetings/{name}/", self.by_name)
@@ -110,6 +111,22 @@ class MeetingsSite:
         site.add("/api/actions", self.api_actions)
         site.api(Path(__file__).parent / "openapi.yaml")
         site.on_cleanup(self._closing)
+
+    def line_url(self, meeting_id: int, seq: int) -> str:
+        """A line of a meeting's log, for good: the live page while it runs, its log after."""
+        return self.site.url(f"/meetings/id/{meeting_id}") + f"#l-{seq}"
+
+    async def by_id(self, request: web.Request) -> web.Response:
+        """A meeting by its number: to its live page while it runs, to its log once ended (the
+        fragment naming a line goes along)."""
+        meeting_id = whole_number(request.match_info["meeting_id"], "a meeting's ID")
+        running = self.running.with_id(meeting_id)
+        if running is not None and running.watchable:
+            raise web.HTTPFound(f"/meetings/live/{meeting_id}")
+        row = await self.archive.meeting_row(meeting_id)
+        if row is None or row.restricted or row.base is None or row.ended_at is None:
+            raise web.HTTPNotFound(reason="No such meeting")
+        raise web.HTTPFound(f"/meetings/{row.base}.log.html")
 
     def live_url(self, meeting_id: int) -> str:
         """Where people follow a meeting while it runs."""

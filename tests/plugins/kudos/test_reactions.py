@@ -6,6 +6,10 @@ tests/integration/test_matrix.py."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
+
 from opsbot.events import Reaction, Redaction
 from opsbot.testing import Chat
 
@@ -34,6 +38,8 @@ async def unreact(chat: Chat, nick: str, reaction_id: str) -> None:
         )
     )  # fmt: skip
     await chat.settle()
+    kudos = chat.bot.plugins["kudos"]
+    await asyncio.gather(*kudos._withdrawing)  # type: ignore[attr-defined]
 
 
 async def test_a_reaction_is_a_kudos_and_removing_it_withdraws_it(kudos_bot: KudosFactory) -> None:
@@ -72,3 +78,33 @@ async def test_reactions_follow_the_rules_quietly(kudos_bot: KudosFactory) -> No
         "will notice.; your 🎉 to bob: You already gave bob #general kudos in the last 24 h."
     )
     assert answered[-1].startswith("Recent kudos: ")
+
+
+async def test_thanks_in_a_meeting_is_a_minute_item_and_a_kudos(kudos_bot: KudosFactory) -> None:
+    bot = await kudos_bot({"web": {"enabled": True, "listen": "127.0.0.1:0"}})
+    irc = bot.irc
+    await irc.say("bob", "o/")
+    await irc.say("alice", "#startmeeting ops")
+    assert await irc.say("alice", "#thanks bob for finding the root cause") == [
+        "Kudos to bob for #general."
+    ]
+    assert await irc.say("alice", "#thanks alice for chairing") == [
+        "No kudos to yourself; someone else will notice."
+    ]
+    await irc.say("alice", "#endmeeting")
+    [row] = await bot.bot.plugins["kudos"].store.public_kudos(  # type: ignore[attr-defined]
+        category=None, receiver=None, since=None, limit=5
+    )
+    assert row.reason == "finding the root cause" and row.receiver_nick == "bob"
+    [evidence] = row.evidence
+    assert evidence["kind"] == "meeting" and evidence["ref"].endswith("/meetings/id/1#l-4")
+    folder = bot.bot.plugins["meetings"].config.output_dir  # type: ignore[attr-defined]
+    [minutes] = [p for p in folder.rglob("*.txt") if ".log." not in p.name]
+    assert "THANKS: bob for finding the root cause  (alice," in minutes.read_text()
+    async with aiohttp.ClientSession() as http:
+        url = evidence["ref"].split("#")[0]
+        async with http.get(url, allow_redirects=False) as found:
+            assert found.status == 302
+            assert found.headers["Location"].endswith(".log.html")
+        async with http.get(url) as page:
+            assert page.status == 200 and 'id="l-4"' in await page.text()
