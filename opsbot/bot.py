@@ -46,6 +46,7 @@ from .loader import build_configs, load_classes
 from .metrics import Metrics
 from .outbox import Outbox
 from .people import People
+from .personal import personal_data
 from .plugin import Plugin
 from .router import Router
 from .rules import CommandInfo, handlers_of
@@ -389,6 +390,9 @@ class Bot:
     @property
     def audit(self) -> Audit:
         return self._audit
+
+    async def personal_data(self, key: tuple[str, str]) -> dict[str, Any]:
+        return await personal_data(self._storage, self._classes, key)
 
     @property
     def outbox(self) -> Outbox:

@@ -6,6 +6,7 @@ invalid config or command line; never a traceback for either.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -392,6 +393,29 @@ def people_show(config_path: str | None, who: str) -> None:
     key = _key(who)
     for network, account in _people_run(config_path, lambda p: p.identities(key)):
         click.echo(f"{network}:{account}")
+
+
+@people.command("export")
+@config_option
+@click.argument("who")
+def people_export(config_path: str | None, who: str) -> None:
+    """Everything opsbot keeps about WHO (network:account) and their linked identities, as
+    JSON (what `!mydata` gives them)."""
+    key = _key(who)
+    config, _ = config_or_exit(config_path)
+    from .loader import load_classes
+    from .personal import personal_data
+
+    classes = load_classes(config.plugins)
+
+    async def go() -> dict[str, Any]:
+        storage = await open_storage(config_path)
+        try:
+            return await personal_data(storage, classes, key)
+        finally:
+            await storage.close()
+
+    click.echo(json.dumps(run_async(go), ensure_ascii=False, indent=1))
 
 
 @people.command("merge")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import tzinfo
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from .context import Context
 from .events import DomainEvent, Room
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from .config import NetworkBase
     from .services import Jobs, Services, Site
     from .storage import Storage
+
+Key = tuple[str, str]
+"""(network, account)"""
 
 __all__ = [
     "CommandSpec",
@@ -104,6 +107,13 @@ class Plugin:
         a network the bot is not on): ``(key path within the section, reason)``. Checked by
         ``check-config`` and at start-up; use :func:`opsbot.config.room_problem`."""
         return []
+
+    @classmethod
+    async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
+        """Everything this plugin keeps about the person with these identities (``!mydata``,
+        ``opsbot people export``): plain JSON values, keyed by what they are. Runs without an
+        instance (the command line builds no plugin)."""
+        return {}
 
     def help_topic(self, topic: str, prefix: str) -> str | None:
         """What ``!help TOPIC`` says of a topic this plugin knows that is no command of the

@@ -114,6 +114,10 @@ class Services(Protocol):
         """Who is who across networks: linked identities and their preferences."""
         ...
 
+    async def personal_data(self, key: tuple[str, str]) -> dict[str, Any]:
+        """Everything the bot and its plugins keep about the person ``key`` is (JSON values)."""
+        ...
+
     @property
     def audit(self) -> Audit:
         """The audit trail of refusals bot admins read (``opsbot audit``)."""

@@ -91,6 +91,7 @@ CLI = [
     ("schedule", "next"),
     ("people", "show"),
     ("people", "split"),
+    ("people", "export"),
     ("audit", "--who"),
     ("audit", "--limit"),
 ]

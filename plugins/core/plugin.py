@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import functools
+import json
 import platform
 import time
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import delete, select
 
-from opsbot.domain import PeopleLinked
+from aiohttp import web
+
+from opsbot.domain import LeaderboardOptOut, PeopleLinked
 from opsbot.events import Connected, Role
 from opsbot.linkcodes import WRONG_PER_ACCOUNT, Outcome
+from opsbot.people import HIDDEN, LEADERBOARDS
+from opsbot.personal import Downloads
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
 from opsbot.rules import CommandInfo
 from opsbot.text import shorten
@@ -34,8 +39,76 @@ def opsbot_version() -> str:
 class Core(Plugin):
     """Help, ping, version and plugin list; bot admins make the bot join and leave rooms."""
 
+    web_paths = ("/mydata",)
+
     async def setup(self) -> None:
         self._told_locked: dict[tuple[str, str], float] = {}
+        self._downloads = Downloads(self.storage)
+        self._serve_downloads()
+
+    async def serve_site(self) -> None:
+        self._downloads = Downloads(self.storage)
+        self._serve_downloads()
+
+    def _serve_downloads(self) -> None:
+        site = self.web
+        if site is not None:
+            site.add("/mydata/{token}", self._download)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        found = await self._downloads.get(request.match_info["token"])
+        if found is None:
+            raise web.HTTPNotFound(reason="This link is unknown or older than an hour")
+        return web.json_response(
+            found,
+            dumps=functools.partial(json.dumps, ensure_ascii=False, indent=1),
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+
+    # what opsbot keeps about you
+
+    @command("mydata", help="Everything opsbot keeps about you, as a private link (JSON).")
+    async def mydata(self, ctx: Context) -> None:
+        me = ctx.sender
+        if me.key is None:
+            await ctx.reply(f"Identify to an account on {me.network} first; data is kept per account.")
+            return
+        site = self.web
+        if site is None:
+            await ctx.reply_private(
+                "This bot's web site is off, so I cannot give you a link; a bot admin can give "
+                f"you the same with: opsbot people export {me.network}:{me.account}"
+            )
+        else:
+            token = await self._downloads.put(await self.services.personal_data(me.key))
+            await ctx.reply_private(
+                "Everything opsbot keeps about you (JSON), for an hour: "
+                + site.url(f"/mydata/{token}")
+            )
+        if not ctx.room.is_direct:
+            await ctx.reply("I sent it to you privately.")
+
+    @command("optout", help="Leave the public pages and leaderboards (every plugin's).")
+    async def optout(self, ctx: Context) -> None:
+        await self._leave_public_pages(ctx, True)
+
+    @command("optin", help="Be shown on the public pages and leaderboards again.")
+    async def optin(self, ctx: Context) -> None:
+        await self._leave_public_pages(ctx, False)
+
+    async def _leave_public_pages(self, ctx: Context, out: bool) -> None:
+        key = ctx.sender.key
+        if key is None:
+            await ctx.reply("Identify to an account first; opt-outs are kept per account.")
+            return
+        await self.services.people.set_preference(key, LEADERBOARDS, HIDDEN if out else None)
+        await self.emit(LeaderboardOptOut(person=key, opted_out=out))
+        if out:
+            await ctx.reply(
+                f"You are left out of public pages and leaderboards; {ctx.prefix}optin undoes it."
+            )
+        else:
+            await ctx.reply("You are back on the public pages and leaderboards.")
 
     def _prefix(self, ctx: Context) -> str:
         return ctx.prefix

@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,9 +26,11 @@ from opsbot.domain import ItemRecorded, KudosGiven, KudosWithdrawn, LeaderboardO
 from opsbot.events import Identity, Message, Reaction, Redaction, Role, Room
 from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
+from opsbot.storage import Storage
 
+from .models import Kudos as KudosRow
 from .parse import evidence_in, parse_request, pills, plus_plus
-from .store import Key, KudosStore
+from .store import Key, KudosStore, kudos_of
 from .web import KudosSite
 
 DEFAULT_CATEGORIES = {
@@ -113,6 +116,21 @@ class Kudos(Plugin):
             KudosSite(
                 self.store, self.config.categories, self.services.people.everyone_hidden, site
             )
+
+    @classmethod
+    async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
+        """Kudos given and received, withdrawn ones too, with their reasons and evidence."""
+        given, received = await kudos_of(storage, identities)
+
+        def plain(row: KudosRow) -> dict[str, Any]:
+            return {
+                "id": row.id, "time": row.ts.isoformat(), "category": row.category,
+                "giver": f"{row.giver_network}:{row.giver_key}",
+                "receiver": f"{row.receiver_network}:{row.receiver_key}",
+                "reason": row.reason, "evidence": row.evidence, "state": row.state,
+            }  # fmt: skip
+
+        return {"given": [plain(r) for r in given], "received": [plain(r) for r in received]}
 
     async def serve_site(self) -> None:
         """Standing by: the leaderboards and kudos pages from the shared database."""

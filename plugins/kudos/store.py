@@ -486,3 +486,13 @@ async def _add_to_totals(conn: Any, changes: list[tuple[str, str, str, int, str]
             for network, key, category, delta, nick in changes
         ],
     )
+
+
+async def kudos_of(storage: Storage, identities: Sequence[Key]) -> tuple[list[Kudos], list[Kudos]]:
+    """The kudos a person (all their identities) gave, and those they received, oldest first."""
+    gave = or_(*(and_(Kudos.giver_network == n, Kudos.giver_key == a) for n, a in identities))
+    got = or_(*(and_(Kudos.receiver_network == n, Kudos.receiver_key == a) for n, a in identities))
+    async with storage.session() as session:
+        given = (await session.scalars(select(Kudos).where(gave).order_by(Kudos.id))).all()
+        received = (await session.scalars(select(Kudos).where(got).order_by(Kudos.id))).all()
+    return list(given), list(received)

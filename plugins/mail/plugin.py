@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -34,7 +34,8 @@ from opsbot.domain import (
 from opsbot.events import Identity, Room, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.outbox import Entry, Held
-from opsbot.plugin import Context, Plugin, PluginConfig, command, match, subscribe
+from opsbot.plugin import Context, Key, Plugin, PluginConfig, command, match, subscribe
+from opsbot.storage import Storage
 
 from . import smtp
 from .addresses import CODE_LIFETIME, Addresses, TooSoon, looks_like_code
@@ -48,7 +49,7 @@ from .compose import (
     valid_address,
     waiting,
 )
-from .models import MailMeeting, SentMail
+from .models import Address, MailMeeting, SentMail
 from .smtp import SMTP, Refused, SmtpServer
 
 CHANNEL = "mail"
@@ -178,6 +179,21 @@ class Mail(Plugin):
 
     Config = MailConfig
     config: MailConfig
+
+    @classmethod
+    async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
+        """The person's own mail address (verified, or waiting for its code)."""
+        mine = or_(*(and_(Address.network == n, Address.account == a) for n, a in identities))
+        async with storage.session() as session:
+            rows = (await session.scalars(select(Address).where(mine))).all()
+        return {
+            "addresses": [
+                {"identity": f"{r.network}:{r.account}", "address": r.address,
+                 "verified_at": r.verified_at.isoformat() if r.verified_at else None,
+                 "waiting_for_its_code": r.pending}
+                for r in rows
+            ]
+        } if rows else {}  # fmt: skip
 
     async def setup(self) -> None:
         self.running: dict[str, Running] = {}

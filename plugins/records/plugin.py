@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -30,6 +30,7 @@ from opsbot.domain import (
 from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
+from opsbot.storage import Storage
 
 from . import derive
 from .derive import entry_row, field_names, next_entry_id
@@ -82,6 +83,22 @@ class Records(Plugin):
         site = self.web
         if site is not None:
             PeopleSite(self.reads, self.services.people, site)
+
+    @classmethod
+    async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
+        """The ledger entries credited to the person, withdrawn ones too."""
+        mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
+        async with storage.session() as session:
+            rows = (await session.scalars(select(Entry).where(mine).order_by(Entry.ts))).all()
+        return {
+            "ledger": [
+                {"time": r.ts.isoformat(), "identity": f"{r.network}:{r.account}", "nick": r.nick,
+                 "kind": r.kind, "meeting": r.meeting, "category": r.category, "count": r.count,
+                 "source": r.source, "link": r.link, "withdrawn": r.withdrawn,
+                 "private": r.private}
+                for r in rows
+            ]
+        }  # fmt: skip
 
     async def serve_site(self) -> None:
         """Standing by: people's records from the shared database (the bot writes them)."""

@@ -1,0 +1,116 @@
+"""Everything opsbot keeps about one person, as one JSON document: their identities and links,
+their preferences, the audit rows about them, and what each enabled plugin keeps
+(:meth:`opsbot.plugin.Plugin.personal_data`). Made for ``!mydata`` (a private link on the bot's
+site, valid an hour) and ``opsbot people export``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+
+from .audit import AuditRow
+from .events import utcnow
+from .people import IdentityRow, People, PreferenceRow
+from .plugin import Plugin
+from .state import StateRow
+from .storage import Storage
+
+Key = tuple[str, str]
+LINK_SECONDS = 3600.0
+
+
+async def personal_data(
+    storage: Storage, plugins: Mapping[str, type[Plugin]], key: Key
+) -> dict[str, Any]:
+    identities = await People(storage).identities(key)
+    names = [f"{network}:{account}" for network, account in identities]
+    async with storage.session() as session:
+        links = (
+            await session.scalars(
+                select(IdentityRow).where(
+                    or_(*(
+                        (IdentityRow.network == n) & (IdentityRow.account == a)
+                        for n, a in identities
+                    ))
+                )
+            )
+        ).all()  # fmt: skip
+        preferences = (
+            await session.scalars(
+                select(PreferenceRow).where(
+                    or_(*(
+                        (PreferenceRow.network == n) & (PreferenceRow.account == a)
+                        for n, a in identities
+                    ))
+                )
+            )
+        ).all()  # fmt: skip
+        audit = (
+            await session.scalars(
+                select(AuditRow).where(AuditRow.who.in_(names)).order_by(AuditRow.id)
+            )
+        ).all()
+    found: dict[str, Any] = {
+        "made_at": utcnow().isoformat(),
+        "identities": names,
+        "links": [
+            {
+                "identity": f"{r.network}:{r.account}",
+                "linked_at": r.linked_at.isoformat(),
+                "linked_by": r.linked_by,
+            }
+            for r in links
+        ],
+        "preferences": [
+            {"identity": f"{r.network}:{r.account}", "name": r.name, "value": r.value}
+            for r in preferences
+        ],
+        "audit": [
+            {"time": r.ts.isoformat(), "identity": r.who, "action": r.action, "detail": r.detail}
+            for r in audit
+        ],
+    }
+    for name, cls in plugins.items():
+        part = await cls.personal_data(storage, identities)
+        if part:
+            found[name] = part
+    return found
+
+
+class Downloads:
+    """Documents waiting behind a secret link for an hour, kept in the database so that every
+    process of a group serves the link (fetched as often as needed: a chat client's link
+    preview may fetch it first)."""
+
+    SCOPE = "mydata"
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def put(self, document: dict[str, Any]) -> str:
+        token = secrets.token_urlsafe(24)
+        now = utcnow()
+        async with self.storage.session() as session, session.begin():
+            await session.execute(
+                delete(StateRow).where(
+                    StateRow.scope == self.SCOPE,
+                    StateRow.updated_at < now - timedelta(seconds=LINK_SECONDS),
+                )
+            )
+            session.add(
+                StateRow(scope=self.SCOPE, key=token, value=json.dumps(document), updated_at=now)
+            )
+        return token
+
+    async def get(self, token: str) -> dict[str, Any] | None:
+        async with self.storage.session() as session:
+            row = await session.get(StateRow, (self.SCOPE, token[:128]))
+        if row is None or utcnow() - row.updated_at > timedelta(seconds=LINK_SECONDS):
+            return None
+        found: dict[str, Any] = json.loads(row.value)
+        return found
