@@ -46,7 +46,7 @@ from .loader import build_configs, load_classes
 from .metrics import Metrics
 from .outbox import Outbox
 from .people import People
-from .personal import personal_data
+from .personal import forget, personal_data
 from .plugin import Plugin
 from .router import Router
 from .rules import CommandInfo, handlers_of
@@ -393,6 +393,12 @@ class Bot:
 
     async def personal_data(self, key: tuple[str, str]) -> dict[str, Any]:
         return await personal_data(self._storage, self._classes, key)
+
+    async def forget(self, key: tuple[str, str], by: str) -> str:
+        await self._storage.flush_writers()  # what is on its way is forgotten too
+        pseudonym = await forget(self._storage, self._classes, key, by)
+        await self._people.load()
+        return pseudonym
 
     @property
     def outbox(self) -> Outbox:

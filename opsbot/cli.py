@@ -418,6 +418,33 @@ def people_export(config_path: str | None, who: str) -> None:
     click.echo(json.dumps(run_async(go), ensure_ascii=False, indent=1))
 
 
+@people.command("forget")
+@config_option
+@click.argument("who")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def people_forget(config_path: str | None, who: str, yes: bool) -> None:
+    """Forget WHO (network:account) and their linked identities, as `!forget me` does: links,
+    preferences and kudos reasons removed, a pseudonym where their name stands in counts; the
+    public minutes kept. Run it while the bot is stopped, or ask the person to say !forget me."""
+    key = _key(who)
+    config, _ = config_or_exit(config_path)
+    if not yes:
+        click.confirm(f"Forget {who} for good?", abort=True)
+    from .loader import load_classes
+    from .personal import forget
+
+    classes = load_classes(config.plugins)
+
+    async def go() -> str:
+        storage = await open_storage(config_path)
+        try:
+            return await forget(storage, classes, key, by="an admin (command line)")
+        finally:
+            await storage.close()
+
+    click.echo(f"{who} is forgotten: {run_async(go)} in what opsbot keeps now.")
+
+
 @people.command("merge")
 @config_option
 @click.argument("first")

@@ -91,7 +91,9 @@ class LinkCodes:
         self._by_owner[owner] = code
         return code
 
-    def redeem(self, code: str, by: Key) -> Redeemed:
+    def redeem(self, code: str, by: Key, *, own: bool = False) -> Redeemed:
+        """Take the code ``by`` says; with ``own``, only its owner may (a confirmation code:
+        anyone else's try is a wrong one and leaves it waiting)."""
         now = self._now()
         self._expire(now)
         until = self._locked_until.get(by)
@@ -99,7 +101,7 @@ class LinkCodes:
             return Redeemed(Outcome.LOCKED, wait_seconds=until - now)
         said = code.strip().lower()
         waiting = self._waiting.get(said)
-        if waiting is not None:
+        if waiting is not None and (not own or waiting.owner == by):
             del self._waiting[said]
             self._by_owner.pop(waiting.owner, None)
             return Redeemed(Outcome.LINKED, waiting.owner)

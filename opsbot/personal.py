@@ -1,17 +1,21 @@
-"""Everything opsbot keeps about one person, as one JSON document: their identities and links,
-their preferences, the audit rows about them, and what each enabled plugin keeps
-(:meth:`opsbot.plugin.Plugin.personal_data`). Made for ``!mydata`` (a private link on the bot's
-site, valid an hour) and ``opsbot people export``."""
+"""Everything opsbot keeps about one person: given to them as one JSON document (their
+identities and links, preferences, the audit rows about them, and what each enabled plugin keeps,
+:meth:`opsbot.plugin.Plugin.personal_data`) for ``!mydata`` (a private link on the bot's site,
+valid an hour) and ``opsbot people export``; and forgotten (``!forget me``, ``opsbot people
+forget``): links, preferences and what each plugin keeps of theirs alone removed, their name
+replaced by a stable pseudonym where counts stand (:meth:`opsbot.plugin.Plugin.forget`)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from .audit import AuditRow
 from .events import utcnow
@@ -22,6 +26,7 @@ from .storage import Storage
 
 Key = tuple[str, str]
 LINK_SECONDS = 3600.0
+FORGET_SCOPE = "forget"
 
 
 async def personal_data(
@@ -114,3 +119,47 @@ class Downloads:
             return None
         found: dict[str, Any] = json.loads(row.value)
         return found
+
+
+async def pseudonym_of(storage: Storage, identities: list[Key]) -> str:
+    """A stable pseudonym for a person: the same for the same identities, not to be guessed
+    back from their names (keyed by a secret made once per database)."""
+    async with storage.session() as session, session.begin():
+        row = await session.get(StateRow, (FORGET_SCOPE, "salt"))
+        if row is None:
+            row = StateRow(
+                scope=FORGET_SCOPE, key="salt", value=secrets.token_hex(16), updated_at=utcnow()
+            )
+            session.add(row)
+        salt = row.value
+    network, account = min(identities)
+    first = f"{network}:{account}"
+    return "forgotten-" + hmac.new(salt.encode(), first.encode(), hashlib.sha256).hexdigest()[:8]
+
+
+async def forget(storage: Storage, plugins: Mapping[str, type[Plugin]], key: Key, by: str) -> str:
+    """Forget the person ``key`` is, with every identity linked to it; returns the pseudonym."""
+    identities = await People(storage).identities(key)
+    pseudonym = await pseudonym_of(storage, identities)
+    for cls in plugins.values():
+        await cls.forget(storage, identities, pseudonym)
+    names = [f"{network}:{account}" for network, account in identities]
+    async with storage.session() as session, session.begin():
+        for network, account in identities:
+            await session.execute(
+                delete(PreferenceRow).where(
+                    PreferenceRow.network == network, PreferenceRow.account == account
+                )
+            )
+            await session.execute(
+                delete(IdentityRow).where(
+                    IdentityRow.network == network, IdentityRow.account == account
+                )
+            )
+        await session.execute(
+            update(AuditRow).where(AuditRow.who.in_(names)).values(who=pseudonym, detail="")
+        )
+        session.add(
+            AuditRow(ts=utcnow(), who=pseudonym, action="forgotten", detail=f"asked by {by}")
+        )
+    return pseudonym

@@ -115,6 +115,13 @@ class Plugin:
         instance (the command line builds no plugin)."""
         return {}
 
+    @classmethod
+    async def forget(cls, storage: Storage, identities: list[Key], pseudonym: str) -> None:
+        """Forget the person with these identities (``!forget me``): remove what is theirs
+        alone (reasons they wrote, addresses, sightings) and put ``pseudonym`` where their name
+        or account stands in what counts (totals, ledger), so counts stay and public minutes
+        are untouched. Runs without an instance (``opsbot people forget`` builds no plugin)."""
+
     def help_topic(self, topic: str, prefix: str) -> str | None:
         """What ``!help TOPIC`` says of a topic this plugin knows that is no command of the
         router (the meetings plugin's ``#startmeeting``), or of the plugin itself when

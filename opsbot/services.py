@@ -118,6 +118,11 @@ class Services(Protocol):
         """Everything the bot and its plugins keep about the person ``key`` is (JSON values)."""
         ...
 
+    async def forget(self, key: tuple[str, str], by: str) -> str:
+        """Forget the person ``key`` is (every plugin's part), at once on every page; returns
+        the pseudonym they have now."""
+        ...
+
     @property
     def audit(self) -> Audit:
         """The audit trail of refusals bot admins read (``opsbot audit``)."""

@@ -92,6 +92,7 @@ CLI = [
     ("people", "show"),
     ("people", "split"),
     ("people", "export"),
+    ("people", "forget"),
     ("audit", "--who"),
     ("audit", "--limit"),
 ]

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from opsbot.domain import LeaderboardOptOut, PeopleLinked
 from opsbot.events import Connected, Role
-from opsbot.linkcodes import WRONG_PER_ACCOUNT, Outcome
+from opsbot.linkcodes import WRONG_PER_ACCOUNT, LinkCodes, Outcome
 from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.personal import Downloads
 from opsbot.plugin import Context, Plugin, Rest, command, on, rate, require
@@ -44,6 +44,7 @@ class Core(Plugin):
     async def setup(self) -> None:
         self._told_locked: dict[tuple[str, str], float] = {}
         self._downloads = Downloads(self.storage)
+        self._forget_codes = LinkCodes()
         self._serve_downloads()
 
     async def serve_site(self) -> None:
@@ -87,6 +88,40 @@ class Core(Plugin):
             )
         if not ctx.room.is_direct:
             await ctx.reply("I sent it to you privately.")
+
+    @command(
+        "forget",
+        usage="me [CODE]",
+        help="Have opsbot forget you: your name replaced by a pseudonym, the public minutes kept.",
+    )
+    async def forget_me(self, ctx: Context, who: str | None = None, code: str | None = None) -> None:
+        me = ctx.sender
+        prefix = ctx.prefix
+        if (who or "").casefold() != "me":
+            await ctx.reply(f"Say {prefix}forget me: opsbot forgets only the person asking.")
+            return
+        if me.key is None:
+            await ctx.reply(f"Identify to an account on {me.network} first; data is kept per account.")
+            return
+        if code is None:
+            made = self._forget_codes.new(me.key)
+            await ctx.reply_private(
+                "This removes your links between accounts, your preferences, the reasons of "
+                "kudos you gave and received, and puts a pseudonym where your name stands in "
+                "counts, records and public pages; the meetings' minutes stay as they are. It "
+                f"cannot be undone. To go on, say '{prefix}forget me {made}' within 10 minutes."
+            )
+            if not ctx.room.is_direct:
+                await ctx.reply("I sent you what it does, and a code to confirm, privately.")
+            return
+        redeemed = self._forget_codes.redeem(code, me.key, own=True)
+        if redeemed.outcome is not Outcome.LINKED or redeemed.owner != me.key:
+            await ctx.reply(
+                f"That code is not the one I sent you, or it expired; ask again with {prefix}forget me."
+            )
+            return
+        pseudonym = await self.services.forget(me.key, by="the person")
+        await ctx.reply(f"Done: you are {pseudonym} in what opsbot keeps now.")
 
     @command("optout", help="Leave the public pages and leaderboards (every plugin's).")
     async def optout(self, ctx: Context) -> None:

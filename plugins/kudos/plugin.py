@@ -30,7 +30,7 @@ from opsbot.storage import Storage
 
 from .models import Kudos as KudosRow
 from .parse import evidence_in, parse_request, pills, plus_plus
-from .store import Key, KudosStore, kudos_of
+from .store import Key, KudosStore, forget_person, kudos_of
 from .web import KudosSite
 
 DEFAULT_CATEGORIES = {
@@ -130,7 +130,13 @@ class Kudos(Plugin):
                 "reason": row.reason, "evidence": row.evidence, "state": row.state,
             }  # fmt: skip
 
+        if not given and not received:
+            return {}
         return {"given": [plain(r) for r in given], "received": [plain(r) for r in received]}
+
+    @classmethod
+    async def forget(cls, storage: Storage, identities: list[Key], pseudonym: str) -> None:
+        await forget_person(storage, identities, pseudonym)
 
     async def serve_site(self) -> None:
         """Standing by: the leaderboards and kudos pages from the shared database."""

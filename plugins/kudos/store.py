@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, insert, or_, select
+from sqlalchemy import String, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -496,3 +496,58 @@ async def kudos_of(storage: Storage, identities: Sequence[Key]) -> tuple[list[Ku
         given = (await session.scalars(select(Kudos).where(gave).order_by(Kudos.id))).all()
         received = (await session.scalars(select(Kudos).where(got).order_by(Kudos.id))).all()
     return list(given), list(received)
+
+
+async def forget_person(storage: Storage, identities: Sequence[Key], pseudonym: str) -> None:
+    """The person's kudos keep counting under ``pseudonym``, without their reasons or evidence
+    (written by them or about them); their sightings go; the totals follow."""
+    networks = sorted({network for network, _ in identities})
+    async with storage.engine.begin() as conn:
+        for network, account in identities:
+            for side in ("giver", "receiver"):
+                await conn.execute(
+                    update(Kudos)
+                    .where(
+                        getattr(Kudos, f"{side}_network") == network,
+                        getattr(Kudos, f"{side}_key") == account,
+                    )
+                    .values(
+                        {f"{side}_key": pseudonym, f"{side}_nick": pseudonym, "reason": "",
+                         "evidence": []}
+                    )
+                )  # fmt: skip
+            await conn.execute(
+                delete(Total).where(
+                    Total.receiver_network == network, Total.receiver_key == account
+                )
+            )
+            await conn.execute(delete(Seen).where(Seen.network == network, Seen.account == account))
+            await conn.execute(
+                update(Audit).where(Audit.actor == f"{network}:{account}").values(actor=pseudonym)
+            )
+        for network in networks:
+            await conn.execute(
+                delete(Total).where(
+                    Total.receiver_network == network, Total.receiver_key == pseudonym
+                )
+            )
+            standing = (
+                await conn.execute(
+                    select(Kudos.category, func.count())
+                    .where(
+                        Kudos.receiver_network == network,
+                        Kudos.receiver_key == pseudonym,
+                        Kudos.state == "given",
+                    )
+                    .group_by(Kudos.category)
+                )
+            ).all()
+            await _add_to_totals(
+                conn,
+                [(network, pseudonym, category, int(n), pseudonym) for category, n in standing]
+                + (
+                    [(network, pseudonym, ALL, sum(int(n) for _, n in standing), pseudonym)]
+                    if standing
+                    else []
+                ),
+            )

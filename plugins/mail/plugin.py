@@ -181,6 +181,15 @@ class Mail(Plugin):
     config: MailConfig
 
     @classmethod
+    async def forget(cls, storage: Storage, identities: list[Key], pseudonym: str) -> None:
+        """The person's mail addresses go."""
+        async with storage.session() as session, session.begin():
+            for network, account in identities:
+                await session.execute(
+                    delete(Address).where(Address.network == network, Address.account == account)
+                )
+
+    @classmethod
     async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
         """The person's own mail address (verified, or waiting for its code)."""
         mine = or_(*(and_(Address.network == n, Address.account == a) for n, a in identities))
@@ -682,7 +691,7 @@ class Mail(Plugin):
         return " ".join(parts)
 
     @command("mail forget", usage="", help="Forget your mail address; follow-ups come in chat.")
-    async def forget(self, ctx: Context) -> None:
+    async def forget_address(self, ctx: Context) -> None:
         me = ctx.sender
         if me.key is None:
             await ctx.reply("You are not identified to an account; no address is kept for you.")

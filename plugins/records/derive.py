@@ -7,7 +7,7 @@ import itertools
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, or_, select, update
 
 from .ledger import Credit, credits_of
 from .models import Entry, HeardEvent
@@ -59,3 +59,51 @@ async def rebuild(storage: Storage) -> int:
         for start in range(0, len(entries), 5_000):
             await conn.execute(insert(Entry), entries[start : start + 5_000])
     return len(entries)
+
+
+def _replaced(value: Any, accounts: set[str], pseudonym: str) -> Any:
+    """``value`` (a heard event's JSON) with each of ``accounts`` (exact strings, as values or
+    keys) replaced by ``pseudonym``."""
+    if isinstance(value, str):
+        return pseudonym if value in accounts else value
+    if isinstance(value, list):
+        return [_replaced(v, accounts, pseudonym) for v in value]
+    if isinstance(value, dict):
+        return {
+            (pseudonym if k in accounts else k): _replaced(v, accounts, pseudonym)
+            for k, v in value.items()
+        }
+    return value
+
+
+async def forget(storage: Storage, identities: list[tuple[str, str]], pseudonym: str) -> None:
+    """A forgotten person's entries and the events they came from, under ``pseudonym``; the
+    reasons of kudos to or from them emptied."""
+    accounts = {account for _, account in identities}
+    async with storage.engine.begin() as conn:
+        for network, account in identities:
+            await conn.execute(
+                update(Entry)
+                .where(Entry.network == network, Entry.account == account)
+                .values(account=pseudonym, nick=pseudonym)
+            )
+        mentioning = or_(
+            *(func.cast(HeardEvent.data, String).like(f'%"{account}"%') for account in accounts)
+        )
+        rows = (
+            await conn.execute(
+                select(HeardEvent.id, HeardEvent.kind, HeardEvent.data).where(mentioning)
+            )
+        ).all()
+        for event_id, kind, data in rows:
+            changed = _replaced(data, accounts, pseudonym)
+            if kind == "kudos_given" and changed != data:
+                changed["reason"] = ""
+                changed["receiver_nick"] = (
+                    pseudonym if changed.get("receiver", [None, None])[1] == pseudonym
+                    else changed.get("receiver_nick")
+                )  # fmt: skip
+            if changed != data:
+                await conn.execute(
+                    update(HeardEvent).where(HeardEvent.id == event_id).values(data=changed)
+                )

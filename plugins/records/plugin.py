@@ -85,11 +85,19 @@ class Records(Plugin):
             PeopleSite(self.reads, self.services.people, site)
 
     @classmethod
+    async def forget(cls, storage: Storage, identities: list[Key], pseudonym: str) -> None:
+        """The person's ledger entries stay (counts) under ``pseudonym``; the heard events
+        they came from are rewritten alike, so a rebuild gives the same ledger."""
+        await derive.forget(storage, identities, pseudonym)
+
+    @classmethod
     async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
         """The ledger entries credited to the person, withdrawn ones too."""
         mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
         async with storage.session() as session:
             rows = (await session.scalars(select(Entry).where(mine).order_by(Entry.ts))).all()
+        if not rows:
+            return {}
         return {
             "ledger": [
                 {"time": r.ts.isoformat(), "identity": f"{r.network}:{r.account}", "nick": r.nick,

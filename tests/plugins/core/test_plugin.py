@@ -26,8 +26,8 @@ async def test_ping_by_address_and_in_private(bot: TestBot) -> None:
 async def test_help_lists_commands_from_their_specs(bot: TestBot) -> None:
     [answer] = await bot.irc.say("alice", "!help")
     assert answer.startswith(
-        "Commands: actions, done, help, join*, link, minutes, mydata, optin, optout, part*, ping, "
-        "plugins, version, whois"
+        "Commands: actions, done, forget, help, join*, link, minutes, mydata, optin, optout, "
+        "part*, ping, plugins, version, whois"
     )
     assert "!help COMMAND" in answer
 

@@ -78,3 +78,75 @@ async def test_one_opt_out_for_every_public_page(kudos_bot: KudosFactory) -> Non
     assert await irc.say("dave", "!mydata", account=None) == [
         "Identify to an account on irc first; data is kept per account."
     ]
+
+
+async def test_forget_me_puts_a_pseudonym_everywhere_at_once_and_keeps_the_minutes(
+    kudos_bot: KudosFactory, tmp_path: Path, database_url: str
+) -> None:
+    bot = await kudos_bot(
+        {**SITE, "plugins": {"enabled": ["core", "meetings", "kudos", "records"]}}
+    )
+    irc, mx = bot.irc, bot.matrix
+    for nick in ("alice", "bob"):
+        await irc.say(nick, "o/")
+    await irc.say("alice", "#startmeeting ops")
+    await irc.say("bob", "the scheduler fell over")
+    await irc.say("alice", "#action bob files the bug")
+    await irc.say("alice", "#endmeeting")
+    await irc.say("bob", "!kudos alice #rootcause for the bisect of the scheduler")
+    await irc.say("alice", "!kudos bob for the careful review")
+    await irc.say("alice", "!link")
+    code = [s for s in irc.transport.sent if s.to is not None][-1].text.split()[2].rstrip("'")
+    await mx.say("alice", f"!link {code}")
+
+    assert (await irc.say("alice", "!forget me"))[-1] == (
+        "I sent you what it does, and a code to confirm, privately."
+    )
+    told = [s for s in irc.transport.sent if s.to is not None and s.to.nick == "alice"][-1].text
+    assert "the meetings' minutes stay as they are" in told and "cannot be undone" in told
+    confirm = told.rsplit("'", 2)[1].split()[-1]
+    assert await irc.say("alice", "!forget me 0000000000000000") == [
+        "That code is not the one I sent you, or it expired; ask again with !forget me."
+    ]
+    assert await irc.say("bob", f"!forget me {confirm}") == [
+        "That code is not the one I sent you, or it expired; ask again with !forget me."
+    ], "a code is its owner's"
+    [done] = await irc.say("alice", f"!forget me {confirm}")
+    pseudonym = done.removeprefix("Done: you are ").removesuffix(" in what opsbot keeps now.")
+    assert pseudonym.startswith("forgotten-") and len(pseudonym) == len("forgotten-") + 8
+
+    assert await irc.say("bob", "!kudos top") == [f"Most kudos: {pseudonym} (1), bob (1)"]
+    assert await irc.say("bob", "!whois alice") == ["alice is irc:alice."]
+    assert bot.bot.web is not None
+    base = bot.bot.web.base_url
+    async with aiohttp.ClientSession() as http:
+        for path in ("/kudos", "/api/kudos", "/people/", f"/api/people/irc:{pseudonym}"):
+            async with http.get(base + path) as page:
+                text = await page.text()
+            assert "alice" not in text and "bisect" not in text and "careful" not in text, path
+        async with http.get(f"{base}/api/people/irc:alice") as page:
+            assert page.status == 404
+    folder = bot.bot.plugins["meetings"].config.output_dir  # type: ignore[attr-defined]
+    [minutes] = [p for p in folder.rglob("*.txt") if ".log." not in p.name]
+    assert "alice" in minutes.read_text(), "the public minutes stay as they are"
+
+    await bot.bot.stop()
+    config = tmp_path / "cli.yaml"
+    config.write_text(
+        f"database: {{url: '{database_url}'}}\nnetworks: [{{type: memory, name: irc}}]\n"
+        "plugins: {enabled: [core, meetings, kudos, records]}\n"
+    )
+    for tool in (
+        ("records", "export", "--format", "json"),
+        ("kudos", "export", "--format", "json"),
+    ):
+        done_cli = run_opsbot(*tool, "-c", str(config))
+        assert done_cli.returncode == 0, done_cli.stderr
+        assert "alice" not in done_cli.stdout and "bisect" not in done_cli.stdout, tool
+        assert pseudonym in done_cli.stdout, tool
+    kept = json.loads(run_opsbot("people", "export", "irc:alice", "-c", str(config)).stdout)
+    assert kept["identities"] == ["irc:alice"] and "kudos" not in kept and "records" not in kept
+    rebuilt = run_opsbot("records", "rebuild", "-c", str(config))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    after = run_opsbot("records", "export", "--format", "json", "-c", str(config)).stdout
+    assert "alice" not in after and pseudonym in after, "a rebuild brings no name back"
