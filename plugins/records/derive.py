@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import fields
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, delete, func, insert, or_, select, update
@@ -52,6 +53,14 @@ async def rebuild(storage: Storage) -> int:
         async for kind, data, ts in events:
             if kind == "kudos_withdrawn":
                 withdrawn.add(f"kudos:{data['kudos_id']}")
+            elif kind == "claim":
+                since = datetime.fromisoformat(data["since"])
+                for entry in entries:
+                    if (entry["network"], entry["account"]) == (
+                        data["network"],
+                        data["handle"],
+                    ) and entry["ts"] >= since:
+                        entry["account"] = data["account"]
             else:
                 entries += [entry_row(c, next(ids)) for c in credits_of(kind, data, ts)]
         for entry in entries:
@@ -107,3 +116,16 @@ async def forget(storage: Storage, identities: list[tuple[str, str]], pseudonym:
                 await conn.execute(
                     update(HeardEvent).where(HeardEvent.id == event_id).values(data=changed)
                 )
+
+
+def claimed(data: dict[str, Any]) -> Any:
+    """The update a claim makes: ``~nick`` entries since ``since`` to the claiming account."""
+    return (
+        update(Entry)
+        .where(
+            Entry.network == data["network"],
+            Entry.account == data["handle"],
+            Entry.ts >= datetime.fromisoformat(data["since"]),
+        )
+        .values(account=data["account"])
+    )

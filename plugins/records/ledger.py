@@ -45,14 +45,14 @@ def _credits(kind: str, data: dict[str, Any], ts: datetime) -> list[Credit]:
         network, meeting = data["network"], data["meeting_name"]
         source, link = f"meeting:{data['meeting_id']}", data.get("links", {}).get(".html", "")
         folded = {nick.casefold(): a for nick, a in data.get("accounts", {}).items() if a}
-        imported = bool(data.get("imported"))
         private = bool(data.get("restricted"))
 
         def account_of(nick: str, seen: str | None = None) -> str | None:
-            # An archive proves no accounts: its people are credited by nick ("~nick"), which
-            # an admin can merge with their account (opsbot people merge).
+            # Someone not identified (or an archive, which proves no accounts) is credited by
+            # nick ("~nick"): they claim it (!claim) the same day, or an admin merges it with
+            # their account later (opsbot people merge).
             found = seen or folded.get(nick.casefold())
-            return found or (f"~{nick.casefold()}" if imported else None)
+            return found or f"~{nick.casefold()}"
 
         found: list[Credit] = []
         for nick, lines in data.get("attendees", {}).items():

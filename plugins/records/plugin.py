@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -58,6 +58,10 @@ def _plain(event: DomainEvent) -> dict[str, Any]:
         if name not in NOT_KEPT
         for value in (getattr(event, name),)
     }
+
+
+CLAIM_WITHIN = timedelta(days=1)
+"""How far back ``!claim`` reaches: the day of the meeting the lines were said in."""
 
 
 async def _written_by_the_bot() -> None:
@@ -124,7 +128,12 @@ class Records(Plugin):
         data = _plain(event)
         # Who the bot was, kept with the event: a rebuild gives it no credit either.
         data["bots"] = [
-            list(key) for name in self.services.networks() if (key := self.services.me(name).key)
+            list(key)
+            for name in self.services.networks()
+            for key in {
+                self.services.me(name).handle,
+                (name, "~" + self.services.me(name).nick.casefold()),
+            }
         ]
         self.writer.add((kind, event.ts, data))
 
@@ -149,6 +158,9 @@ class Records(Plugin):
             await conn.execute(
                 update(Entry).where(Entry.source.in_(withdrawn)).values(withdrawn=True)
             )
+        for kind, _, data in items:
+            if kind == "claim":
+                await conn.execute(derive.claimed(data))
 
     @subscribe(MeetingEnded)
     async def meeting_ended(self, event: MeetingEnded) -> None:
@@ -198,6 +210,45 @@ class Records(Plugin):
 
     async def parts(self, count: int) -> list[Part]:
         return await self.reads.parts(count)
+
+    @command(
+        "claim",
+        usage="",
+        help="Credit to your account what you said in meetings today before you identified.",
+    )
+    async def claim(self, ctx: Context) -> None:
+        """Someone who spoke in a meeting unidentified (credited as ``~nick``) identifies and
+        claims it, from the nick that said it, within a day; audited."""
+        me = ctx.sender
+        if me.key is None:
+            await ctx.reply(f"Identify to an account on {me.network} first, then claim.")
+            return
+        handle = f"~{me.nick.casefold()}"
+        since = utcnow() - CLAIM_WITHIN
+        await self.flush()
+        async with self.storage.session() as session:
+            waiting = int(
+                await session.scalar(
+                    select(func.count()).where(
+                        Entry.network == me.network, Entry.account == handle, Entry.ts >= since
+                    )
+                )
+                or 0
+            )
+        if not waiting:
+            await ctx.reply(
+                f"Nothing said as {me.nick} without an account in the last day waits to be claimed."
+            )
+            return
+        data = {"network": me.network, "handle": handle, "account": me.account,
+                "since": since.isoformat()}  # fmt: skip
+        self.writer.add(("claim", utcnow(), data))
+        await self.flush()
+        who = f"{me.network}:{me.account}"
+        await self.services.audit.record(
+            who, "records: claimed", f"{waiting} entries credited to {me.network}:{handle}"
+        )
+        await ctx.reply(f"Credited to {who}: {waiting} entries of {me.nick} from the last day.")
 
     @command("record", usage="[WHO|me]", help="Someone's contribution record and the rules met.")
     async def show(self, ctx: Context, who: str | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from opsbot.audit import Audit
 from opsbot.testing import BotFactory, TestBot, run_opsbot
 from opsbot_plugins.records.models import Entry
 from opsbot_plugins.records.plugin import Records
@@ -114,8 +115,9 @@ async def test_withdrawn_kudos_do_not_count_and_the_ledger_rebuilds_the_same(
         ("bob", "action"),
         ("bob", "attended"),
         ("bob", "kudos"),
-    ], "the bot itself gets no credit"
-    assert await plugin.rebuild() == 5
+        ("~carol", "attended"),
+    ], "the bot itself gets no credit; carol, unidentified, is credited by nick"
+    assert await plugin.rebuild() == 6
     assert await ledger() == before
 
 
@@ -146,7 +148,7 @@ async def test_export_and_rebuild_from_the_command_line(
     exported = opsbot("export", "--format", "json")
     assert exported.returncode == 0, exported.stderr
     people = {p["person"]: p for p in json.loads(exported.stdout)}
-    assert set(people) == {"irc:alice", "irc:bob"}
+    assert set(people) == {"irc:alice", "irc:bob", "irc:~carol"}  # carol spoke unidentified
     bob = people["irc:bob"]
     assert (bob["meetings_attended"], bob["lines_said"], bob["action_items"]) == (1, 12, 1)
     assert bob["kudos"] == {"rootcause": 1} and bob["rules_met"] == ["auc", "rootcause"]
@@ -157,7 +159,7 @@ async def test_export_and_rebuild_from_the_command_line(
     assert alone.stdout == exported.stdout, "one process or several: the same export"
     assert opsbot("export", "--jobs", "1").stdout == opsbot("export", "--jobs", "2").stdout
     as_csv = opsbot("export").stdout.splitlines()
-    assert as_csv[0].startswith("person,identities,meetings_attended") and len(as_csv) == 3
+    assert as_csv[0].startswith("person,identities,meetings_attended") and len(as_csv) == 4
     [bob_row] = [row for row in csv.DictReader(as_csv) if row["person"] == "irc:bob"]
     links = bob_row["evidence"].split()
     assert len(links) == len(set(links)), "each minutes URL once (attended and owned an action)"
@@ -166,7 +168,7 @@ async def test_export_and_rebuild_from_the_command_line(
     unknown = opsbot("export", "--rule", "nope")
     assert unknown.returncode == 2 and "no rule named 'nope'" in unknown.stderr
     rebuilt = opsbot("rebuild")
-    assert rebuilt.stdout.strip() == "5 ledger entries derived from the stored events."
+    assert rebuilt.stdout.strip() == "6 ledger entries derived from the stored events."
 
 
 async def test_export_counts_linked_identities_as_one_person_in_ledger_order(
@@ -184,6 +186,7 @@ async def test_export_counts_linked_identities_as_one_person_in_ledger_order(
     assert [p["identities"] for p in people] == [
         ["irc:alice"],
         ["irc:bob", "matrix:@bob:example.org"],
+        ["irc:~carol"],
     ], "bob once, where his first identity comes; zed gave but received nothing"
     bob = people[1]
     assert (bob["meetings_attended"], bob["lines_said"], bob["action_items"]) == (1, 4, 1)
@@ -245,7 +248,8 @@ async def test_closing_an_owned_action_item_counts_as_completed(rbot: TestBot) -
     ]
     [alice] = [p async for p in records_of(rbot).export(since=None, rule="chair")]
     assert alice["action_items_completed"] == 0, "closing is credited to the owners"
-    assert await records_of(rbot).rebuild() == 5  # alice: attended, chaired; bob: + action, done
+    assert await records_of(rbot).rebuild() == 6  # alice: attended, chaired; bob: + action,
+    # done; carol (unidentified): attended
     assert (await rbot.irc.say("bob", "!record"))[0].endswith(
         "(1 done); kudos: none. Rules met: finisher."
     )
@@ -338,3 +342,33 @@ async def test_a_person_linked_across_accounts_attends_and_chairs_a_meeting_once
         "alice: 1 meetings attended (4 lines), 1 chaired, 0 action items (0 done); kudos: none. "
         "Rules met: chair."
     )
+
+
+async def test_lines_said_before_identifying_are_claimed_the_same_day(rbot: TestBot) -> None:
+    irc = rbot.irc
+    await meeting(rbot, 2)  # carol says "hello" without an account
+    assert await irc.say("dave", "!claim") == [
+        "Nothing said as dave without an account in the last day waits to be claimed."
+    ]
+    assert await irc.say("carol", "!claim", account=None) == [
+        "Identify to an account on irc first, then claim."
+    ]
+    assert await irc.say("carol", "!claim") == [
+        "Credited to irc:carol: 1 entries of carol from the last day."
+    ]
+    assert (await irc.say("bob", "!record carol"))[0] == (
+        "carol: 1 meetings attended (1 lines), 0 chaired, 0 action items (0 done); kudos: none. "
+        "Rules met: none yet."
+    )
+    assert await irc.say("carol", "!claim") == [
+        "Nothing said as carol without an account in the last day waits to be claimed."
+    ], "only once"
+    rows = await Audit(rbot.bot.storage).recent(5)
+    assert [(r.who, r.action) for r in rows] == [("irc:carol", "records: claimed")]
+    plugin = records_of(rbot)
+    async with rbot.bot.storage.session() as session:
+        before = sorted((e.account, e.kind) for e in await session.scalars(select(Entry)))
+    await plugin.rebuild()
+    async with rbot.bot.storage.session() as session:
+        after = sorted((e.account, e.kind) for e in await session.scalars(select(Entry)))
+    assert after == before and ("carol", "attended") in after
