@@ -34,7 +34,9 @@ async def _open(config_path: str | None) -> tuple[PluginTools[RecordsConfig], Re
     from .reads import RecordReads
 
     tools: PluginTools[RecordsConfig] = await open_tools(config_path, "records", Records)
-    return tools, RecordReads(tools.storage, tools.section.rules, _nothing_waits)
+    return tools, RecordReads(
+        tools.storage, tools.section.rules, _nothing_waits, tools.section.nominations
+    )
 
 
 async def _nothing_waits() -> None:
@@ -206,6 +208,53 @@ class CsvOut:
 
     def end(self) -> None:
         self.stream.flush()
+
+
+@records.command("nominate")
+@config_option
+@click.argument("who")
+@click.option("--rule", required=True, help="The rule they are to count as meeting.")
+@click.option("--until", "until", required=True, help="The last day it counts (YYYY-MM-DD).")
+@click.option("--why", required=True, help="Why (shown with their record and in the export).")
+def nominate(config_path: str | None, who: str, rule: str, until: str, why: str) -> None:
+    """Count WHO (network:account) as meeting RULE until a day, by name: as a user committee
+    keeps people its rules miss. Shown in !record and the export; ignored once expired."""
+    from opsbot.events import utcnow
+
+    from .models import NominationRow
+
+    network, _, account = who.partition(":")
+    if not network or not account:
+        raise click.BadParameter(f"{who!r} is not network:account", param_hint="WHO")
+    try:
+        last_day = date.fromisoformat(until)
+    except ValueError:
+        raise click.BadParameter(
+            f"{until!r} is not a date (YYYY-MM-DD)", param_hint="--until"
+        ) from None
+    if last_day < utcnow().date():
+        raise click.BadParameter(f"{until} is past", param_hint="--until")
+
+    async def go() -> None:
+        tools, _ = await _open(config_path)
+        try:
+            if rule not in {r.name for r in tools.section.rules}:
+                known = ", ".join(r.name for r in tools.section.rules) or "none"
+                raise click.BadParameter(
+                    f"there is no rule {rule!r} (rules: {known})", param_hint="--rule"
+                )
+            async with tools.storage.session() as session, session.begin():
+                session.add(
+                    NominationRow(
+                        network=network, account=account, rule=rule, until=last_day,
+                        why=why[:1024], by="an admin (command line)", at=utcnow(),
+                    )
+                )  # fmt: skip
+        finally:
+            await tools.storage.close()
+
+    run_async(go)
+    click.echo(f"{who} counts as meeting {rule} until {last_day.isoformat()}.")
 
 
 @records.command("rebuild")

@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,6 +111,18 @@ class Condition(BaseModel):
     """Kudos received (in ``category``, if given)."""
     meetings: list[str] = []
     category: str | None = None
+
+
+class Nomination(BaseModel):
+    """Someone a rule counts as met for, by name, until a day (``records.nominations``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: str
+    """``network:account``."""
+    rule: str
+    until: date
+    why: str = ""
 
 
 class Rule(BaseModel):

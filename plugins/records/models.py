@@ -3,10 +3,10 @@ came) and the ledger entries derived from them (rebuilt from the events at will)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, PrimaryKeyConstraint, String
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, PrimaryKeyConstraint, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from opsbot.storage import UTCDateTime
@@ -53,3 +53,18 @@ class Entry(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     """From a restricted meeting: counted, never shown publicly."""
+
+
+class NominationRow(Base):
+    """Someone nominated for a rule by name (``opsbot records nominate``), until a day."""
+
+    __tablename__ = "records_nominations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    network: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(255))
+    rule: Mapped[str] = mapped_column(String(64))
+    until: Mapped[date] = mapped_column(Date)
+    why: Mapped[str] = mapped_column(String(1024))
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

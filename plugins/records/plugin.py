@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import model_validator
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,7 +35,7 @@ from opsbot.storage import Storage
 
 from . import derive
 from .derive import entry_row, field_names, next_entry_id
-from .ledger import Rule, credits_of
+from .ledger import Nomination, Rule, credits_of
 from .models import Entry, HeardEvent
 from .reads import Key, Part, RecordReads
 from .web import PeopleSite
@@ -42,6 +43,17 @@ from .web import PeopleSite
 
 class RecordsConfig(PluginConfig):
     rules: list[Rule] = []
+    nominations: list[Nomination] = []
+    """People a rule counts as met for, by name, until a day (besides ``opsbot records
+    nominate``); shown in ``!record`` and the export, ignored once expired."""
+
+    @model_validator(mode="after")
+    def _nominated_rules_exist(self) -> RecordsConfig:
+        names = {rule.name for rule in self.rules}
+        unknown = sorted({n.rule for n in self.nominations if n.rule not in names})
+        if unknown:
+            raise ValueError(f"nominations name rules that are not defined: {unknown}")
+        return self
 
 
 NOT_KEPT = {"ts", "minutes_text"}
@@ -116,7 +128,9 @@ class Records(Plugin):
         """Standing by: people's records from the shared database (the bot writes them)."""
         site = self.web
         if site is not None:
-            reads = RecordReads(self.storage, self.config.rules, _written_by_the_bot)
+            reads = RecordReads(
+                self.storage, self.config.rules, _written_by_the_bot, self.config.nominations
+            )
             PeopleSite(reads, self.services.people, site)
 
     async def teardown(self) -> None:
@@ -198,7 +212,7 @@ class Records(Plugin):
     @functools.cached_property
     def reads(self) -> RecordReads:
         """The read-only queries over this plugin's ledger."""
-        return RecordReads(self.storage, self.config.rules, self.flush)
+        return RecordReads(self.storage, self.config.rules, self.flush, self.config.nominations)
 
     async def record(self, identities: list[Key], now: datetime) -> dict[str, Any]:
         return await self.reads.record(identities, now)
@@ -261,7 +275,14 @@ class Records(Plugin):
             return
         found = await self.record(await self.services.people.identities(person.key), utcnow())
         kudos = ", ".join(f"#{c} {n}" for c, n in sorted(found["kudos"].items())) or "none"
-        rules = ", ".join(found["rules_met"]) or "none yet"
+        until = {n["rule"]: n["until"] for n in found["nominations"]}
+        rules = (
+            ", ".join(
+                f"{rule} (nominated until {until[rule]})" if rule in until else rule
+                for rule in found["rules_met"]
+            )
+            or "none yet"
+        )
         await ctx.reply(
             f"{person.nick}: {found['meetings_attended']} meetings attended "
             f"({found['lines_said']} lines), {found['meetings_chaired']} chaired, "

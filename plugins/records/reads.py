@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_
@@ -15,8 +15,8 @@ from opsbot.events import utcnow
 from opsbot.people import IdentityRow
 from opsbot.storage import Storage, iso_utc, iso_utc_text, read_ahead
 
-from .ledger import Periods, Rule
-from .models import Entry
+from .ledger import Nomination, Periods, Rule
+from .models import Entry, NominationRow
 
 Key = tuple[str, str]
 
@@ -29,16 +29,41 @@ class Part:
     first: Key
     last: Key
     linked: frozenset[int]
+    nominated: bool = False
+    """This part also yields the people only nominated (nothing in the ledger): the first."""
 
 
 class RecordReads:
     def __init__(
-        self, storage: Storage, rules: list[Rule], flush: Callable[[], Awaitable[None]]
+        self,
+        storage: Storage,
+        rules: list[Rule],
+        flush: Callable[[], Awaitable[None]],
+        nominations: Sequence[Nomination] = (),
     ) -> None:
         self.storage = storage
         self.rules = rules
         self.flush = flush
         """Waits until everything heard so far is written (a no-op outside a running bot)."""
+        self.configured = list(nominations)
+        """Nominations from the config (those made with ``opsbot records nominate`` are read
+        from the database)."""
+
+    async def nominated(self, today: date) -> dict[Key, list[dict[str, str]]]:
+        """Who is nominated for what until when, not expired by ``today``."""
+        async with self.storage.session() as session:
+            rows = (
+                await session.scalars(select(NominationRow).where(NominationRow.until >= today))
+            ).all()
+        found: dict[Key, list[dict[str, str]]] = {}
+        every = [((r.network, r.account), r.rule, r.until, r.why) for r in rows]
+        for n in self.configured:
+            network, _, account = n.account.partition(":")
+            if n.until >= today and account:
+                every.append(((network, account), n.rule, n.until, n.why))
+        for key, rule, until, why in every:
+            found.setdefault(key, []).append({"rule": rule, "until": until.isoformat(), "why": why})
+        return found
 
     async def everyone(self) -> list[tuple[str, str, str, int]]:
         """(network, account, nick, entries) of the 2,000 people with most entries."""
@@ -64,11 +89,20 @@ class RecordReads:
             rows = (
                 await session.execute(ledger_rows().where(mine).order_by(Entry.ts, Entry.id))
             ).all()
-        summary = self._summary(rows, Periods(self.rules, now), since=None)
+        nominated = await self.nominated(now.date())
+        summary = self._summary(
+            rows, Periods(self.rules, now), since=None,
+            nominated=[n for key in identities for n in nominated.get(key, [])],
+        )  # fmt: skip
         return {"identities": [f"{n}:{a}" for n, a in identities], **summary}
 
     def _summary(
-        self, rows: Sequence[Any], periods: Periods, *, since: datetime | None
+        self,
+        rows: Sequence[Any],
+        periods: Periods,
+        *,
+        since: datetime | None,
+        nominated: Sequence[dict[str, str]] = (),
     ) -> dict[str, Any]:
         """Totals, rules met and evidence of one person's ledger rows (``ledger_rows()`` columns),
         in one pass: an export makes a million of these. Evidence carries only the fields its
@@ -111,7 +145,8 @@ class RecordReads:
             "action_items": actions,
             "action_items_completed": completed,
             "kudos": kudos,
-            "rules_met": periods.rules_met(rows),
+            "rules_met": _with_nominations(periods.rules_met(rows), nominated),
+            "nominations": list(nominated),
             "evidence": evidence,
         }
 
@@ -128,7 +163,17 @@ class RecordReads:
         never sit in memory at once. ``part`` (from :meth:`parts`) limits it to one range of
         identities, so several processes can share an export."""
         await self.flush()
-        periods = Periods(self.rules, utcnow())
+        now = utcnow()
+        periods = Periods(self.rules, now)
+        nominated = await self.nominated(now.date())
+        shown: set[Key] = set()
+
+        def person(rows: list[Any]) -> dict[str, Any] | None:
+            keys = {(r[0], r[1]) for r in rows}
+            shown.update(keys)
+            mine = [n for key in sorted(keys) for n in nominated.get(key, [])]
+            return self._person(rows, periods, since, rule, mine)
+
         async with self.storage.engine.connect() as conn:
             links = await conn.execute(
                 select(IdentityRow.network, IdentityRow.account, IdentityRow.person)
@@ -167,20 +212,26 @@ class RecordReads:
                     key = (row[0], row[1])
                     if key != current:
                         if mine:
-                            found = self._person(mine, periods, since, rule)
+                            found = person(mine)
                             if found is not None:
                                 yield found
                             mine = []
                         current = key
-                        person = person_of.get(key)
-                        if person is not None and person in linked:
-                            found = self._person(linked.pop(person), periods, since, rule)
+                        person_id = person_of.get(key)
+                        if person_id is not None and person_id in linked:
+                            found = person(linked.pop(person_id))
                             if found is not None:
                                 yield found
                     if key not in person_of:
                         mine.append(row)
             if mine:
-                found = self._person(mine, periods, since, rule)
+                found = person(mine)
+                if found is not None:
+                    yield found
+        if part is None or part.nominated:
+            # nominated people with nothing in the ledger yet: after everyone else
+            for key in sorted(set(nominated) - shown):
+                found = self._person([], periods, since, rule, nominated[key], key)
                 if found is not None:
                     yield found
 
@@ -220,18 +271,32 @@ class RecordReads:
                 where = part_of[(network, account)]
                 first_part[person] = min(where, first_part.get(person, where))
         return [
-            Part(keys[0], keys[-1], frozenset(p for p, at in first_part.items() if at == i))
+            Part(
+                keys[0],
+                keys[-1],
+                frozenset(p for p, at in first_part.items() if at == i),
+                nominated=i == 0,
+            )
             for i, keys in enumerate(bounds)
         ]
 
     def _person(
-        self, rows: list[Any], periods: Periods, since: datetime | None, rule: str | None
+        self,
+        rows: list[Any],
+        periods: Periods,
+        since: datetime | None,
+        rule: str | None,
+        nominated: Sequence[dict[str, str]] = (),
+        key: Key | None = None,
     ) -> dict[str, Any] | None:
-        """One person's export from their ledger rows; None when ``rule`` is not met."""
-        summary = self._summary(rows, periods, since=since)
+        """One person's export from their ledger rows (none, for someone only nominated:
+        ``key``); None when ``rule`` is not met."""
+        summary = self._summary(rows, periods, since=since, nominated=nominated)
         if rule is not None and rule not in summary["rules_met"]:
             return None
-        identities = sorted({f"{r[0]}:{r[1]}" for r in rows})
+        identities = sorted(
+            {f"{r[0]}:{r[1]}" for r in rows} | ({f"{key[0]}:{key[1]}"} if key else set())
+        )
         return {"person": identities[0], "identities": identities, **summary}
 
 
@@ -241,3 +306,8 @@ def ledger_rows() -> Any:
         Entry.network, Entry.account, iso_utc(Entry.ts), Entry.kind, Entry.meeting,
         Entry.category, Entry.count, Entry.source, Entry.link, Entry.private,
     ).where(Entry.withdrawn.is_(False))  # fmt: skip
+
+
+def _with_nominations(met: list[str], nominated: Sequence[dict[str, str]]) -> list[str]:
+    """The rules met, and those a nomination counts as met (once each, in rule order)."""
+    return met + sorted({n["rule"] for n in nominated} - set(met))

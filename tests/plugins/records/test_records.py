@@ -224,7 +224,7 @@ async def test_the_ledger_moves_to_person_order_with_its_entries(
                     " 'meeting:1', 'https://x/ops.html', false)"
                 )
             )
-        assert await storage.migrate([("records", versions)]) == {"records": "records_0003"}
+        assert await storage.migrate([("records", versions)]) == {"records": "records_0004"}
         async with storage.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -372,3 +372,69 @@ async def test_lines_said_before_identifying_are_claimed_the_same_day(rbot: Test
     async with rbot.bot.storage.session() as session:
         after = sorted((e.account, e.kind) for e in await session.scalars(select(Entry)))
     assert after == before and ("carol", "attended") in after
+
+
+async def test_nominated_people_meet_a_rule_by_name_until_it_expires(
+    bot_factory: BotFactory,
+    database_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """As OpenStack's user committee kept "extra AUCs": by config (erin, expired for dave) and
+    by the command line (zoe, with nothing in the ledger)."""
+    nominations = [
+        {
+            "account": "irc:erin",
+            "rule": "auc",
+            "until": "2999-01-01",
+            "why": "ran the Berlin meetup",
+        },
+        {"account": "irc:dave", "rule": "auc", "until": "2001-01-01", "why": "long ago"},
+    ]
+    config: dict[str, Any] = {
+        "database": {"url": database_url},
+        "plugins": {"records": {"rules": RULES, "nominations": nominations}},
+    }
+    rbot = await bot_factory(plugins=("core", "meetings", "kudos", "records"), config=config)
+    await meeting(rbot, 1)
+    await rbot.irc.say("erin", "o/")
+    await rbot.irc.say("dave", "o/")
+    assert (await rbot.irc.say("bob", "!record erin"))[0].endswith(
+        "Rules met: auc (nominated until 2999-01-01)."
+    )
+    assert (await rbot.irc.say("bob", "!record dave"))[0].endswith("Rules met: none yet.")
+    await rbot.bot.stop()
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "database": {"url": database_url},
+                "networks": [{"type": "memory", "name": "irc"}],
+                "plugins": {
+                    "enabled": ["core", "records"],
+                    "records": {"rules": RULES, "nominations": nominations},
+                },
+            }
+        )
+    )
+
+    def opsbot(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_opsbot("records", *args, "-c", str(path))
+
+    made = opsbot("nominate", "irc:zoe", "--rule", "auc", "--until", "2999-06-30", "--why", "docs")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == "irc:zoe counts as meeting auc until 2999-06-30.\n"
+    refused = opsbot("nominate", "irc:zoe", "--rule", "nope", "--until", "2999-06-30", "--why", "x")
+    assert refused.returncode == 2 and "there is no rule 'nope'" in refused.stderr
+    past = opsbot("nominate", "irc:zoe", "--rule", "auc", "--until", "2000-01-01", "--why", "x")
+    assert past.returncode == 2 and "is past" in past.stderr
+    people = {p["person"]: p for p in json.loads(opsbot("export", "--format", "json").stdout)}
+    assert people["irc:zoe"]["rules_met"] == ["auc"]
+    assert people["irc:zoe"]["nominations"] == [
+        {"rule": "auc", "until": "2999-06-30", "why": "docs"}
+    ]
+    assert "irc:erin" in people and "irc:dave" not in people
+    auc = [
+        p["person"]
+        for p in json.loads(opsbot("export", "--format", "json", "--rule", "auc").stdout)
+    ]
+    assert "irc:zoe" in auc and "irc:erin" in auc
