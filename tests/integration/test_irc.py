@@ -583,3 +583,36 @@ async def test_a_hostile_user_cannot_kudos_a_linked_account_or_guess_link_codes(
     for person in (alice, alice2, mallory, admin):
         await person.quit()
     await bot.stop()
+
+
+async def test_an_ircv3_react_client_tag_is_a_kudos(network: IrcNetwork, tmp_path: Path) -> None:
+    """InspIRCd with ircv3_ctctags and ircv3_msgid relays ``+draft/react`` on a TAGMSG naming
+    a message by its msgid: a kudos to its author, as a Matrix reaction is."""
+    config = bot_config(network, tmp_path)
+    config["plugins"]["enabled"] = ["core", "kudos"]
+    bot = Bot(parse_config(config, env={}))
+    await bot.start()
+    transport = transport_of(bot)
+    await asyncio.wait_for(_until(lambda: bool(transport.rooms())), 15)
+    assert transport.capabilities.reactions, "message-tags acknowledged"
+    alice = await Person.connect(network.port, "alice", caps="account-tag")
+    await alice.identify(PASSWORD)
+    rita = await Person.connect(network.port, "rita", caps="message-tags account-tag")
+    await rita.register(PASSWORD)
+    for person in (alice, rita):
+        await joined(person)
+    mark = len(rita.lines)
+    await alice.say("#ops", "found it: the conductor's RPC timeout")
+    line = await rita.wait_for(lambda line: "conductor's RPC timeout" in line, since=mark)
+    msgid = next(
+        t.split("=", 1)[1] for t in line[1:].split(" ", 1)[0].split(";") if t.startswith("msgid=")
+    )
+    await rita.send(f"@+draft/react=👏;+draft/reply={msgid} TAGMSG #ops")
+    await asyncio.sleep(0.5)
+    mark = len(rita.lines)
+    await rita.say("#ops", "!kudos alice")
+    answer = await rita.wait_for(lambda line: "kudos" in line and "alice" in line, since=mark)
+    assert "alice: 1 kudos (#general 1)" in answer and "conductor's RPC timeout" in answer
+    for person in (alice, rita):
+        await person.quit()
+    await bot.stop()

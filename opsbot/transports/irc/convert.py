@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import irc.client
 
-from ...events import Address, Message, Room
+from ...events import Address, Message, Reaction, Room
 from .state import IrcState
 from .text import strip_formatting
 
@@ -38,6 +38,7 @@ class Conversion(IrcState):
         return Message(
             network=self.name,
             room=room,
+            id=_tag(event, "msgid"),
             sender=self._identity(nick, event.tags),
             text=strip_formatting(raw),
             ts=self._timestamp(event),
@@ -61,6 +62,23 @@ class Conversion(IrcState):
         if message is not None:
             await self._publish(message)
 
+    async def _on_tagmsg(self, event: irc.client.Event) -> None:
+        """IRCv3 client tags: ``+draft/react`` with ``+draft/reply`` (the message's msgid) is
+        a reaction to that message."""
+        key, target_id = _tag(event, "+draft/react"), _tag(event, "+draft/reply")
+        nick = event.source.nick if event.source else ""
+        if not key or not target_id or not nick or not event.target:
+            return
+        if event.target[0] not in "#&!+":
+            return
+        await self._publish(
+            Reaction(
+                network=self.name, room=self._room(event.target),
+                sender=self._identity(nick, event.tags), target_id=target_id, key=key,
+                id=_tag(event, "msgid"), ts=self._timestamp(event),
+            )
+        )  # fmt: skip
+
     async def _on_pubmsg(self, event: irc.client.Event) -> None:
         await self._message(event)
 
@@ -82,3 +100,10 @@ class Conversion(IrcState):
         elif query == "PING":
             payload = event.arguments[1] if len(event.arguments) > 1 else ""
             self._outbox.put_nowait(f"NOTICE {nick} :\x01PING {payload}\x01")
+
+
+def _tag(event: irc.client.Event, key: str) -> str | None:
+    for tag in event.tags or ():
+        if tag.get("key") == key and tag.get("value"):
+            return str(tag["value"])
+    return None

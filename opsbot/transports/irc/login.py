@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 
 import irc.client
@@ -50,6 +51,10 @@ class Login(IrcState):
                 self._raw("CAP END")
         elif sub == "ACK":
             self.caps.update(args[-1].split())
+            # Client tags (TAGMSG, +draft/react): reactions come, where the server relays them.
+            self.capabilities = dataclasses.replace(
+                self.capabilities, reactions="message-tags" in self.caps
+            )
             if "sasl" in args[-1].split() and self.config.sasl is not None:
                 self._raw(f"AUTHENTICATE {self.config.sasl.mechanism}")
             elif not self.registered.is_set():
@@ -63,6 +68,9 @@ class Login(IrcState):
                 self._raw(f"CAP REQ :{' '.join(new)}")
         elif sub == "DEL":
             self.caps.difference_update(args[-1].split())
+            self.capabilities = dataclasses.replace(
+                self.capabilities, reactions="message-tags" in self.caps
+            )
 
     async def _on_authenticate(self, event: irc.client.Event) -> None:
         sasl = self.config.sasl

@@ -11,7 +11,7 @@ import irc.client
 
 from ...config import IrcNetwork
 from ...events import Identity, Room
-from ..base import EventSink
+from ..base import Capabilities, EventSink
 from .bucket import TokenBucket
 from .client import _Connection, _Reactor
 
@@ -34,6 +34,7 @@ class IrcState:
     nick: str
     account: str | None
     caps: set[str]
+    capabilities: Capabilities
     registered: asyncio.Event
     sasl_result: str | None
     _sink: EventSink | None
