@@ -3,8 +3,10 @@
 1. Kudos handled per second end to end: ``!kudos`` lines from many people through a real bot
    (memory transport, core + meetings + kudos, SQLite), until every kudos is committed; and
    again with the records plugin on, until its credits are committed too.
-2. ``!kudos top`` (all time, and one category over 30 days) and ``!kudos WHO`` on a database of
-   1,000,000 kudos among 10,000 people, on SQLite and on a real PostgreSQL.
+2. Reactions that are kudos (Matrix-like), per second end to end, until committed.
+3. ``!kudos top`` (all time, and one category over 30 days), ``!kudos WHO`` and forgetting one
+   person (``!forget me``) on a database of 1,000,000 kudos among 10,000 people, on SQLite and
+   on a real PostgreSQL.
 
 Run: ``python bench/kudos.py [--quick]`` (PostgreSQL from Debian: ``make servers``).
 """
@@ -26,11 +28,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 from support.results import save  # noqa: E402  (bench/ is the script's folder)
 
 from opsbot.bot import Bot  # noqa: E402
-from opsbot.events import utcnow  # noqa: E402
+from opsbot.events import Reaction, utcnow  # noqa: E402
+from opsbot.personal import forget  # noqa: E402
 from opsbot.state import MIGRATIONS  # noqa: E402
 from opsbot.storage import Storage  # noqa: E402
 from opsbot.testing import TestBot, memory_config  # noqa: E402
@@ -74,6 +77,40 @@ async def end_to_end(folder: Path, count: int, *, with_records: bool) -> float:
     await bot.stop()
     if len(replies) != count:
         raise AssertionError(f"{len(replies)} of {count} kudos were given")
+    return count / elapsed
+
+
+async def reactions_end_to_end(folder: Path, count: int) -> float:
+    """Reactions (Matrix-like memory network) that are kudos, until every one is committed."""
+    config = memory_config(folder / "reactions.db", ("core", "meetings", "kudos"), {})
+    bot = Bot(config)
+    await bot.start()
+    chat = TestBot(bot).matrix
+    transport = chat.transport
+    room = transport.room(transport.default_room_id)
+    authors = [f"r{i}" for i in range(10)]
+    said = [await transport.say(nick, f"the root cause is in placement {nick}") for nick in authors]
+    await chat.settle()
+    plugin = bot.plugins["kudos"]
+    assert isinstance(plugin, KudosPlugin)
+    reactions = [
+        Reaction(
+            network=transport.name, room=room, sender=transport.identity(f"g{i // 10}"),
+            target_id=said[i % 10].id or "", key="👏", id=f"$react{i}",
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    start = time.perf_counter()
+    for reaction in reactions:
+        await transport.deliver(reaction)
+    await bot.bus.drain()
+    await plugin.store.flush()
+    elapsed = time.perf_counter() - start
+    async with bot.storage.session() as session:
+        given = int(await session.scalar(select(func.count()).select_from(Kudos)) or 0)
+    await bot.stop()
+    if given != count:
+        raise AssertionError(f"{given} of {count} reactions were kudos")
     return count / elapsed
 
 
@@ -159,6 +196,9 @@ async def queries(url: str, kudos: int, people: int) -> dict[str, float]:
             "standing_ms": await timed(lambda: store.standing([("oftc", "p42")])),
         }
         await store.stop()
+        started = time.perf_counter()
+        await forget(storage, {"kudos": KudosPlugin}, ("oftc", "p42"), by="the benchmark")
+        figures["forget_ms"] = (time.perf_counter() - started) * 1000
         return figures
     finally:
         await storage.close()
@@ -172,6 +212,7 @@ async def run(quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {
         "end_to_end_kudos_per_s": await end_to_end(folder, count, with_records=False),
         "end_to_end_with_records_kudos_per_s": await end_to_end(folder, count, with_records=True),
+        "reactions_per_s": await reactions_end_to_end(folder, count),
     }
     results["sqlite"] = await queries(f"sqlite+aiosqlite:///{folder}/big.db", kudos, people)
     with running_postgres() as server:
@@ -189,6 +230,9 @@ def main() -> None:
     print(
         "  end to end with the records plugin crediting each: "
         f"{results['end_to_end_with_records_kudos_per_s']:,.0f} kudos/s"
+    )
+    print(
+        f"  reactions that are kudos, end to end: {results['reactions_per_s']:,.0f}/s (target 5,000)"
     )
     for name in ("sqlite", "postgresql"):
         shown = ", ".join(f"{k} {v:,.1f}" for k, v in results[name].items())
