@@ -17,6 +17,8 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+from sqlalchemy import select, update
+
 from opsbot.domain import (
     AgendaProposed,
     DatabaseAvailability,
@@ -34,7 +36,8 @@ from opsbot.events import (
     Room,
     RoomEvent,
 )
-from opsbot.plugin import Context, Plugin, RoomConfigs, on, subscribe
+from opsbot.plugin import Context, Key, Plugin, RoomConfigs, on, subscribe
+from opsbot.storage import Storage
 from opsbot.transports import TransportError
 
 from .announce import announce, ended_event
@@ -56,7 +59,7 @@ from .follow import Follower
 from .help import command_help, overview
 from .lines import lines_of
 from .live import Live, LiveMeetings
-from .models import MeetingRow
+from .models import LineRow, MeetingRow
 from .paths import basename
 from .render import Context as RenderContext
 from .render import cache_row, warm_up
@@ -131,6 +134,24 @@ class Meetings(MeetingCommands, Plugin):
                     "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
                 )
                 self._warm_up()
+
+    @classmethod
+    async def forget(cls, storage: Storage, identities: list[Key], pseudonym: str) -> None:
+        """The minutes and logs stay as they are (the community's record, nicks and all); the
+        accounts the bot noted beside the lines, which search by person reads, become the
+        pseudonym."""
+        async with storage.engine.begin() as conn:
+            for network, account in identities:
+                await conn.execute(
+                    update(LineRow)
+                    .where(
+                        LineRow.account == account,
+                        LineRow.meeting_id.in_(
+                            select(MeetingRow.id).where(MeetingRow.network == network)
+                        ),
+                    )
+                    .values(account=pseudonym)
+                )
 
     async def serve_site(self) -> None:
         """Standing by: the archive from the shared database and the minutes folder, and the

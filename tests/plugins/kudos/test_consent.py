@@ -99,6 +99,9 @@ async def test_forget_me_puts_a_pseudonym_everywhere_at_once_and_keeps_the_minut
     code = [s for s in irc.transport.sent if s.to is not None][-1].text.split()[2].rstrip("'")
     await mx.say("alice", f"!link {code}")
 
+    await mx.say("alice", "#startmeeting matrix side")
+    await mx.say("alice", "the placement rollback worked")
+    await mx.say("alice", "#endmeeting")
     assert (await irc.say("alice", "!forget me"))[-1] == (
         "I sent you what it does, and a code to confirm, privately."
     )
@@ -126,8 +129,13 @@ async def test_forget_me_puts_a_pseudonym_everywhere_at_once_and_keeps_the_minut
             assert "alice" not in text and "bisect" not in text and "careful" not in text, path
         async with http.get(f"{base}/api/people/irc:alice") as page:
             assert page.status == 404
+        search = f"{base}/search?q=rollback&person="
+        async with http.get(search + "@alice:example.org") as page:
+            assert "the placement" not in await page.text(), "her account searches nothing"
+        async with http.get(search + "alice") as page:
+            assert "the placement" in await page.text(), "the minutes, nicks and all, stay"
     folder = bot.bot.plugins["meetings"].config.output_dir  # type: ignore[attr-defined]
-    [minutes] = [p for p in folder.rglob("*.txt") if ".log." not in p.name]
+    [minutes] = [p for p in folder.rglob("ops.*.txt") if ".log." not in p.name]
     assert "alice" in minutes.read_text(), "the public minutes stay as they are"
 
     await bot.bot.stop()
