@@ -15,7 +15,7 @@ import logging
 import signal
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import logs
@@ -52,13 +52,15 @@ from .router import Router
 from .rules import CommandInfo, handlers_of
 from .scheduler import PluginJobs, Scheduler
 from .stages import Inbound, OutboundStep, Outgoing, formatting, own_echo
-from .standby import Standby
 from .state import MIGRATIONS as STATE_MIGRATIONS
 from .state import State
 from .storage import Storage
 from .transports import Capabilities, Transport, build_transport
-from .web import PluginSite, Web
 from .webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from .standby import Standby
+    from .web import PluginSite, Web
 
 log = logging.getLogger("opsbot")
 
@@ -124,7 +126,11 @@ class Bot:
         self.inbound.add(own_echo(self.transports), Message)
         self.inbound.add(self._later.network_back, Connected)
         self.scheduler = Scheduler(self._timezone)
-        self.web: Web | None = Web(config.web) if config.web.enabled else None
+        self.web: Web | None = None
+        if config.web.enabled:  # the site's parts (aiohttp's server, Jinja2 later) only then
+            from .web import Web
+
+            self.web = Web(config.web)
         """The web site, where plugins add their pages at set-up (None when switched off)."""
         if self.web is not None:
             self.metrics.routes(self.web.app, self._storage, self._not_ready)
@@ -277,7 +283,11 @@ class Bot:
         lease = Lease(database.url) if database.lease and lease_wanted(database.url) else None
         try:
             if lease is not None:
-                standby = Standby(self.config, self.site_only) if self.config.web.enabled else None
+                standby: Standby | None = None
+                if self.config.web.enabled:
+                    from .standby import Standby
+
+                    standby = Standby(self.config, self.site_only)
                 if standby is not None:
                     standby.start()
                 try:

@@ -24,9 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from . import domain
 from .config import WebhookConfig
@@ -35,6 +33,9 @@ from .outbox import Entry, Held, Outbox
 from .people import People
 from .state import State
 from .storage import Storage
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("opsbot.webhooks")
 
@@ -125,6 +126,8 @@ class Webhooks:
             if hook is not None and gone == hook.url:
                 self._disabled[name] = gone
                 log.warning("webhook %s stays disabled: %s answered 410 Gone", name, gone)
+        import aiohttp  # only where webhooks are configured
+
         self._session = aiohttp.ClientSession(headers={"User-Agent": _user_agent()})
         wanted = {event for hook in self.hooks.values() for event in hook.events}
         for name in sorted(wanted):
@@ -181,6 +184,8 @@ class Webhooks:
             "Idempotency-Key": delivery,
             "X-Opsbot-Signature": signature(hook.secret, body),
         }
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=hook.timeout)
         async with self._session.post(
             hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False

@@ -6,11 +6,10 @@ import functools
 import json
 import platform
 import time
+from typing import TYPE_CHECKING
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import delete, select
-
-from aiohttp import web
 
 from opsbot.domain import LeaderboardOptOut, PeopleLinked
 from opsbot.events import Connected, Role
@@ -23,6 +22,9 @@ from opsbot.text import shorten
 from opsbot.transports import TransportError
 
 from .models import JoinedRoom
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 LOCKED_TOLD_EVERY = 60.0
 """Seconds between two answers to an account locked out of !link CODE."""
@@ -57,6 +59,8 @@ class Core(Plugin):
             site.add("/mydata/{token}", self._download)
 
     async def _download(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         found = await self._downloads.get(request.match_info["token"])
         if found is None:
             raise web.HTTPNotFound(reason="This link is unknown or older than an hour")

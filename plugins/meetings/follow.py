@@ -26,12 +26,11 @@ from opsbot.events import Room
 from opsbot.storage import Storage
 
 from .engine import Meeting
-from .live import Live, LiveMeetings
+from .live import Live, LiveFeed, LiveMeetings
 from .models import LineRow, MeetingRow
 from .render import Context as RenderContext
 from .store import LINES_CHANNEL as CHANNEL
 from .store import row_line
-from .web import LiveFeed
 
 log = logging.getLogger("opsbot.plugins.meetings")
 

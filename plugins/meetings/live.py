@@ -1,13 +1,15 @@
 """The meetings in progress: one :class:`Live` per room with a meeting running, kept by the
-plugin and read (never changed) by the web site's live pages."""
+plugin and read (never changed) by the web site's live pages, and the feed of their lines to
+whoever watches them."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from opsbot.events import Room
 
-from .engine import Meeting
+from .engine import Line, Meeting
 from .render import Context as RenderContext
 
 
@@ -33,3 +35,30 @@ class LiveMeetings(dict[str, Live]):
 
     def watchable(self) -> list[Live]:
         return [live for live in self.values() if live.watchable]
+
+
+class LiveFeed:
+    """Lines of meetings in progress, handed to whoever watches them (the live pages)."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[int, set[asyncio.Queue[Line | None]]] = {}
+
+    def publish(self, meeting_id: int, line: Line) -> None:
+        for queue in self._watchers.get(meeting_id, ()):
+            queue.put_nowait(line)
+
+    def end(self, meeting_id: int) -> None:
+        for queue in self._watchers.get(meeting_id, ()):
+            queue.put_nowait(None)
+
+    def subscribe(self, meeting_id: int) -> asyncio.Queue[Line | None]:
+        queue: asyncio.Queue[Line | None] = asyncio.Queue()
+        self._watchers.setdefault(meeting_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, meeting_id: int, queue: asyncio.Queue[Line | None]) -> None:
+        self._watchers.get(meeting_id, set()).discard(queue)
+
+    def close(self) -> None:
+        for meeting_id in list(self._watchers):
+            self.end(meeting_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 
@@ -65,7 +65,9 @@ from .render import Context as RenderContext
 from .render import cache_row, warm_up
 from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore, line_row
-from .web import MeetingsSite
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,8 +106,11 @@ class Meetings(MeetingCommands, Plugin):
             self.services.prefix_for,
             site.url if site is not None else None,
         )
-        self.site = (
-            MeetingsSite(
+        self.site: MeetingsSite | None = None
+        if site is not None:
+            from .web import MeetingsSite  # the site's code (aiohttp) only with a site
+
+            self.site = MeetingsSite(
                 Archive(self.storage),
                 self.live,
                 site,
@@ -113,9 +118,6 @@ class Meetings(MeetingCommands, Plugin):
                 self.timezone,
                 self._left_leaderboards,
             )
-            if site is not None
-            else None
-        )
         for row, lines in await self.store.open_meetings():
             room = Room(row.network, row.room, name=row.channel)
             meeting = Meeting(row.network, row.channel, self.settings.stored(row.settings, room))
@@ -164,6 +166,8 @@ class Meetings(MeetingCommands, Plugin):
             self.services.prefix_for,
             site.url,
         )
+        from .web import MeetingsSite
+
         live = LiveMeetings()
         pages = MeetingsSite(
             Archive(self.storage),

@@ -25,7 +25,7 @@ from opsbot.web import secure, since_and_limit, style_hash, whole_number
 from .archive import Archive
 from .engine import REDACTED, Line, Meeting
 from .feeds import Feeds, Hidden
-from .live import Live, LiveMeetings
+from .live import Live, LiveFeed, LiveMeetings
 from .models import ActionRow, MeetingRow
 from .search import marked
 
@@ -43,33 +43,6 @@ CONTENT_TYPES = {
     ".json": "application/json",
 }
 KEEPALIVE_SECONDS = 15.0
-
-
-class LiveFeed:
-    """Lines of meetings in progress, handed to whoever watches them (the live pages)."""
-
-    def __init__(self) -> None:
-        self._watchers: dict[int, set[asyncio.Queue[Line | None]]] = {}
-
-    def publish(self, meeting_id: int, line: Line) -> None:
-        for queue in self._watchers.get(meeting_id, ()):
-            queue.put_nowait(line)
-
-    def end(self, meeting_id: int) -> None:
-        for queue in self._watchers.get(meeting_id, ()):
-            queue.put_nowait(None)
-
-    def subscribe(self, meeting_id: int) -> asyncio.Queue[Line | None]:
-        queue: asyncio.Queue[Line | None] = asyncio.Queue()
-        self._watchers.setdefault(meeting_id, set()).add(queue)
-        return queue
-
-    def unsubscribe(self, meeting_id: int, queue: asyncio.Queue[Line | None]) -> None:
-        self._watchers.get(meeting_id, set()).discard(queue)
-
-    def close(self) -> None:
-        for meeting_id in list(self._watchers):
-            self.end(meeting_id)
 
 
 class MeetingsSite:
