@@ -24,7 +24,7 @@ from .bridge import BridgedRooms, BridgeStep
 from .bus import Bus
 from .config import Config, bridge_notes
 from .context import handling
-from .domain import DatabaseAvailability, LineLogged, ReloadRequested
+from .domain import DatabaseAvailability, LeaderboardOptOut, LineLogged, ReloadRequested
 from .events import (
     Connected,
     DomainEvent,
@@ -45,7 +45,7 @@ from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
 from .metrics import Metrics
 from .outbox import Outbox
-from .people import People
+from .people import HIDDEN, LEADERBOARDS, People
 from .personal import forget, personal_data
 from .plugin import Plugin
 from .router import Router
@@ -403,6 +403,10 @@ class Bot:
 
     async def personal_data(self, key: tuple[str, str]) -> dict[str, Any]:
         return await personal_data(self._storage, self._classes, key)
+
+    async def leave_public_pages(self, key: tuple[str, str], out: bool) -> None:
+        await self._people.set_preference(key, LEADERBOARDS, HIDDEN if out else None)
+        await self.bus.emit(LeaderboardOptOut(person=key, opted_out=out))
 
     async def forget(self, key: tuple[str, str], by: str) -> str:
         await self._storage.flush_writers()  # what is on its way is forgotten too

@@ -118,6 +118,11 @@ class Services(Protocol):
         """Everything the bot and its plugins keep about the person ``key`` is (JSON values)."""
         ...
 
+    async def leave_public_pages(self, key: tuple[str, str], out: bool) -> None:
+        """Take ``key``'s person off every public page and leaderboard (``out``), or back on;
+        plugins hear ``LeaderboardOptOut``."""
+        ...
+
     async def forget(self, key: tuple[str, str], by: str) -> str:
         """Forget the person ``key`` is (every plugin's part), at once on every page; returns
         the pseudonym they have now."""

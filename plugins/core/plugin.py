@@ -140,8 +140,7 @@ class Core(Plugin):
         if key is None:
             await ctx.reply("Identify to an account first; opt-outs are kept per account.")
             return
-        await self.services.people.set_preference(key, LEADERBOARDS, HIDDEN if out else None)
-        await self.emit(LeaderboardOptOut(person=key, opted_out=out))
+        await self.services.leave_public_pages(key, out)
         if out:
             await ctx.reply(
                 f"You are left out of public pages and leaderboards; {ctx.prefix}optin undoes it."

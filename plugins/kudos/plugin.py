@@ -22,9 +22,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from opsbot.domain import ItemRecorded, KudosGiven, KudosWithdrawn, LeaderboardOptOut, PeopleLinked
+from opsbot.domain import ItemRecorded, KudosGiven, KudosWithdrawn, PeopleLinked
 from opsbot.events import Identity, Message, Reaction, Redaction, Role, Room
-from opsbot.people import HIDDEN, LEADERBOARDS
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
 from opsbot.storage import Storage
 
@@ -611,8 +610,7 @@ class Kudos(Plugin):
         if key is None:
             await ctx.reply("Identify to an account first; opt-outs are kept per account.")
             return
-        await self.services.people.set_preference(key, LEADERBOARDS, HIDDEN if out else None)
-        await self.emit(LeaderboardOptOut(person=key, opted_out=out))
+        await self.services.leave_public_pages(key, out)
         if out:
             await ctx.reply("You are left out of public leaderboards; !kudos optin undoes it.")
         else:
