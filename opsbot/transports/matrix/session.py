@@ -80,8 +80,7 @@ class Session(MatrixState):
                 await self._keep_keys(client)
             self._token = response.next_batch
             self.syncs += 1
-            if await self._handled_for_good():
-                await self._save()
+            self._save_once_stored(response.next_batch)
             if not self._online:
                 self._online = True
                 await self._publish(Connected(network=self.name, me=self.me))
@@ -131,11 +130,33 @@ class Session(MatrixState):
         log.error("%s: the homeserver refused to log in %s: %s", self.name, self.user_id, why)
         raise _Retry(f"login refused ({why})")
 
+    def _save_once_stored(self, token: str) -> None:
+        """Save ``token`` as the position to sync from once what the syncs before it delivered
+        is handled and stored: a process that takes over (or this one restarted after
+        ``kill -9``) syncs from there and is given again whatever was not stored yet. Off the
+        sync loop: a busy bot keeps syncing while the position waits."""
+        self._wanted_token = token
+        self._save_wanted.set()
+        if self._saver is None or self._saver.done():
+            self._saver = asyncio.create_task(self._saving(), name=f"matrix {self.name} position")
+
+    async def _saving(self) -> None:
+        while True:
+            await self._save_wanted.wait()
+            self._save_wanted.clear()
+            token = self._wanted_token
+            if not await self._handled_for_good():
+                await asyncio.sleep(1)
+                self._save_wanted.set()  # try again: the bus busy, or the database away
+                continue
+            self._stored_token = token
+            try:
+                await self._save()
+            except Exception as error:
+                log.warning("%s: the sync position could not be saved: %s", self.name, error)
+
     async def _handled_for_good(self) -> bool:
-        """Whether what this sync delivered is handled and stored, so the saved position may
-        move past it: a process that takes over (or this one restarted after ``kill -9``) syncs
-        from there and is given again whatever was not stored yet. False (the position waits
-        for the next sync) while the database does not answer within a few seconds."""
+        """Whether everything published so far is handled and stored (within a few seconds)."""
         if self._sink is None:
             return True
         try:
@@ -151,7 +172,7 @@ class Session(MatrixState):
             "recent_ids": json.dumps(self._seen.dump()[-STORED_IDS:]),
             "direct_rooms": json.dumps(self._direct),
         }
-        token = self._token
+        token = self._stored_token
         if token is not None:
             values["sync_token"] = token
         if self._device_id is not None:

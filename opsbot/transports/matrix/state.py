@@ -41,6 +41,10 @@ class MatrixState:
     _sink: EventSink | None
     _token: str | None
     _saved_token: str | None
+    _stored_token: str | None
+    _wanted_token: str | None
+    _save_wanted: asyncio.Event
+    _saver: asyncio.Task[None] | None
     _seen: RecentIds
     _direct: dict[str, str]
     _creators: dict[str, set[str]]

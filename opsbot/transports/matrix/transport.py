@@ -61,6 +61,12 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         self._sink: EventSink | None = None
         self._token: str | None = None
         self._saved_token: str | None = None
+        """The position last written to the database."""
+        self._stored_token: str | None = None
+        """The position whose syncs' events are all handled and stored (what may be saved)."""
+        self._wanted_token: str | None = None
+        self._save_wanted = asyncio.Event()
+        self._saver: asyncio.Task[None] | None = None
         self._seen = RecentIds(KEPT_IDS)
         self._direct: dict[str, str] = {}
         self._creators: dict[str, set[str]] = {}
@@ -87,7 +93,7 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         self._sink = sink
         if self.state is not None:
             stored = await self.state.load()
-            self._token = self._saved_token = stored.get("sync_token")
+            self._token = self._saved_token = self._stored_token = stored.get("sync_token")
             self._device_id = stored.get("device_id")
             for event_id in json.loads(stored.get("recent_ids", "[]")):
                 self._seen.add(event_id)
@@ -122,9 +128,14 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._saver is not None:
+            self._saver.cancel()
+            await asyncio.gather(self._saver, return_exceptions=True)
+            self._saver = None
         if self._token != self._saved_token:  # the last sync's events are handled by now
             try:
                 if await self._handled_for_good():
+                    self._stored_token = self._token
                     await self._save()
             except Exception as error:  # the database away: the next start replays them
                 log.warning("%s: the sync position could not be saved: %s", self.name, error)
