@@ -9,11 +9,18 @@ from pathlib import Path
 
 import aiohttp
 
-from opsbot.testing import run_opsbot
+from opsbot.testing import TestBot, run_opsbot
 
 from .conftest import KudosFactory
 
 SITE = {"web": {"enabled": True, "listen": "127.0.0.1:0"}}
+
+
+async def link_both_sides(bot: TestBot, nick: str) -> None:
+    """``nick`` links their IRC account and Matrix ID with !link."""
+    await bot.irc.say(nick, "!link")
+    told = [s for s in bot.irc.transport.sent if s.to is not None][-1].text
+    await bot.matrix.say(nick, f"!link {told.split()[2].rstrip(chr(39))}")
 
 
 async def test_mydata_gives_a_person_everything_kept_about_them(
@@ -25,9 +32,7 @@ async def test_mydata_gives_a_person_everything_kept_about_them(
         await irc.say(nick, "o/")
     await irc.say("bob", "!kudos alice #rootcause for the bisect")
     await irc.say("alice", "!kudos bob for the review")
-    await irc.say("alice", "!link")
-    code = [s for s in irc.transport.sent if s.to is not None][-1].text.split()[2].rstrip("'")
-    await mx.say("alice", f"!link {code}")
+    await link_both_sides(bot, "alice")
     await irc.say("alice", "!optout")
 
     assert (await irc.say("alice", "!mydata"))[-1] == "I sent it to you privately."
@@ -95,9 +100,7 @@ async def test_forget_me_puts_a_pseudonym_everywhere_at_once_and_keeps_the_minut
     await irc.say("alice", "#endmeeting")
     await irc.say("bob", "!kudos alice #rootcause for the bisect of the scheduler")
     await irc.say("alice", "!kudos bob for the careful review")
-    await irc.say("alice", "!link")
-    code = [s for s in irc.transport.sent if s.to is not None][-1].text.split()[2].rstrip("'")
-    await mx.say("alice", f"!link {code}")
+    await link_both_sides(bot, "alice")
 
     await mx.say("alice", "#startmeeting matrix side")
     await mx.say("alice", "the placement rollback worked")
