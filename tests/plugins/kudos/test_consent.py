@@ -27,7 +27,7 @@ async def test_mydata_gives_a_person_everything_kept_about_them(
     kudos_bot: KudosFactory, tmp_path: Path, database_url: str
 ) -> None:
     bot = await kudos_bot(SITE)
-    irc, mx = bot.irc, bot.matrix
+    irc = bot.irc
     for nick in ("alice", "bob"):
         await irc.say(nick, "o/")
     await irc.say("bob", "!kudos alice #rootcause for the bisect")
