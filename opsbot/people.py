@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, delete, func, select, update
+from sqlalchemy import Integer, String, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .events import utcnow
@@ -54,6 +54,11 @@ class PreferenceRow(OpsbotBase):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def any_identity(network: Any, account: Any, identities: Iterable[Key]) -> Any:
+    """A SQL condition: the identity in these columns is one of ``identities``."""
+    return or_(*(and_(network == n, account == a) for n, a in identities))
 
 
 def not_hidden(network: Any, account: Any) -> Any:

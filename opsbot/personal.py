@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 
 from .audit import AuditRow
 from .events import utcnow
-from .people import IdentityRow, People, PreferenceRow
+from .people import IdentityRow, People, PreferenceRow, any_identity
 from .plugin import Plugin
 from .state import StateRow
 from .storage import Storage
@@ -38,23 +38,17 @@ async def personal_data(
         links = (
             await session.scalars(
                 select(IdentityRow).where(
-                    or_(*(
-                        (IdentityRow.network == n) & (IdentityRow.account == a)
-                        for n, a in identities
-                    ))
+                    any_identity(IdentityRow.network, IdentityRow.account, identities)
                 )
             )
-        ).all()  # fmt: skip
+        ).all()
         preferences = (
             await session.scalars(
                 select(PreferenceRow).where(
-                    or_(*(
-                        (PreferenceRow.network == n) & (PreferenceRow.account == a)
-                        for n, a in identities
-                    ))
+                    any_identity(PreferenceRow.network, PreferenceRow.account, identities)
                 )
             )
-        ).all()  # fmt: skip
+        ).all()
         audit = (
             await session.scalars(
                 select(AuditRow).where(AuditRow.who.in_(names)).order_by(AuditRow.id)

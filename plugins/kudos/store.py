@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.events import utcnow
 from opsbot.groupcommit import GroupCommit
-from opsbot.people import IdentityRow, not_hidden
+from opsbot.people import IdentityRow, any_identity, not_hidden
 from opsbot.storage import Storage
 
 from .models import Audit, ByReaction, Kudos, Seen, Total
@@ -286,10 +286,8 @@ class KudosStore:
     async def between(self, identities: Sequence[Key]) -> list[int]:
         """The standing kudos whose giver and receiver are both among ``identities``."""
         await self.flush()
-        givers = or_(*(and_(Kudos.giver_network == n, Kudos.giver_key == a) for n, a in identities))
-        receivers = or_(
-            *(and_(Kudos.receiver_network == n, Kudos.receiver_key == a) for n, a in identities)
-        )
+        givers = any_identity(Kudos.giver_network, Kudos.giver_key, identities)
+        receivers = any_identity(Kudos.receiver_network, Kudos.receiver_key, identities)
         async with self.storage.session() as session:
             found = await session.scalars(
                 select(Kudos.id).where(Kudos.state == "given", givers, receivers)
@@ -490,8 +488,8 @@ async def _add_to_totals(conn: Any, changes: list[tuple[str, str, str, int, str]
 
 async def kudos_of(storage: Storage, identities: Sequence[Key]) -> tuple[list[Kudos], list[Kudos]]:
     """The kudos a person (all their identities) gave, and those they received, oldest first."""
-    gave = or_(*(and_(Kudos.giver_network == n, Kudos.giver_key == a) for n, a in identities))
-    got = or_(*(and_(Kudos.receiver_network == n, Kudos.receiver_key == a) for n, a in identities))
+    gave = any_identity(Kudos.giver_network, Kudos.giver_key, identities)
+    got = any_identity(Kudos.receiver_network, Kudos.receiver_key, identities)
     async with storage.session() as session:
         given = (await session.scalars(select(Kudos).where(gave).order_by(Kudos.id))).all()
         received = (await session.scalars(select(Kudos).where(got).order_by(Kudos.id))).all()

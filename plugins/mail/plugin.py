@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -34,6 +34,7 @@ from opsbot.domain import (
 from opsbot.events import Identity, Room, utcnow
 from opsbot.groupcommit import GroupCommit
 from opsbot.outbox import Entry, Held
+from opsbot.people import any_identity
 from opsbot.plugin import Context, Key, Plugin, PluginConfig, command, match, subscribe
 from opsbot.storage import Storage
 
@@ -192,7 +193,7 @@ class Mail(Plugin):
     @classmethod
     async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
         """The person's own mail address (verified, or waiting for its code)."""
-        mine = or_(*(and_(Address.network == n, Address.account == a) for n, a in identities))
+        mine = any_identity(Address.network, Address.account, identities)
         async with storage.session() as session:
             rows = (await session.scalars(select(Address).where(mine))).all()
         return {

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import model_validator
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.domain import (
@@ -30,6 +30,7 @@ from opsbot.domain import (
 )
 from opsbot.events import DomainEvent, utcnow
 from opsbot.groupcommit import GroupCommit
+from opsbot.people import any_identity
 from opsbot.plugin import Context, Plugin, PluginConfig, command, subscribe
 from opsbot.storage import Storage
 
@@ -109,7 +110,7 @@ class Records(Plugin):
     @classmethod
     async def personal_data(cls, storage: Storage, identities: list[Key]) -> dict[str, Any]:
         """The ledger entries credited to the person, withdrawn ones too."""
-        mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
+        mine = any_identity(Entry.network, Entry.account, identities)
         async with storage.session() as session:
             rows = (await session.scalars(select(Entry).where(mine).order_by(Entry.ts))).all()
         if not rows:

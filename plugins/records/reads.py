@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 
 from opsbot.events import utcnow
-from opsbot.people import IdentityRow
+from opsbot.people import IdentityRow, any_identity
 from opsbot.storage import Storage, iso_utc, iso_utc_text, read_ahead
 
 from .ledger import Nomination, Periods, Rule
@@ -84,7 +84,7 @@ class RecordReads:
     async def record(self, identities: list[Key], now: datetime) -> dict[str, Any]:
         """A person's totals, evidence and the rules they meet."""
         await self.flush()
-        mine = or_(*(and_(Entry.network == n, Entry.account == a) for n, a in identities))
+        mine = any_identity(Entry.network, Entry.account, identities)
         async with self.storage.session() as session:
             rows = (
                 await session.execute(ledger_rows().where(mine).order_by(Entry.ts, Entry.id))
