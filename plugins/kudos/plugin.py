@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from opsbot.domain import ItemRecorded, KudosGiven, KudosWithdrawn, PeopleLinked
-from opsbot.events import Identity, Message, Reaction, Redaction, Role, Room
+from opsbot.events import Edit, Identity, Message, Reaction, Redaction, Role, Room
 from opsbot.plugin import Context, Plugin, PluginConfig, Rest, command, on, require, subscribe
 from opsbot.storage import Storage
 
@@ -107,7 +107,8 @@ class Kudos(Plugin):
         self.store = KudosStore(self.storage, timedelta(hours=self.config.window_hours))
         await self.store.start()
         self._seen_at: dict[tuple[str, str], float] = {}
-        self._messages: OrderedDict[tuple[str, str], Message] = OrderedDict()
+        self._messages: OrderedDict[tuple[str, str], tuple[Identity, str]] = OrderedDict()
+        """Recent messages people may react to: their author and text (a redacted one goes)."""
         self._quiet: dict[Key, deque[str]] = {}
         self._withdrawing: set[asyncio.Task[None]] = set()
         site = self.web
@@ -196,7 +197,7 @@ class Kudos(Plugin):
             self.store.note_seen(sender.network, sender.nick, sender.account, ctx.msg.ts)
         msg = ctx.msg
         if msg.id is not None and self.config.reactions and self._reactable(msg.network):
-            self._messages[(msg.network, msg.id)] = msg
+            self._messages[(msg.network, msg.id)] = (msg.sender, msg.text)
             if len(self._messages) > MESSAGES_KEPT:
                 self._messages.popitem(last=False)
         if not self.config.plus_plus or "++" not in ctx.msg.text:
@@ -224,24 +225,36 @@ class Kudos(Plugin):
         if target is None:
             self.log.debug("a reaction to a message not seen lately: %s", event.target_id)
             return
+        author, text = target
         giver = self._key(event.sender)
-        receiver = self._key(target.sender)
+        receiver = self._key(author)
         if giver is None or receiver is None:
             return  # unproven accounts: no kudos, and nothing to say
         config = self.config_for(event.room)
         mine = await self.services.people.one_person(giver)
-        refused = await self._refusal(
-            config, category, giver, mine, target.sender, receiver, event.ts
-        )
+        refused = await self._refusal(config, category, giver, mine, author, receiver, event.ts)
         if refused is not None:
             told = self._quiet.setdefault(giver, deque(maxlen=QUIET_KEPT))
-            told.append(f"your {event.key} to {target.sender.nick}: {refused[0]}")
+            told.append(f"your {event.key} to {author.nick}: {refused[0]}")
             return
-        link = f"https://matrix.to/#/{event.room.id}/{event.target_id}"
+        evidence = (  # a Matrix event has a link anyone can follow; an IRC msgid has none
+            [("matrix", f"https://matrix.to/#/{event.room.id}/{event.target_id}")]
+            if event.room.id.startswith("!")
+            else []
+        )
         await self._record(
-            event.room, event.ts, giver, event.sender.nick, target.sender, receiver, category,
-            target.text[:500], [("matrix", link)], reaction_id=event.id,
+            event.room, event.ts, giver, event.sender.nick, author, receiver, category,
+            text[:500], evidence, reaction_id=event.id,
         )  # fmt: skip
+
+    @on(Edit)
+    async def edited(self, ctx: Context) -> None:
+        """A reaction after an edit gives the message as it reads now."""
+        event = ctx.event
+        assert isinstance(event, Edit)
+        found = self._messages.get((event.network, event.target_id))
+        if found is not None:
+            self._messages[(event.network, event.target_id)] = (found[0], event.text)
 
     @on(Redaction)
     async def unreacted(self, ctx: Context) -> None:
@@ -249,6 +262,8 @@ class Kudos(Plugin):
         lane (a redaction must reach the meeting's log at once; most are not reactions)."""
         event = ctx.event
         assert isinstance(event, Redaction)
+        # A redacted message is nobody's reason for a kudos from now on.
+        self._messages.pop((event.network, event.target_id), None)
         if not self.config.reactions or not self._reactable(event.network):
             return
         task = asyncio.create_task(self._withdraw_reaction(event))

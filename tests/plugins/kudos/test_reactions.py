@@ -10,7 +10,7 @@ import asyncio
 
 import aiohttp
 
-from opsbot.events import Reaction, Redaction
+from opsbot.events import Edit, Reaction, Redaction
 from opsbot.testing import Chat
 
 from .conftest import KudosFactory
@@ -108,3 +108,25 @@ async def test_thanks_in_a_meeting_is_a_minute_item_and_a_kudos(kudos_bot: Kudos
             assert found.headers["Location"].endswith(".log.html")
         async with http.get(url) as page:
             assert page.status == 200 and 'id="l-4"' in await page.text()
+
+
+async def test_a_redacted_message_is_no_reason_and_an_edit_is_the_reason(
+    kudos_bot: KudosFactory,
+) -> None:
+    bot = await kudos_bot()
+    mx = bot.matrix
+    room = mx.transport.room(mx.transport.default_room_id)
+    secret = await mx.transport.say("alice", "the db password is hunter2")
+    typo = await mx.transport.say("bob", "teh fix")
+    await mx.settle()
+    await unreact(mx, "alice", secret.id or "")  # alice redacts her message
+    await mx.transport.deliver(
+        Edit(network="matrix", room=room, sender=typo.sender, target_id=typo.id or "",
+             text="the fix", id="$edit")
+    )  # fmt: skip
+    await mx.settle()
+    assert await react(mx, "carol", secret.id or "", "👏", "$on-secret") == []
+    assert await react(mx, "carol", typo.id or "", "👏", "$on-typo") == []
+    kudos = bot.bot.plugins["kudos"]
+    rows = await kudos.store.public_kudos(category=None, receiver=None, since=None, limit=5)  # type: ignore[attr-defined]
+    assert [(r.receiver_nick, r.reason) for r in rows] == [("bob", "the fix")]
