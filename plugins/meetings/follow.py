@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsbot.events import Room
@@ -116,16 +116,16 @@ class Follower:
                     select(MeetingRow).where(MeetingRow.ended_at.is_(None))
                 )
             }
-            known = list(self._last)
             new_lines: list[LineRow] = []
-            if known:
-                since = min(self._last.values())
-                new_lines = list(
-                    await session.scalars(
-                        select(LineRow)
-                        .where(LineRow.meeting_id.in_(known), LineRow.id > since)
-                        .order_by(LineRow.id)
+            if self._last:  # each meeting from its own last line (one may be quiet, one busy)
+                newer = or_(
+                    *(
+                        and_(LineRow.meeting_id == meeting_id, LineRow.id > last)
+                        for meeting_id, last in self._last.items()
                     )
+                )
+                new_lines = list(
+                    await session.scalars(select(LineRow).where(newer).order_by(LineRow.id))
                 )
             started = {
                 meeting_id: list(
