@@ -135,7 +135,8 @@ class Session(MatrixState):
         is handled and stored: a process that takes over (or this one restarted after
         ``kill -9``) syncs from there and is given again whatever was not stored yet. Off the
         sync loop: a busy bot keeps syncing while the position waits."""
-        self._wanted_token = token
+        # The ids seen with it: every event of these syncs is published by now (none later).
+        self._wanted = (token, self._seen.dump()[-STORED_IDS:])
         self._save_wanted.set()
         if self._saver is None or self._saver.done():
             self._saver = asyncio.create_task(self._saving(), name=f"matrix {self.name} position")
@@ -144,12 +145,13 @@ class Session(MatrixState):
         while True:
             await self._save_wanted.wait()
             self._save_wanted.clear()
-            token = self._wanted_token
+            wanted = self._wanted
             if not await self._handled_for_good():
                 await asyncio.sleep(1)
                 self._save_wanted.set()  # try again: the bus busy, or the database away
                 continue
-            self._stored_token = token
+            if wanted is not None:
+                self._stored_token, self._stored_ids = wanted
             try:
                 await self._save()
             except Exception as error:
@@ -169,7 +171,8 @@ class Session(MatrixState):
         if self.state is None:
             return
         values = {
-            "recent_ids": json.dumps(self._seen.dump()[-STORED_IDS:]),
+            # Only ids of events stored: one seen but not stored is given again after a restart.
+            "recent_ids": json.dumps(self._stored_ids),
             "direct_rooms": json.dumps(self._direct),
         }
         token = self._stored_token

@@ -42,7 +42,8 @@ class MatrixState:
     _token: str | None
     _saved_token: str | None
     _stored_token: str | None
-    _wanted_token: str | None
+    _stored_ids: list[str]
+    _wanted: tuple[str, list[str]] | None
     _save_wanted: asyncio.Event
     _saver: asyncio.Task[None] | None
     _seen: RecentIds

@@ -30,7 +30,7 @@ from .ids import RecentIds, localpart
 from .rooms import Rooms
 from .sending import Sending
 from .session import Session
-from .state import KEPT_IDS
+from .state import KEPT_IDS, STORED_IDS
 from .sync import Syncing
 
 log = logging.getLogger("opsbot.transports.matrix")
@@ -64,7 +64,9 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
         """The position last written to the database."""
         self._stored_token: str | None = None
         """The position whose syncs' events are all handled and stored (what may be saved)."""
-        self._wanted_token: str | None = None
+        self._stored_ids: list[str] = []
+        """The event ids seen up to ``_stored_token`` (saved with it)."""
+        self._wanted: tuple[str, list[str]] | None = None
         self._save_wanted = asyncio.Event()
         self._saver: asyncio.Task[None] | None = None
         self._seen = RecentIds(KEPT_IDS)
@@ -95,7 +97,8 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
             stored = await self.state.load()
             self._token = self._saved_token = self._stored_token = stored.get("sync_token")
             self._device_id = stored.get("device_id")
-            for event_id in json.loads(stored.get("recent_ids", "[]")):
+            self._stored_ids = json.loads(stored.get("recent_ids", "[]"))
+            for event_id in self._stored_ids:
                 self._seen.add(event_id)
             self._direct = json.loads(stored.get("direct_rooms", "{}"))
         store: dict[str, Any] = {}
@@ -136,6 +139,7 @@ class MatrixTransport(Syncing, Rooms, Sending, Session, Transport):
             try:
                 if await self._handled_for_good():
                     self._stored_token = self._token
+                    self._stored_ids = self._seen.dump()[-STORED_IDS:]
                     await self._save()
             except Exception as error:  # the database away: the next start replays them
                 log.warning("%s: the sync position could not be saved: %s", self.name, error)
