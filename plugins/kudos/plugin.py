@@ -426,6 +426,10 @@ class Kudos(Plugin):
             return
         room = self.services.room(event.network, event.room)
         say = functools.partial(self.services.send, room, notice=True)
+        if event.restricted:  # kudos are public: who thanked whom would tell of the meeting
+            await say("The log of this meeting is restricted: #thanks is kept in the minutes only, "
+                      "with no public kudos; say !kudos outside the meeting if you wish.")  # fmt: skip
+            return
         giver_id = Identity(event.network, event.account, event.nick)
         giver = self._key(giver_id)
         if giver is None:
@@ -442,7 +446,7 @@ class Kudos(Plugin):
         if category not in config.categories:
             await say(f"There is no #{category} category.")
             return
-        reason = "(thanked in a restricted meeting)" if event.restricted else request.reason
+        reason = request.reason
         evidence = [("meeting", event.link)] if event.link else []
         mine = await self.services.people.one_person(giver)
         credited: list[str] = []

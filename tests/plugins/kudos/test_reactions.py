@@ -92,6 +92,13 @@ async def test_thanks_in_a_meeting_is_a_minute_item_and_a_kudos(kudos_bot: Kudos
         "No kudos to yourself; someone else will notice."
     ]
     await irc.say("alice", "#endmeeting")
+    await irc.say("alice", "#startmeeting private")
+    await irc.say("alice", "#restrictlogs")
+    assert await irc.say("alice", "#thanks bob for the secret fix") == [
+        "The log of this meeting is restricted: #thanks is kept in the minutes only, with no "
+        "public kudos; say !kudos outside the meeting if you wish."
+    ]
+    await irc.say("alice", "#endmeeting")
     [row] = await bot.bot.plugins["kudos"].store.public_kudos(  # type: ignore[attr-defined]
         category=None, receiver=None, since=None, limit=5
     )
@@ -99,7 +106,7 @@ async def test_thanks_in_a_meeting_is_a_minute_item_and_a_kudos(kudos_bot: Kudos
     [evidence] = row.evidence
     assert evidence["kind"] == "meeting" and evidence["ref"].endswith("/meetings/id/1#l-4")
     folder = bot.bot.plugins["meetings"].config.output_dir  # type: ignore[attr-defined]
-    [minutes] = [p for p in folder.rglob("*.txt") if ".log." not in p.name]
+    [minutes] = [p for p in folder.rglob("ops.*.txt") if ".log." not in p.name]
     assert "THANKS: bob for finding the root cause  (alice," in minutes.read_text()
     async with aiohttp.ClientSession() as http:
         url = evidence["ref"].split("#")[0]
