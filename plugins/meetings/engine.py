@@ -376,7 +376,7 @@ class Meeting:
         """msg_id to the latest text of that line (edits applied)."""
         self.redacted: set[str] = set()
         self.item_of: dict[int, Item] = {}
-        """Renderers keep derived text here (rows of the log), so the end need not redo it."""
+        """Log line (seq) to the item it made (edits and redactions change that item)."""
         self._alias_count = 0
         self._people_key: object = None
         self._people: list[str] = []
@@ -600,6 +600,11 @@ class Meeting:
     def _topic_after_removal(self) -> None:
         topics = self.topics()
         self._set(current_topic=topics[-1] if topics else "")
+
+    def said_now(self, upto: int | None = None) -> list[tuple[Line, str]]:
+        """Every log line (the first ``upto``) with what it says now: a snapshot the logs are
+        rendered from, away from the lines still coming."""
+        return [(line, self.text_of(line)) for line in self.lines[:upto]]
 
     def text_of(self, line: Line) -> str:
         """What a log line says now: its latest edit, or the redaction marker."""

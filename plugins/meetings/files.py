@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any
 
 from opsbot.files import write_atomically
 
@@ -18,6 +17,15 @@ def links(base: str, url_prefix: str) -> dict[str, str]:
     return {ext: f"{prefix}/{base}{ext}" if prefix else f"{base}{ext}" for ext in EXTENSIONS}
 
 
+def target_of(output_dir: Path, base: str) -> Path:
+    """Where a meeting's files go (without extension); ValueError if outside the folder."""
+    root = output_dir.resolve()
+    target = (root / base).resolve()
+    if root != target and root not in target.parents:
+        raise ValueError(f"{base!r} would be written outside {root}")
+    return target
+
+
 def write_outputs(
     meeting: Meeting,
     output_dir: Path,
@@ -25,19 +33,16 @@ def write_outputs(
     pattern: str = DEFAULT_PATTERN,
     url_prefix: str = "",
     tz: tzinfo = UTC,
-    rows: dict[object, Any] | None = None,
+    logs: bool = True,
 ) -> tuple[str, dict[str, object]]:
-    """Render and write every output; returns the files' base path and a short summary (for the
-    database and chat answers; the full record is the .json file). ``rows``: log rows the live
-    bot rendered as the lines arrived."""
+    """Render and write every output (only the minutes unless ``logs``: a live meeting's logs
+    are written as it goes); returns the files' base path and a short summary (for the
+    database and chat answers; the full record is the .json file)."""
     assert meeting.started_at is not None
     base = basename(meeting.name, meeting.started_at, pattern)
-    root = output_dir.resolve()
-    target = (root / base).resolve()
-    if root != target and root not in target.parents:
-        raise ValueError(f"{base!r} would be written outside {root}")
-    ctx = Context(meeting, base, url_prefix, tz, rows)
-    for extension, text in render_all(ctx).items():
+    target = target_of(output_dir, base)
+    ctx = Context(meeting, base, url_prefix, tz)
+    for extension, text in render_all(ctx, logs=logs).items():
         write_atomically(
             target.with_name(target.name + extension), text, private=meeting.restricted
         )

@@ -28,7 +28,6 @@ from opsbot.storage import Storage
 from .engine import Meeting
 from .live import Live, LiveFeed, LiveMeetings
 from .models import LineRow, MeetingRow
-from .render import Context as RenderContext
 from .store import LINES_CHANNEL as CHANNEL
 from .store import row_line
 
@@ -146,7 +145,7 @@ class Follower:
     def _begin(self, row: MeetingRow, lines: list[LineRow]) -> None:
         room = Room(row.network, row.room, name=row.channel)
         meeting = self.meeting_of(row, room)
-        live = Live(row.id, meeting, room, RenderContext(meeting, "", tz=self.tz))
+        live = Live(row.id, meeting, room)
         self.live[room.key] = live
         self._rooms[row.id] = room.key
         self._last[row.id] = 0

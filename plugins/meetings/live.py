@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from opsbot.events import Room
 
 from .engine import Line, Meeting
-from .render import Context as RenderContext
+from .livelog import LiveLog
 
 
 @dataclass(slots=True)
@@ -18,8 +18,8 @@ class Live:
     id: int
     meeting: Meeting
     room: Room
-    rows: RenderContext
-    """Renders log rows as lines arrive, so #endmeeting only joins them."""
+    log: LiveLog | None = None
+    """The logs on disk as the lines arrive (on the bot; a standby's copy writes no files)."""
 
     @property
     def watchable(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select, update
 
@@ -59,10 +59,10 @@ from .follow import Follower
 from .help import command_help, overview
 from .lines import lines_of
 from .live import Live, LiveMeetings
+from .livelog import LiveLog
 from .models import LineRow, MeetingRow
 from .paths import basename
-from .render import Context as RenderContext
-from .render import cache_row, warm_up
+from .render import warm_up
 from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore, line_row
 
@@ -129,9 +129,9 @@ class Meetings(MeetingCommands, Plugin):
                         "meeting %d: line %d could not be replayed", row.id, line.seq
                     )
             if meeting.started and not meeting.ended:
-                self.live[room.key] = Live(
-                    row.id, meeting, room, RenderContext(meeting, "", tz=self.timezone)
-                )
+                live = self.live[room.key] = Live(row.id, meeting, room)
+                live.log = self._live_log(live)
+                live.log.resume()
                 self.log.info(
                     "resumed meeting %s in %s (%d lines)", meeting.name, room.key, len(lines)
                 )
@@ -197,6 +197,9 @@ class Meetings(MeetingCommands, Plugin):
     async def teardown(self) -> None:
         if self._warming is not None:  # a template that failed to compile fails at the end
             await asyncio.gather(self._warming, return_exceptions=True)
+        for live in self.live.values():
+            if live.log is not None:
+                live.log.flush_now()
         await self.store.writer.stop()
 
     def help_topic(self, topic: str, prefix: str) -> str | None:
@@ -279,9 +282,15 @@ class Meetings(MeetingCommands, Plugin):
             room.network, room.id, str(room), name, line.ts, line.nick,
             settings=meeting.settings.to_json(),
         )  # fmt: skip
-        live = Live(meeting_id, meeting, room, RenderContext(meeting, "", tz=self.timezone))
+        live = Live(meeting_id, meeting, room)
+        live.log = self._live_log(live)
         self.live[room.key] = live
         return live
+
+    def _live_log(self, live: Live) -> LiveLog:
+        return LiveLog(
+            live.meeting, self.config_for(live.room).output_dir, self.timezone, f"meeting {live.id}"
+        )
 
     @on(Join, Part, Edit, Redaction)
     async def room_event(self, ctx: Context) -> None:
@@ -355,8 +364,9 @@ class Meetings(MeetingCommands, Plugin):
             effects = live.meeting.feed(line)
         finally:  # whatever the engine makes of it, the line itself is never lost
             self.store.writer.add(line_row(live.id, line))
+            if live.log is not None:
+                live.log.add(line)
         self._revise_stored(live, line)
-        cache_row(live.rows, line)
         if self.site is not None:
             self.site.feed.publish(live.id, line)
         link = self.site.line_url(live.id, line.seq) if self.site is not None else ""
@@ -435,8 +445,10 @@ class Meetings(MeetingCommands, Plugin):
             self.log.warning("could not set the topic of %s: %s", live.room, why)
 
     async def _write(self, live: Live, ended: bool) -> dict[str, str]:
+        if live.log is not None:
+            await live.log.finish(ended)
         return await self.write_meeting(
-            live.id, live.room, live.meeting, ended=ended, rows=live.rows.rows
+            live.id, live.room, live.meeting, ended=ended, logs=live.log is None
         )
 
     async def write_meeting(
@@ -446,11 +458,12 @@ class Meetings(MeetingCommands, Plugin):
         meeting: Meeting,
         *,
         ended: bool,
-        rows: dict[object, Any] | None = None,
+        logs: bool = True,
     ) -> dict[str, str]:
-        """Write every output (in a worker thread: rendering a long log takes a while) and store
-        what the meeting became; returns the links. Where the files go and what their links
-        say are the meeting's own settings; only the folder is today's config."""
+        """Write every output (only the minutes unless ``logs``; in a worker thread: rendering
+        a long log takes a while) and store what the meeting became; returns the links. Where
+        the files go and what their links say are the meeting's own settings; only the folder
+        is today's config."""
         config = self.config_for(room)
         settings = meeting.settings
         base, summary = await asyncio.to_thread(
@@ -460,7 +473,7 @@ class Meetings(MeetingCommands, Plugin):
             pattern=settings.pattern,
             url_prefix=settings.url_prefix,
             tz=self.timezone,
-            rows=rows,
+            logs=logs,
         )
         await self.store.finish(meeting_id, meeting, base, summary, ended=ended)
         return links(base, settings.url_prefix)

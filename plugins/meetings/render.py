@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from .engine import REDACTED, SAID, Item, Line, Meeting
 
 MEETBOT_URL = "http://wiki.debian.org/MeetBot"
 KIND_PREFIX = {"INFO": "", "TOPIC": ""}
+CLOCK_CACHE = 4096
+LOG_HTML_FOOT = "</body>\n</html>\n"
+"""What closes a ``.log.html``: written when the meeting ends (a live log is open-ended)."""
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -48,12 +51,8 @@ class Context:
         base: str,
         url_prefix: str = "",
         tz: tzinfo = UTC,
-        rows: dict[object, Any] | None = None,
     ) -> None:
         self.meeting = meeting
-        self.rows: dict[object, Any] = rows if rows is not None else {}
-        """Log rows rendered already (by kind, time zone, line and text): the live bot renders
-        each line as it arrives and hands them to the context that writes the files."""
         self.base = base
         self.url_prefix = url_prefix.rstrip("/")
         self.tz = tz
@@ -76,6 +75,8 @@ class Context:
         """``HH:MM:SS`` in the display time zone (cached: a log repeats its seconds)."""
         found = self._clock.get(ts)
         if found is None:
+            if len(self._clock) >= CLOCK_CACHE:  # live lines rarely share a timestamp
+                self._clock.clear()
             local = ts if self._utc else ts.astimezone(self.tz)
             found = self._clock[ts] = f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
         return found
@@ -161,10 +162,12 @@ def _wrap(text: str, indent: str) -> list[str]:
     ) or [text]
 
 
-def log_line_txt(ctx: Context, line: Line) -> str | None:
-    """One line of the text log, or None for events the log does not show on their own."""
+def log_line_txt(ctx: Context, line: Line, text: str | None = None) -> str | None:
+    """One line of the text log, or None for events the log does not show on their own.
+    ``text``: what the line says now, if not read from the meeting (a snapshot's)."""
     stamp = ctx.time(line.ts)
-    text = ctx.meeting.text_of(line)
+    if text is None:
+        text = ctx.meeting.text_of(line)
     if line.kind == "message":
         return f"{stamp} <{line.nick}> {text}"
     if line.kind == "action":
@@ -181,15 +184,10 @@ def log_line_txt(ctx: Context, line: Line) -> str | None:
     return None  # edits and redactions show in the line they change
 
 
-def log_txt(ctx: Context) -> str:
-    cache: dict[tuple[int, str], str | None] = ctx.rows.setdefault(("log.txt", str(ctx.tz)), {})
-    rows = []
-    for line in ctx.meeting.lines:
-        key = (line.seq, ctx.meeting.text_of(line))
-        row = cache[key] if key in cache else cache.setdefault(key, log_line_txt(ctx, line))
-        if row is not None:
-            rows.append(row)
-    return "\n".join(rows) + "\n"
+def log_txt(ctx: Context, lines: Iterable[tuple[Line, str]] | None = None) -> str:
+    """The whole text log; ``lines``: ``(line, what it says now)``, else the meeting's own."""
+    pairs = lines if lines is not None else ctx.meeting.said_now()
+    return "".join(f"{row}\n" for line, text in pairs if (row := log_line_txt(ctx, line, text)))
 
 
 _MD_ESCAPES = str.maketrans(
@@ -323,10 +321,11 @@ def minutes_html(ctx: Context) -> str:
     )
 
 
-def log_row(ctx: Context, line: Line) -> str | None:
+def log_row(ctx: Context, line: Line, text: str | None = None) -> str | None:
     """One line of the HTML log. Only the nick and the text come from people, and both go
     through markupsafe's ``escape`` (the template engine's own escaper) before anything else."""
-    text = ctx.meeting.text_of(line)
+    if text is None:
+        text = ctx.meeting.text_of(line)
     kind = line.kind
     if kind == "message":
         css, who = ("cmd" if text.startswith("#") else "said"), f"<{line.nick}>"
@@ -335,7 +334,7 @@ def log_row(ctx: Context, line: Line) -> str | None:
     elif kind == "notice":
         css, who = "said", f"-{line.nick}-"
     else:
-        event = log_line_txt(ctx, line)
+        event = log_line_txt(ctx, line, text)
         if event is None:
             return None
         css, who, text = "event", "", event.split(" ", 1)[1]
@@ -347,26 +346,24 @@ def log_row(ctx: Context, line: Line) -> str | None:
     )
 
 
-def _rows(ctx: Context) -> dict[tuple[int, str], str | None]:
-    return ctx.rows.setdefault(("log.html", str(ctx.tz)), {})  # type: ignore[no-any-return]
+def log_html_head(ctx: Context) -> str:
+    """The ``.log.html`` up to its first row: what a live log starts with."""
+    return _templates().get_template("log.html").render(ctx=ctx) + "\n"
 
 
-def cache_row(ctx: Context, line: Line) -> None:
-    """Render one line's log rows ahead of time (the live bot calls this as each line arrives)."""
-    key = (line.seq, ctx.meeting.text_of(line))
-    _rows(ctx)[key] = log_row(ctx, line)
-    ctx.rows.setdefault(("log.txt", str(ctx.tz)), {})[key] = log_line_txt(ctx, line)
+def log_html_key(ctx: Context) -> tuple[object, ...]:
+    """What the head of the ``.log.html`` shows: when it changes, the head is written again."""
+    meeting = ctx.meeting
+    return (ctx.title, meeting.name, meeting.owner, meeting.started_at)
 
 
-def log_html(ctx: Context) -> str:
-    cache = _rows(ctx)
-    rows = []
-    for line in ctx.meeting.lines:
-        key = (line.seq, ctx.meeting.text_of(line))
-        row = cache[key] if key in cache else cache.setdefault(key, log_row(ctx, line))
-        if row is not None:
-            rows.append(row)
-    return _templates().get_template("log.html").render(ctx=ctx, rows=Markup("\n".join(rows)))
+def log_html(
+    ctx: Context, lines: Iterable[tuple[Line, str]] | None = None, *, ended: bool = True
+) -> str:
+    """The whole HTML log; ``lines`` as for :func:`log_txt`; the foot only once it ended."""
+    pairs = lines if lines is not None else ctx.meeting.said_now()
+    rows = "".join(f"{row}\n" for line, text in pairs if (row := log_row(ctx, line, text)))
+    return log_html_head(ctx) + rows + (LOG_HTML_FOOT if ended else "")
 
 
 def record_json(ctx: Context) -> str:
@@ -374,16 +371,20 @@ def record_json(ctx: Context) -> str:
     return json.dumps(record(ctx), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-RENDERERS: dict[str, Callable[[Context], str]] = {
+MINUTES: dict[str, Callable[[Context], str]] = {
     ".html": minutes_html,
     ".txt": minutes_txt,
-    ".log.html": log_html,
-    ".log.txt": log_txt,
     ".md": minutes_md,
     ".json": record_json,
 }
+"""The outputs made of the items (what #endmeeting writes); the logs are made of the lines."""
+LOGS: dict[str, Callable[[Context], str]] = {".log.html": log_html, ".log.txt": log_txt}
 
 
-def render_all(ctx: Context) -> dict[str, str]:
-    """Every output, by extension."""
-    return {extension: render(ctx) for extension, render in RENDERERS.items()}
+def render_all(ctx: Context, *, logs: bool = True) -> dict[str, str]:
+    """Every output by extension; only the minutes if ``logs`` is false (a live bot has written
+    the logs as the lines came)."""
+    return {
+        extension: render(ctx)
+        for extension, render in (MINUTES | LOGS if logs else MINUTES).items()
+    }
