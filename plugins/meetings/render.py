@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from .engine import REDACTED, SAID, Item, Line, Meeting
 
@@ -315,10 +315,39 @@ def minutes_html(ctx: Context) -> str:
             by_person=by_person,
             unassigned=unassigned,
             people=meeting.people_present(),
-            kind_prefix=KIND_PREFIX,
+            summary_rows=Markup(summary_rows(ctx)),
             meetbot_url=MEETBOT_URL,
         )
     )
+
+
+def summary_rows(ctx: Context) -> str:
+    """The minutes' summary list, items under their topics, as HTML (built here rather than in
+    the template: a long meeting's minutes are mostly this, and Jinja's loop is slower)."""
+    log = f"{escape(ctx.file)}.log.html#l-"
+    out = []
+    in_topic = False
+    for item in ctx.meeting.items:
+        text, who = escape(item.text), f"{escape(item.nick)}, {escape(ctx.time(item.ts))}"
+        if item.kind == "TOPIC":
+            if in_topic:
+                out.append("</ol></li>\n")
+            out.append(
+                f'<li class="topic"><a href="{log}{item.seq}">{text}</a> '
+                f'<span class="who">({who})</span><ol type="a">\n'
+            )
+            in_topic = True
+            continue
+        kind = escape(KIND_PREFIX.get(item.kind, f"{item.kind}: "))
+        if item.kind == "LINK" and item.text.startswith(("http://", "https://")):
+            text = Markup(f'<a href="{escape(item.text.split()[0])}" rel="nofollow">{text}</a>')
+        out.append(
+            f'<li><span class="kind">{kind}</span>{text} '
+            f'<span class="who">(<a href="{log}{item.seq}">{who}</a>)</span></li>\n'
+        )
+    if in_topic:
+        out.append("</ol></li>\n")
+    return "".join(out)
 
 
 def log_row(ctx: Context, line: Line, text: str | None = None) -> str | None:
