@@ -5,8 +5,8 @@ with sopel-meetbot.
 
 Figures per bot: command round trip (median, p99); meeting ingest in lines/s at 5,000 and
 20,000 lines with lost and out-of-order lines counted, and the answer time to a command sent
-right after the burst; ``#endmeeting`` until every output file exists; RSS at rest, after the
-big meetings, and after 10 more meetings in a row.
+right after the burst; ``#endmeeting`` until every output file exists; RSS at rest, at the
+peak of each big meeting (sampled every 10 ms), after them, and after 5 more meetings.
 
 Sopel with sopel-meetbot comes from PyPI in a venv of Debian's Python and runs as a throwaway
 system user (it refuses root), its flood settings raised.
@@ -203,6 +203,7 @@ async def topic_figures(
     probe: Person, pinger: Person, bot: Contender, samples: int
 ) -> dict[str, float]:
     """The #topic round trip in a fresh meeting, then again after 5,000 lines."""
+    before = bot.files()  # a bot may write its files as the meeting goes: counted before it
     mark = len(probe.lines)
     await probe.say("#bench", bot.start_command.format(name="topics"))
     await probe.wait_for(lambda line: bot.started in line, since=mark)
@@ -227,7 +228,6 @@ async def topic_figures(
         figures["topic_rtt_after_5000_median_ms"],
         figures["topic_rtt_after_5000_max_ms"],
     ) = await topic_round_trips(probe, bot, samples)
-    before = bot.files()
     await probe.say("#bench", bot.end_command)
     while not bot.ended(before):
         await asyncio.sleep(0.01)
@@ -235,16 +235,41 @@ async def topic_figures(
     return figures
 
 
+class Sampler:
+    """A bot's resident memory, sampled every 10 ms while a task runs (the peak of a meeting)."""
+
+    def __init__(self, bot: Contender) -> None:
+        self.bot = bot
+        self.peak = 0.0
+
+    def rss(self) -> float:
+        """The biggest process under what we started (runuser starts Sopel as a child)."""
+        parent = psutil.Process(self.bot.process.pid)
+        return max(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+
+    async def during(self, work: Awaitable[dict[str, float]]) -> dict[str, float]:
+        stop = asyncio.Event()
+
+        async def sample() -> None:
+            while not stop.is_set():
+                self.peak = max(self.peak, self.rss())
+                await asyncio.sleep(0.01)
+
+        sampling = asyncio.create_task(sample())
+        try:
+            return await work
+        finally:
+            stop.set()
+            await sampling
+
+
 async def measure(
     bot: Contender, probe: Person, pinger: Person, samples: int, sizes: tuple[int, ...]
 ) -> dict[str, float]:
-    def rss() -> float:
-        """The bot's resident memory (the biggest process under what we started: runuser
-        starts Sopel as a child)."""
-        parent = psutil.Process(bot.process.pid)
-        return max(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
-
-    figures: dict[str, float] = {"rss_start_mb": rss()}
+    memory = Sampler(bot)
+    await asyncio.sleep(2)  # at rest: joined, nothing asked yet
+    figures: dict[str, float] = {"rss_at_rest_mb": memory.rss()}
+    print(f"  {bot.name}: round trips", file=sys.stderr, flush=True)
     figures["rtt_median_ms"], figures["rtt_p99_ms"] = await round_trips(
         probe, bot.command, bot.answered, samples
     )
@@ -253,14 +278,19 @@ async def measure(
         await asyncio.sleep(0.3)
         figures.update(await topic_figures(probe, pinger, bot, 5 if samples < 100 else 10))
     for size in sizes:
-        for key, value in (await meeting(probe, pinger, bot, f"big{size}", size)).items():
+        print(f"  {bot.name}: a meeting of {size:,} lines", file=sys.stderr, flush=True)
+        memory.peak = 0.0
+        done = await memory.during(meeting(probe, pinger, bot, f"big{size}", size))
+        for key, value in done.items():
             figures[f"{key}_{size}"] = value
+        figures[f"rss_peak_{size}_mb"] = memory.peak
         await asyncio.sleep(1.1)  # hcoop-meetbot names its files to the second
-    figures["rss_after_big_mb"] = rss()
-    for i in range(10):
+    figures["rss_after_big_mb"] = memory.rss()
+    for i in range(5):
         await meeting(probe, pinger, bot, f"series{i}", 200)
         await asyncio.sleep(1.1)
-    figures["rss_after_10_meetings_mb"] = rss()
+    await asyncio.sleep(2)
+    figures["rss_after_5_more_meetings_mb"] = memory.rss()
     return figures
 
 
@@ -417,7 +447,7 @@ async def start_sopel(folder: Path, port: int, probe: Person) -> Contender:
 Starter = Callable[[Path, int, Person], Awaitable[Contender]]
 
 
-async def run(quick: bool) -> dict[str, dict[str, float]]:
+async def run(quick: bool, only: set[str] | None = None) -> dict[str, dict[str, float]]:
     folder = Path(tempfile.mkdtemp(prefix="opsbot-bench-irc-"))
     folder.chmod(0o755)  # Sopel runs as another user and must reach its folder
     (folder / "net").mkdir()
@@ -460,6 +490,8 @@ async def run(quick: bool) -> dict[str, dict[str, float]]:
             ("sopel", start_sopel),
         ]
         for name, starter in starters:
+            if only and name not in only:
+                continue
             bot = await starter(folder / name, net.port, probe)
             try:
                 results[bot.name] = await measure(bot, probe, pinger, samples, sizes)
@@ -502,8 +534,11 @@ def table(results: dict[str, dict[str, float]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--only", action="append", choices=["opsbot", "limnoria", "sopel"], help="these bots only"
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.quick))
+    results = asyncio.run(run(args.quick, set(args.only or ())))
     print("IRC benchmark on InspIRCd + Atheme, loopback, flood limits off, one run")
     for line in table(results):
         print("  " + line)
@@ -511,7 +546,8 @@ def main() -> None:
     for name, figures in results.items():
         if "rtt_median_ms" in figures and not name.startswith("floor"):
             print(f"  {name}: round trip {figures['rtt_median_ms'] / floor:.2f}x the floor")
-    save("irc_peers", results)
+    if not args.only:
+        save("irc_peers", results)
 
 
 if __name__ == "__main__":

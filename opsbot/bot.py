@@ -143,6 +143,8 @@ class Bot:
         self._started: list[Transport] = []
         self._stopped = False
         self._site_only = False
+        self.migrate_apart = False
+        """Run due migrations in a child process (``opsbot run`` does: see :mod:`.migrate_apart`)."""
         self._wants_own_messages = False
         self._reloads: set[asyncio.Future[None]] = set()
         """Domain events emitted from signal handlers and callbacks, until delivered."""
@@ -155,10 +157,14 @@ class Bot:
         configs = build_configs(classes, self.config.plugins, self.config.networks)
         await self._storage.connect()
         try:
-            await self._storage.migrate(
-                [("opsbot", STATE_MIGRATIONS)]
-                + [(name, cls.migrations_dir()) for name, cls in classes.items()]
-            )
+            wanted = [("opsbot", STATE_MIGRATIONS)] + [
+                (name, cls.migrations_dir()) for name, cls in classes.items()
+            ]
+            if self.migrate_apart and await self._storage.behind(wanted):
+                from .migrate_apart import migrate_apart
+
+                await migrate_apart(self._storage.url, wanted)
+            await self._storage.migrate(wanted)
             await self._people.load()
             await self._outbox.start()
             await self._later.start()

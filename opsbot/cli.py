@@ -235,7 +235,9 @@ def run(config_path: str | None) -> None:
     from .bot import Bot
 
     async def go() -> None:
-        await Bot(config).run()
+        bot = Bot(config)
+        bot.migrate_apart = True
+        await bot.run()
 
     run_async(go)
 
