@@ -43,6 +43,7 @@ from .lease import Lease
 from .lease import me as lease_me
 from .lease import wanted as lease_wanted
 from .loader import build_configs, load_classes
+from .memory import give_back
 from .metrics import Metrics
 from .outbox import Outbox
 from .people import HIDDEN, LEADERBOARDS, People
@@ -318,6 +319,7 @@ class Bot:
             # it out of the cyclic collector's full passes, which otherwise walk it every time
             # (a 50 ms pause in the middle of #endmeeting on a long meeting, measured).
             gc.freeze()
+            give_back()
             waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
             waiters += [t.finished for t in self.transports.values() if t.finished is not None]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

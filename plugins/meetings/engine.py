@@ -373,7 +373,7 @@ class Meeting:
         self.said: dict[str, int] = {}
         self.spelling: dict[str, str] = {}
         self.texts: dict[str, str] = {}
-        """msg_id to the latest text of that line (edits applied)."""
+        """msg_id to the latest text of an edited line (a line never edited says its own)."""
         self.redacted: set[str] = set()
         self.item_of: dict[int, Item] = {}
         """Log line (seq) to the item it made (edits and redactions change that item)."""
@@ -384,8 +384,10 @@ class Meeting:
         self._owner_key: object = None
         self._owner_pattern: re.Pattern[str] | None = None
         self._owner_names: dict[str, str] = {}
-        self.seqs_of: dict[str, list[int]] = {}
-        """msg_id to the log lines that carry it (edits and redactions find them here)."""
+        self.seqs_of: dict[str, int] = {}
+        """msg_id to the first log line that carries it (edits and redactions find them here;
+        :meth:`seqs` gives them all). An int, not a list per line: a long meeting has many."""
+        self._more_seqs: dict[str, list[int]] = {}
         self._noted: list[Effect] = []
 
     # the fold
@@ -419,7 +421,9 @@ class Meeting:
         self.lines.append(line)
         self._noted = []
         if line.msg_id is not None:
-            self.seqs_of.setdefault(line.msg_id, []).append(line.seq)
+            first = self.seqs_of.setdefault(line.msg_id, line.seq)
+            if first != line.seq:  # a multi-line message: each of its lines carries its ID
+                self._more_seqs.setdefault(line.msg_id, []).append(line.seq)
         if line.kind == "nick":
             self._rename(line.nick, line.text, line.account)
             return []
@@ -436,8 +440,6 @@ class Meeting:
             return []
         if self.state.ended_at is None:
             self._count(line)  # lines said count from #startmeeting to #endmeeting
-        if line.msg_id is not None:
-            self.texts[line.msg_id] = line.text
         if line.is_bot or line.kind != "message":
             return []
         effects = self._noted + self._apply(line)
@@ -568,7 +570,7 @@ class Meeting:
         self.texts[target] = line.text
         effects: list[Effect] = []
         parsed = self.parse(line.text)
-        for seq in self.seqs_of.get(target, ()):
+        for seq in self.seqs(target):
             item = self.item_of.get(seq)
             if item is None:
                 continue
@@ -587,7 +589,7 @@ class Meeting:
             return []
         self.redacted.add(target)
         effects: list[Effect] = []
-        for seq in self.seqs_of.get(target, ()):
+        for seq in self.seqs(target):
             item = self.item_of.pop(seq, None)
             if item is None or item not in self.state.items:
                 continue
@@ -600,6 +602,11 @@ class Meeting:
     def _topic_after_removal(self) -> None:
         topics = self.topics()
         self._set(current_topic=topics[-1] if topics else "")
+
+    def seqs(self, msg_id: str) -> list[int]:
+        """The log lines that carry ``msg_id`` (several for a multi-line Matrix message)."""
+        first = self.seqs_of.get(msg_id)
+        return [] if first is None else [first, *self._more_seqs.get(msg_id, ())]
 
     def said_now(self, upto: int | None = None) -> list[tuple[Line, str]]:
         """Every log line (the first ``upto``) with what it says now: a snapshot the logs are

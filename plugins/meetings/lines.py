@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sys import intern
+
 from opsbot.events import Edit, Event, Join, Message, NickChange, Part, Redaction, account_in
 
 from .engine import Line, LineKind
@@ -12,14 +14,16 @@ def lines_of(event: Event, *, own: bool = False) -> list[Line]:
     if isinstance(event, Message):
         kind: LineKind = "action" if event.is_action else "notice" if event.is_notice else "message"
         texts = event.text.split("\n") if event.text else [""]
+        account = account_in(event.room.network, event.sender)
+        display = event.sender.display
         return [
             Line(
                 ts=event.ts,
-                nick=event.sender.nick,
+                nick=intern(event.sender.nick),  # a meeting keeps every line: one copy of each name
                 text=text,
                 kind=kind,
-                account=account_in(event.room.network, event.sender),
-                display=event.sender.display,
+                account=intern(account) if account is not None else None,
+                display=intern(display) if display is not None else None,
                 is_bot=own,
                 msg_id=event.id if i == 0 or event.id is None else f"{event.id}#{i}",
             )

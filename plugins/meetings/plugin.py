@@ -36,6 +36,7 @@ from opsbot.events import (
     Room,
     RoomEvent,
 )
+from opsbot.memory import give_back
 from opsbot.plugin import Context, Key, Plugin, RoomConfigs, on, subscribe
 from opsbot.storage import Storage
 from opsbot.transports import TransportError
@@ -325,9 +326,7 @@ class Meetings(MeetingCommands, Plugin):
             settings = self.settings.stored(row.settings, room)
             before = replay(await self.store.lines(meeting_id), row.network, row.channel, settings)
             gone = [
-                before.item_of[seq]
-                for seq in before.seqs_of.get(event.target_id, ())
-                if seq in before.item_of
+                before.item_of[seq] for seq in before.seqs(event.target_id) if seq in before.item_of
             ]
             self.store.revise(meeting_id, event.target_id, None)
             await self.store.writer.flush()
@@ -510,6 +509,7 @@ class Meetings(MeetingCommands, Plugin):
             await self.emit(
                 ended_event(live.id, live.room, live.meeting, urls, ids, minutes_text=text)
             )
+            await asyncio.to_thread(give_back)  # what the meeting's lines took
 
     def _minutes_text(self, live: Live) -> str:
         """The .txt minutes just written (what a mail of them carries)."""

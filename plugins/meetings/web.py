@@ -369,7 +369,7 @@ def _event(meeting: Meeting, line: Line, tz: tzinfo) -> bytes:
     if line.kind in REVISIONS:
         target = line.target_id or ""
         revised = {
-            "seqs": meeting.seqs_of.get(target, []),
+            "seqs": meeting.seqs(target),
             "text": REDACTED if target in meeting.redacted else meeting.texts.get(target, ""),
         }
         data = json.dumps(revised, ensure_ascii=False)
