@@ -373,7 +373,7 @@ class Bot:
                 self.metrics.not_connected(list(self.transports))]  # fmt: skip
 
     async def _line_logged(self, event: LineLogged) -> None:
-        self.metrics.lines_logged.labels(event.network).inc()
+        self.metrics.logged(event.network)
 
     def _database_changed(self, up: bool) -> None:
         """The storage found the database gone or back: tell the plugins (meetings tell

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -88,6 +88,7 @@ class Metrics:
         self.database_up.set(1)
         self._seen_connected: set[str] = set()
         self._up: dict[str, bool] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     # what the bot tells it
 
@@ -95,7 +96,7 @@ class Metrics:
         """An inbound step: count the event (and follow the networks' connections)."""
         network = event.network
         kind = "message" if isinstance(event, Message) else type(event).__name__.lower()
-        self.events_in.labels(network, kind).inc()
+        self._child(self.events_in, network, kind).inc()
         if isinstance(event, Connected):
             if network in self._seen_connected:
                 self.reconnects.labels(network).inc()
@@ -109,11 +110,23 @@ class Metrics:
 
     def saying(self, outgoing: Outgoing) -> Outgoing:
         """An outbound step: count the line."""
-        self.said.labels(outgoing.room.network).inc()
+        self._child(self.said, outgoing.room.network).inc()
         return outgoing
 
+    def logged(self, network: str) -> None:
+        """A meeting line stored."""
+        self._child(self.lines_logged, network).inc()
+
     def command_took(self, command: str, seconds: float) -> None:
-        self.command_seconds.labels(command).observe(seconds)
+        self._child(self.command_seconds, command).observe(seconds)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once: it is on the path of every line."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def database_changed(self, up: bool) -> None:
         self.database_up.set(1 if up else 0)

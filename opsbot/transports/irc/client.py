@@ -37,6 +37,11 @@ class _Connection(irc.client_aio.AioConnection):  # type: ignore[misc]
         self.user(username, ircname)
         return self
 
+    def _handle_event(self, event: Any) -> None:
+        if event.type == "all_raw_messages":  # the library's copy of every line: nobody reads it
+            return
+        super()._handle_event(event)
+
 
 class _Reactor(irc.client_aio.AioReactor):  # type: ignore[misc]
     connection_class = _Connection

@@ -100,8 +100,6 @@ class IrcTransport(Conversion, Membership, Login, Sending, Connecting, Transport
 
     def _on_event(self, connection: Any, event: irc.client.Event) -> None:
         self._last_seen = time.monotonic()
-        if event.type == "all_raw_messages":  # the library's copy of every line, parsed again
-            return
         if (
             event.type in ("pubmsg", "privmsg")
             and not self._busy
