@@ -307,6 +307,7 @@ async def start_opsbot(folder: Path, port: int, probe: Person) -> Contender:
     config.write_text(
         f"database: {{url: 'sqlite+aiosqlite:///{folder}/bot.db'}}\n"
         f"log: {{file: {folder}/bot.log, level: WARNING}}\n"
+        "web: {enabled: false}\n"  # IRC and meetings only, as the peers run: no web site
         "networks:\n"
         f"  - {{type: irc, name: bench, host: 127.0.0.1, port: {port}, tls: false, nick: opsbot,\n"
         "     channels: ['#bench'], flood: {burst: 100000, per_second: 100000}}\n"
@@ -531,6 +532,52 @@ def table(results: dict[str, dict[str, float]]) -> list[str]:
     ]
 
 
+def summary(results: dict[str, dict[str, float]], floor: float) -> list[str]:
+    """Issue 20's table: one row per figure, one column per bot, from this run."""
+    bots = {name: f for name, f in results.items() if not name.startswith("floor")}
+    sizes = sorted(
+        {int(k.rsplit("_", 1)[1]) for f in bots.values() for k in f if k.startswith("end_ms_")}
+    )
+    small, big = sizes[0], sizes[-1]
+
+    def cell(f: dict[str, float], *keys: str, unit: str = "", digits: int = 0) -> str:
+        if not all(key in f for key in keys):
+            return "-"
+        return " / ".join(f"{f[key]:,.{digits}f}" for key in keys) + unit
+
+    rows = [
+        ("figure (one run)", *bots),
+        (
+            "RSS at rest (MiB)",
+            *(cell(f, "rss_at_rest_mb", digits=1) for f in bots.values()),
+        ),
+        (
+            f"RSS peak during the {big:,}-line meeting / after 5 more meetings (MiB)",
+            *(
+                cell(f, f"rss_peak_{big}_mb", "rss_after_5_more_meetings_mb", digits=1)
+                for f in bots.values()
+            ),
+        ),
+        (
+            f"#endmeeting until every file is written, {small:,} / {big:,} lines (ms)",
+            *(cell(f, f"end_ms_{small}", f"end_ms_{big}", digits=1) for f in bots.values()),
+        ),
+        (
+            "command round trip vs the bare asyncio echo client",
+            *(f"{f['rtt_median_ms'] / floor:.2f}x" for f in bots.values()),
+        ),
+        (
+            f"meeting ingest, {small:,} / {big:,} lines (lines/s)",
+            *(cell(f, f"lines_per_s_{small}", f"lines_per_s_{big}") for f in bots.values()),
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -546,6 +593,9 @@ def main() -> None:
     for name, figures in results.items():
         if "rtt_median_ms" in figures and not name.startswith("floor"):
             print(f"  {name}: round trip {figures['rtt_median_ms'] / floor:.2f}x the floor")
+    print()
+    for line in summary(results, floor):
+        print("  " + line)
     if not args.only:
         save("irc_peers", results)
 
