@@ -21,6 +21,10 @@ from .events import DomainEvent, Event
 
 log = logging.getLogger("opsbot.bus")
 
+LANE_LIMIT = 1_000
+"""Events a lane holds before its transport waits: enough to keep the handlers busy, few enough
+that a burst of a 20,000-line meeting waits in the socket, not in memory."""
+
 Dispatcher = Callable[[Event], Awaitable[None]]
 Subscriber = Callable[[Any], Awaitable[None]]
 
@@ -38,7 +42,7 @@ class _Lane:
 
 
 class Bus:
-    def __init__(self, dispatch: Dispatcher, *, lane_limit: int = 10_000) -> None:
+    def __init__(self, dispatch: Dispatcher, *, lane_limit: int = LANE_LIMIT) -> None:
         self._dispatch = dispatch
         self._lane_limit = lane_limit
         self._lanes: dict[str, _Lane] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from opsbot.audit import Audit
 from opsbot.bot import Bot
 from opsbot.config import IrcNetwork as IrcConfig
 from opsbot.config import parse_config
-from opsbot.plugin import Context, Plugin, Rest, command
+from opsbot.events import Message
+from opsbot.plugin import Context, Plugin, Rest, command, on
 from opsbot.transports.irc import IrcTransport, split_utf8, strip_formatting
 from opsbot_plugins.core.plugin import opsbot_version
 
@@ -223,6 +225,51 @@ async def test_a_500_line_burst_is_logged_whole_and_in_order(
     said = [line.split("<carol> ", 1)[1] for line in log if "<carol> burst line" in line]
     assert said == [f"burst line {i}" for i in range(500)]
     await carol.quit()
+
+
+class Slow(Plugin):
+    """Takes 1 ms over every line, so a burst outruns the handlers."""
+
+    @on(Message)
+    async def slow(self, ctx: Context) -> None:
+        time.sleep(0.001)  # noqa: ASYNC251  (blocking on purpose: a slow handler)
+
+
+async def test_a_burst_faster_than_the_handlers_waits_and_loses_nothing(
+    network: IrcNetwork, tmp_path: Path
+) -> None:
+    """3,000 lines at once, handled at 1,000 a second at most: the lane fills, what comes on
+    waits in the inbox and, past its high mark, in the socket (reading pauses: see
+    tests/transports/test_irc_pause.py); every line is logged once, in order."""
+    config = bot_config(network, tmp_path)
+    config["plugins"]["enabled"].append("slow")
+    bot = Bot(parse_config(config, env={}), extra_plugins={"say": Say, "slow": Slow})
+    await bot.start()
+    try:
+        transport = transport_of(bot)
+        await asyncio.wait_for(transport.registered.wait(), 15)
+        carol = await Person.connect(network.port, "carol")
+        await joined(carol)
+        await carol.say("#ops", "#startmeeting flood")
+        await carol.wait_for(lambda line: "The meeting name has been set to 'flood'" in line)
+        assert carol._writer is not None
+        for first in range(0, 3_000, 500):
+            carol._writer.write(
+                b"".join(
+                    f"PRIVMSG #ops :flood line {i}\r\n".encode() for i in range(first, first + 500)
+                )
+            )
+            await carol._writer.drain()
+        await carol.say("#ops", "#endmeeting")
+        await carol.wait_for(lambda line: "Log:" in line, within=60)
+        await written(tmp_path)
+        assert bot.bus.pending == 0
+        log = next((tmp_path / "meetings").rglob("*.log.txt")).read_text().splitlines()
+        said = [line.split("<carol> ", 1)[1] for line in log if "<carol> flood line" in line]
+        assert said == [f"flood line {i}" for i in range(3_000)]
+        await carol.quit()
+    finally:
+        await bot.stop()
 
 
 async def test_a_long_reply_is_split_by_bytes_with_multibyte_text_intact(

@@ -68,6 +68,7 @@ class Connecting(IrcState):
             kwargs = {"ssl": context, "server_hostname": self.config.host}
         conn: _Connection = self._reactor.server()
         self._conn = conn
+        self._paused = False  # a new connection reads from the start
         await asyncio.wait_for(
             conn.connect(
                 self.config.host,

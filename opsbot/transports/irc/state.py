@@ -54,6 +54,7 @@ class IrcState:
     _host_estimate: int
     _in_flight: bool
     _busy: bool
+    _paused: bool
 
     if TYPE_CHECKING:
 

@@ -34,6 +34,12 @@ from .state import Member
 log = logging.getLogger("opsbot.transports.irc")
 
 
+INBOX_HIGH = 200
+"""Events waiting in the inbox at which reading from the server pauses."""
+INBOX_LOW = 20
+"""... and at which it goes on."""
+
+
 class IrcTransport(Conversion, Membership, Login, Sending, Connecting, Transport):
     type = "irc"
 
@@ -67,6 +73,10 @@ class IrcTransport(Conversion, Membership, Login, Sending, Connecting, Transport
         self._in_flight = False
         self._busy = False
         """The inbox task is handling an event (a line arriving now must queue behind it)."""
+        self._paused = False
+        """Reading from the server is paused until the inbox drains (see :meth:`_reading`)."""
+        self.read_pauses = 0
+        """How often a burst paused reading (the log says so too, at debug level)."""
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -111,10 +121,31 @@ class IrcTransport(Conversion, Membership, Login, Sending, Connecting, Transport
             if message is None or self._sink.offer(message):
                 return
         self._inbox.put_nowait(event)
+        if self._inbox.qsize() >= INBOX_HIGH:
+            self._reading(False)
+
+    def _reading(self, on: bool) -> None:
+        """Read from the server again, or not until the inbox has drained: a burst waits in
+        the kernel's socket buffer and the server's send queue, not in this process's memory."""
+        transport = getattr(self._conn, "transport", None)
+        if transport is None or self._paused is not on:  # already as asked
+            return
+        try:
+            if on:
+                transport.resume_reading()
+            else:
+                transport.pause_reading()
+                self.read_pauses += 1
+                log.debug("%s: %d events waiting; reading paused", self.name, self._inbox.qsize())
+        except (RuntimeError, AttributeError):  # closed meanwhile
+            return
+        self._paused = not on
 
     async def _process(self) -> None:
         while True:
             event = await self._inbox.get()
+            if self._paused and self._inbox.qsize() <= INBOX_LOW:
+                self._reading(True)
             if event is None:
                 continue
             self._busy = True
