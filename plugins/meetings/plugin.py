@@ -49,7 +49,9 @@ from .engine import (
     Ended,
     Line,
     Meeting,
+    Recorded,
     Reply,
+    Revised,
     Save,
     SetTopic,
     replay,
@@ -63,7 +65,7 @@ from .live import Live, LiveMeetings
 from .livelog import LiveLog
 from .models import LineRow, MeetingRow
 from .paths import basename
-from .render import warm_up
+from .render import prepare, warm_up
 from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore, line_row
 
@@ -371,7 +373,11 @@ class Meetings(MeetingCommands, Plugin):
         link = self.site.line_url(live.id, line.seq) if self.site is not None else ""
         await announce(self.emit, live, line, effects, link)
         for effect in effects:
-            if isinstance(effect, Reply):
+            if isinstance(effect, Recorded) or (
+                isinstance(effect, Revised) and not effect.redacted
+            ):
+                prepare(live.meeting, effect.item, self.timezone)  # the end only joins rows
+            elif isinstance(effect, Reply):
                 mentioned = (ctx.services.member(live.room, nick) for nick in effect.mentions)
                 await self.services.send(
                     live.room, effect.text, mentions=[who for who in mentioned if who is not None]

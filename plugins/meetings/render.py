@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import Markup, escape
 
 from .engine import REDACTED, SAID, Item, Line, Meeting
+from .paths import basename
 
 MEETBOT_URL = "http://wiki.debian.org/MeetBot"
 KIND_PREFIX = {"INFO": "", "TOPIC": ""}
@@ -59,6 +60,15 @@ class Context:
         self.file = base.rsplit("/", 1)[-1]
         self._clock: dict[datetime, str] = {}
         self._utc = tz.utcoffset(None) == timedelta(0)
+        self._item_rows: list[ItemRows] | None = None
+
+    def item_rows(self) -> list[ItemRows]:
+        """Every item's rows (:func:`item_rows`), looked up once for all the minutes' files."""
+        if self._item_rows is None:
+            self._item_rows = [
+                item_rows(item, self.file, self.tz, after) for item, after in _placed(self)
+            ]
+        return self._item_rows
 
     @property
     def archive(self) -> str:
@@ -118,15 +128,7 @@ def minutes_txt(ctx: Context) -> str:
         "",
     )
     out += ["", "", "", "Meeting summary", "---------------"]
-    in_topic = False
-    for item in meeting.items:
-        stamp = f"  ({item.nick}, {ctx.time(item.ts)})"
-        if item.kind == "TOPIC":
-            out += _wrap(f"* {item.text}{stamp}", "  ")
-            in_topic = True
-        else:
-            indent = "  " if in_topic else ""
-            out += _wrap(f"{indent}* {item_label(item)}{stamp}", indent + "  ")
+    out += [rows.txt for rows in ctx.item_rows()]
     out += ["", f"Meeting ended at {ctx.time(ctx.end)} {ctx.zone}.", "", "", "", ""]
     out += ["Action items", "------------"]
     actions = meeting.actions()
@@ -209,15 +211,7 @@ def minutes_md(ctx: Context) -> str:
         f"[Full log]({ctx.url('.log.html')})"
     )
     out += ["", "## Meeting summary", ""]
-    in_topic = False
-    for item in meeting.items:
-        stamp = f" ({_md(item.nick)}, {ctx.time(item.ts)})"
-        if item.kind == "TOPIC":
-            out.append(f"* **{_md(item.text)}**{stamp}")
-            in_topic = True
-        else:
-            kind = KIND_PREFIX.get(item.kind, f"**{item.kind}**: ")
-            out.append(f"{'  ' if in_topic else ''}* {kind}{_md(item.text)}{stamp}")
+    out += [rows.md for rows in ctx.item_rows()]
     out += ["", "## Action items", ""]
     out += [f"* {_md(a.text)}" for a in meeting.actions()] or ["* (none)"]
     out += ["", "## Action items, by person", ""]
@@ -232,8 +226,9 @@ def minutes_md(ctx: Context) -> str:
     return "\n".join(out) + "\n"
 
 
-def record(ctx: Context) -> dict[str, Any]:
-    """The machine-readable record (``.json``); documented in the README."""
+def record(ctx: Context, *, items: bool = True) -> dict[str, Any]:
+    """The machine-readable record (``.json``); documented in the README. Without ``items``
+    (:func:`record_json` joins them from their rendered rows), nor the key."""
     meeting = ctx.meeting
     by_person, unassigned = meeting.actions_by_person()
     return {
@@ -248,16 +243,7 @@ def record(ctx: Context) -> dict[str, Any]:
         "owner": meeting.owner.nick if meeting.owner else None,
         "chairs": [chair.nick for chair in meeting.chairs],
         "topics": meeting.topics(),
-        "items": [
-            {
-                "kind": i.kind,
-                "nick": i.nick,
-                "text": i.text,
-                "time": i.ts.isoformat(),
-                "line": i.seq,
-            }
-            for i in meeting.items
-        ],
+        **({"items": [_item_record(item) for item in meeting.items]} if items else {}),
         "actions": [
             {"text": a.text, "owners": meeting.owners(a), "line": a.seq} for a in meeting.actions()
         ],
@@ -324,30 +310,92 @@ def minutes_html(ctx: Context) -> str:
 def summary_rows(ctx: Context) -> str:
     """The minutes' summary list, items under their topics, as HTML (built here rather than in
     the template: a long meeting's minutes are mostly this, and Jinja's loop is slower)."""
-    log = f"{escape(ctx.file)}.log.html#l-"
     out = []
-    in_topic = False
+    opened = False
+    for (item, after_topic), rows in zip(_placed(ctx), ctx.item_rows(), strict=True):
+        if item.kind == "TOPIC" and after_topic:
+            out.append("</ol></li>\n")  # the topic before it ends here
+        out.append(rows.html)
+        opened = opened or item.kind == "TOPIC"
+    if opened:
+        out.append("</ol></li>\n")
+    return "".join(out)
+
+
+def _placed(ctx: Context) -> Iterator[tuple[Item, bool]]:
+    """Each item, and whether a topic comes before it (its rows are indented under it)."""
+    after_topic = False
     for item in ctx.meeting.items:
-        text, who = escape(item.text), f"{escape(item.nick)}, {escape(ctx.time(item.ts))}"
-        if item.kind == "TOPIC":
-            if in_topic:
-                out.append("</ol></li>\n")
-            out.append(
-                f'<li class="topic"><a href="{log}{item.seq}">{text}</a> '
-                f'<span class="who">({who})</span><ol type="a">\n'
-            )
-            in_topic = True
-            continue
+        yield item, after_topic
+        after_topic = after_topic or item.kind == "TOPIC"
+
+
+class ItemRows(NamedTuple):
+    html: str
+    txt: str
+    md: str
+    json: str
+
+
+ITEM_ROWS = 65_536
+"""Items whose rows in the minutes are kept rendered, most recent first: the live bot renders
+each as it is recorded (:func:`prepare`), so a long meeting's end only joins them."""
+
+
+@lru_cache(maxsize=ITEM_ROWS)
+def item_rows(item: Item, file: str, tz: tzinfo, after_topic: bool) -> ItemRows:
+    """An item's rows in the .html, .txt and .md summaries and in the .json record."""
+    when = _clock(item.ts, tz)
+    text, nick = escape(item.text), escape(item.nick)
+    link = f"{escape(file)}.log.html#l-{item.seq}"
+    if item.kind == "TOPIC":
+        html = (
+            f'<li class="topic"><a href="{link}">{text}</a> '
+            f'<span class="who">({nick}, {escape(when)})</span><ol type="a">\n'
+        )
+        txt = "\n".join(_wrap(f"* {item.text}  ({item.nick}, {when})", "  "))
+        md = f"* **{_md(item.text)}** ({_md(item.nick)}, {when})"
+    else:
         kind = escape(KIND_PREFIX.get(item.kind, f"{item.kind}: "))
         if item.kind == "LINK" and item.text.startswith(("http://", "https://")):
             text = Markup(f'<a href="{escape(item.text.split()[0])}" rel="nofollow">{text}</a>')
-        out.append(
+        html = (
             f'<li><span class="kind">{kind}</span>{text} '
-            f'<span class="who">(<a href="{log}{item.seq}">{who}</a>)</span></li>\n'
+            f'<span class="who">(<a href="{link}">{nick}, {escape(when)}</a>)</span></li>\n'
         )
-    if in_topic:
-        out.append("</ol></li>\n")
-    return "".join(out)
+        indent = "  " if after_topic else ""
+        txt = "\n".join(
+            _wrap(f"{indent}* {item_label(item)}  ({item.nick}, {when})", indent + "  ")
+        )
+        md_kind = KIND_PREFIX.get(item.kind, f"**{item.kind}**: ")
+        md = f"{indent}* {md_kind}{_md(item.text)} ({_md(item.nick)}, {when})"
+    data = json.dumps(_item_record(item), ensure_ascii=False, separators=(",", ":"))
+    return ItemRows(html, txt, md, data)
+
+
+def _item_record(item: Item) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "nick": item.nick,
+        "text": item.text,
+        "time": item.ts.isoformat(),
+        "line": item.seq,
+    }
+
+
+def prepare(meeting: Meeting, item: Item, tz: tzinfo) -> None:
+    """Render an item's rows now, as it is recorded, so the meeting's end finds them ready."""
+    if meeting.started_at is None:
+        return
+    base = basename(meeting.name, meeting.started_at, meeting.settings.pattern)
+    # A guess (a miss only means rendering it at the end): after a topic if one is current.
+    after_topic = len(meeting.topics()) > 1 if item.kind == "TOPIC" else bool(meeting.current_topic)
+    item_rows(item, base.rsplit("/", 1)[-1], tz, after_topic)
+
+
+def _clock(ts: datetime, tz: tzinfo) -> str:
+    local = ts if tz.utcoffset(None) == timedelta(0) else ts.astimezone(tz)
+    return f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
 
 
 def log_row(ctx: Context, line: Line, text: str | None = None) -> str | None:
@@ -396,8 +444,17 @@ def log_html(
 
 
 def record_json(ctx: Context) -> str:
+    """The record as JSON, its items joined from their rendered rows (:func:`item_rows`)."""
+    data = record(ctx, items=False)
+    keys = list(data)
+    cut = keys.index("topics") + 1  # the items follow the topics
     # No indent: with one, json falls back to its pure-Python encoder (several times slower).
-    return json.dumps(record(ctx), ensure_ascii=False, separators=(",", ":")) + "\n"
+    head, tail = (
+        json.dumps({key: data[key] for key in part}, ensure_ascii=False, separators=(",", ":"))
+        for part in (keys[:cut], keys[cut:])
+    )
+    items = ",".join(rows.json for rows in ctx.item_rows())
+    return f'{head[:-1]},"items":[{items}],{tail[1:]}\n'
 
 
 MINUTES: dict[str, Callable[[Context], str]] = {
