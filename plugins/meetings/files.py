@@ -9,7 +9,7 @@ from opsbot.files import write_atomically
 
 from .engine import Meeting
 from .paths import DEFAULT_PATTERN, EXTENSIONS, basename
-from .render import Context, render_all, summary
+from .render import Context, Prepared, render_all, summary
 
 
 def links(base: str, url_prefix: str) -> dict[str, str]:
@@ -34,14 +34,16 @@ def write_outputs(
     url_prefix: str = "",
     tz: tzinfo = UTC,
     logs: bool = True,
+    prepared: Prepared | None = None,
 ) -> tuple[str, dict[str, object]]:
     """Render and write every output (only the minutes unless ``logs``: a live meeting's logs
     are written as it goes); returns the files' base path and a short summary (for the
-    database and chat answers; the full record is the .json file)."""
+    database and chat answers; the full record is the .json file). ``prepared``: the items' rows
+    the live bot rendered as they were recorded."""
     assert meeting.started_at is not None
     base = basename(meeting.name, meeting.started_at, pattern)
     target = target_of(output_dir, base)
-    ctx = Context(meeting, base, url_prefix, tz)
+    ctx = Context(meeting, base, url_prefix, tz, prepared)
     for extension, text in render_all(ctx, logs=logs).items():
         write_atomically(
             target.with_name(target.name + extension), text, private=meeting.restricted

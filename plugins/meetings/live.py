@@ -5,12 +5,13 @@ whoever watches them."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from opsbot.events import Room
 
 from .engine import Line, Meeting
 from .livelog import LiveLog
+from .render import Prepared
 
 
 @dataclass(slots=True)
@@ -20,6 +21,8 @@ class Live:
     room: Room
     log: LiveLog | None = None
     """The logs on disk as the lines arrive (on the bot; a standby's copy writes no files)."""
+    prepared: Prepared = field(default_factory=dict)
+    """Its items' rows of the minutes, rendered as each was recorded."""
 
     @property
     def watchable(self) -> bool:

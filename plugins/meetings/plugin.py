@@ -65,7 +65,7 @@ from .live import Live, LiveMeetings
 from .livelog import LiveLog
 from .models import LineRow, MeetingRow
 from .paths import basename
-from .render import prepare, warm_up
+from .render import Prepared, prepare, warm_up
 from .settings import MeetingsConfig, MeetingSettings
 from .store import MeetingStore, line_row
 
@@ -376,7 +376,7 @@ class Meetings(MeetingCommands, Plugin):
             if isinstance(effect, Recorded) or (
                 isinstance(effect, Revised) and not effect.redacted
             ):
-                prepare(live.meeting, effect.item, self.timezone)  # the end only joins rows
+                prepare(live.prepared, live.meeting, effect.item, self.timezone)
             elif isinstance(effect, Reply):
                 mentioned = (ctx.services.member(live.room, nick) for nick in effect.mentions)
                 await self.services.send(
@@ -453,8 +453,9 @@ class Meetings(MeetingCommands, Plugin):
         if live.log is not None:
             await live.log.finish(ended)
         return await self.write_meeting(
-            live.id, live.room, live.meeting, ended=ended, logs=live.log is None
-        )
+            live.id, live.room, live.meeting, ended=ended, logs=live.log is None,
+            prepared=live.prepared,
+        )  # fmt: skip
 
     async def write_meeting(
         self,
@@ -464,6 +465,7 @@ class Meetings(MeetingCommands, Plugin):
         *,
         ended: bool,
         logs: bool = True,
+        prepared: Prepared | None = None,
     ) -> dict[str, str]:
         """Write every output (only the minutes unless ``logs``; in a worker thread: rendering
         a long log takes a while) and store what the meeting became; returns the links. Where
@@ -479,6 +481,7 @@ class Meetings(MeetingCommands, Plugin):
             url_prefix=settings.url_prefix,
             tz=self.timezone,
             logs=logs,
+            prepared=prepared,
         )
         await self.store.finish(meeting_id, meeting, base, summary, ended=ended)
         return links(base, settings.url_prefix)

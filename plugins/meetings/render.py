@@ -10,7 +10,7 @@ import json
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -52,8 +52,11 @@ class Context:
         base: str,
         url_prefix: str = "",
         tz: tzinfo = UTC,
+        prepared: Prepared | None = None,
     ) -> None:
         self.meeting = meeting
+        self.prepared: Prepared = prepared if prepared is not None else {}
+        """Items' rows rendered already (the live bot renders each as it is recorded)."""
         self.base = base
         self.url_prefix = url_prefix.rstrip("/")
         self.tz = tz
@@ -65,8 +68,10 @@ class Context:
     def item_rows(self) -> list[ItemRows]:
         """Every item's rows (:func:`item_rows`), looked up once for all the minutes' files."""
         if self._item_rows is None:
+            prepared, file, tz = self.prepared, self.file, self.tz
             self._item_rows = [
-                item_rows(item, self.file, self.tz, after) for item, after in _placed(self)
+                prepared.get((item, file, after)) or item_rows(item, file, tz, after)
+                for item, after in _placed(self)
             ]
         return self._item_rows
 
@@ -337,12 +342,11 @@ class ItemRows(NamedTuple):
     json: str
 
 
-ITEM_ROWS = 65_536
-"""Items whose rows in the minutes are kept rendered, most recent first: the live bot renders
-each as it is recorded (:func:`prepare`), so a long meeting's end only joins them."""
+Prepared = dict[tuple[Item, str, bool], ItemRows]
+"""A live meeting's items' rows by (item, file name, after a topic): rendered as each item is
+recorded (:func:`prepare`), so a long meeting's end only joins them; dropped with the meeting."""
 
 
-@lru_cache(maxsize=ITEM_ROWS)
 def item_rows(item: Item, file: str, tz: tzinfo, after_topic: bool) -> ItemRows:
     """An item's rows in the .html, .txt and .md summaries and in the .json record."""
     when = _clock(item.ts, tz)
@@ -383,14 +387,15 @@ def _item_record(item: Item) -> dict[str, Any]:
     }
 
 
-def prepare(meeting: Meeting, item: Item, tz: tzinfo) -> None:
+def prepare(prepared: Prepared, meeting: Meeting, item: Item, tz: tzinfo) -> None:
     """Render an item's rows now, as it is recorded, so the meeting's end finds them ready."""
     if meeting.started_at is None:
         return
     base = basename(meeting.name, meeting.started_at, meeting.settings.pattern)
     # A guess (a miss only means rendering it at the end): after a topic if one is current.
     after_topic = len(meeting.topics()) > 1 if item.kind == "TOPIC" else bool(meeting.current_topic)
-    item_rows(item, base.rsplit("/", 1)[-1], tz, after_topic)
+    file = base.rsplit("/", 1)[-1]
+    prepared[(item, file, after_topic)] = item_rows(item, file, tz, after_topic)
 
 
 def _clock(ts: datetime, tz: tzinfo) -> str:

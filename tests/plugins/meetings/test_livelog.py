@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from opsbot.events import Redaction
 from opsbot.testing import BotFactory, TestBot
+from opsbot_plugins.meetings import render
 from opsbot_plugins.meetings.engine import replay
 from opsbot_plugins.meetings.paths import basename
 from opsbot_plugins.meetings.render import Context, log_html, log_txt
@@ -115,17 +118,30 @@ async def test_a_resumed_meeting_writes_its_logs_again_from_the_database(
 
 
 async def test_the_live_logs_are_the_bytes_a_later_render_makes(
-    bot: TestBot, tmp_path: Path
+    bot: TestBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Appended as the lines came, rewritten on an edit, footed at the end: the files equal the
-    logs rendered afterwards from the database (what a regeneration or a crash recovery makes)."""
+    logs rendered afterwards from the database (what a regeneration or a crash recovery makes).
+    The minutes too, though #endmeeting renders none of their items: each was rendered as it was
+    recorded."""
     mx = bot.matrix
     await mx.say("alice", "#startmeeting parity")
     await mx.say("alice", "#meetingtopic The <b>upgrade</b> & more")
+    await mx.say("alice", "#info before any topic")
+    await mx.say("alice", "#topic Upgrades & <rollbacks>")
     for i in range(50):
         await mx.say("bob", f"line {i} <i>with</i> & markup")
+        if i % 10 == 0:
+            await mx.say("bob", f"#action bob to check host {i} *now*")
+    await mx.say("carol", "#link https://bugs.example.org/1 the <bug>")
     await mx.say("carol", "#info the last word")
+    rendered_at_the_end = []
+    real = render.item_rows
+    monkeypatch.setattr(
+        render, "item_rows", lambda *args: rendered_at_the_end.append(args) or real(*args)
+    )
     await mx.say("alice", "#endmeeting")
+    assert rendered_at_the_end == []
     plugin = bot.bot.plugins["meetings"]
     store = plugin.store  # type: ignore[attr-defined]
     await store.writer.flush()
@@ -137,3 +153,5 @@ async def test_the_live_logs_are_the_bytes_a_later_render_makes(
     folder = tmp_path / "meetings"
     assert (folder / f"{base}.log.txt").read_text() == log_txt(ctx)
     assert (folder / f"{base}.log.html").read_text() == log_html(ctx)
+    for extension, make in render.MINUTES.items():
+        assert (folder / f"{base}{extension}").read_text() == make(ctx), extension
