@@ -102,7 +102,7 @@ class Bus:
                 event = urgent.popleft()
             elif events:
                 event = events.popleft()
-                if len(events) < self._lane_limit:
+                if len(events) <= self._lane_limit // 2:  # a waiting transport goes on in bulk
                     lane.space.set()
             else:
                 lane.ready.clear()
