@@ -2,9 +2,10 @@
 ``.log.html`` grow by whole lines, appended a batch at a time, so the log is on disk at every
 moment and ``#endmeeting`` writes only the minutes.
 
-Appending cannot take anything back. An edit or a redaction, a new title or name, or
-``#restrictlogs`` makes one atomic rewrite of both files from the meeting's lines (in a worker
-thread; lines that come meanwhile wait and follow it), so a redacted text leaves the disk too.
+All writing happens in one thread of its own (:data:`DISK`), in the order asked, so the event
+loop never waits on the disk. Appending cannot take anything back. An edit or a redaction, a new
+title or name, or ``#restrictlogs`` makes one atomic rewrite of both files from the meeting's
+lines (lines that come meanwhile wait and follow it), so a redacted text leaves the disk too.
 A bot that resumes a meeting (a restart, a takeover) writes both files again from the lines it
 replayed from the database, so a crash never leaves a log short.
 """
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 from pathlib import Path
 
@@ -33,6 +35,9 @@ FLUSH_AFTER = 0.005
 RETRY_AFTER = 10.0
 """Seconds between tries to write the logs again after the disk refused them."""
 CHANGES_SEEN = frozenset({"edit", "redaction"})
+DISK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meeting logs")
+"""The one thread that writes every live log, in the order asked: the event loop never waits on
+the disk, and an append never overtakes a rewrite (nor a rewrite an append)."""
 
 
 class LiveLog:
@@ -56,16 +61,13 @@ class LiveLog:
         """Appending would not make the files right: the next write is a whole one."""
         self._failed_at: float | None = None
         self._ended = False
+        self._appending: asyncio.Future[None] | None = None
+        """The last append handed to the disk thread."""
 
     @property
     def paths(self) -> tuple[Path, Path] | None:
         """The two files, once written."""
-        target = self._target
-        if target is None:
-            return None
-        return target.with_name(target.name + ".log.txt"), target.with_name(
-            target.name + ".log.html"
-        )
+        return None if self._target is None else _paths(self._target)
 
     def add(self, line: Line) -> None:
         """Log a line the meeting has just been fed."""
@@ -97,29 +99,31 @@ class LiveLog:
 
     async def finish(self, ended: bool) -> None:
         """Everything logged so far on disk; once the meeting ended, the HTML's foot too."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         self._ended = self._ended or ended
         while self._rewriting is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._rewriting)
-        if self._dirty:
+        if not self._dirty:
+            if ended:
+                self._html.append(LOG_HTML_FOOT)
+            await self.flush_now()
+        if self._dirty:  # changed, or an append failed: whole, once more
             self._failed_at = None
             self._rewriting = asyncio.current_task()
             try:
                 await self._rewrite_whole(foot=ended)
             finally:
                 self._rewriting = None
-        elif ended:
-            self._html.append(LOG_HTML_FOOT)
-        self._flush()
+            await self.flush_now()
 
-    def flush_now(self) -> None:
-        """What waits to be appended, appended now (the bot is stopping)."""
+    async def flush_now(self) -> None:
+        """What waits to be appended, on disk now (the meeting's end, the bot stopping)."""
         if self._timer is not None:
             self._timer.cancel()
         self._flush()
+        if self._appending is not None:
+            with contextlib.suppress(OSError):
+                await self._appending
 
     def _rewrite_soon(self) -> None:
         if self._rewriting is not None or (
@@ -147,50 +151,66 @@ class LiveLog:
             lines = meeting.said_now()
             self._txt.clear()  # the snapshot has them
             self._html.clear()
-            head, private, before = log_html_key(ctx), meeting.restricted, self.paths
+            # What the files will show, known now: a change while they are written is a change.
+            self._head, self._private = log_html_key(ctx), meeting.restricted
+            before = self.paths
             try:
                 target = target_of(self.output_dir, base)
-                await asyncio.to_thread(self._write_whole, ctx, target, lines, private, foot)
+                await asyncio.get_running_loop().run_in_executor(
+                    DISK, _write_whole, ctx, target, lines, self._private, foot
+                )
             except (OSError, ValueError) as error:
                 self._dirty = True
                 self._failed(error)
                 return
-            self._target, self._head, self._private = target, head, private
+            self._target = target
             self._failed_at = None
             if before is not None and before != self.paths:  # renamed: the old files go
                 for path in before:
                     path.unlink(missing_ok=True)
-
-    @staticmethod
-    def _write_whole(
-        ctx: Context, target: Path, lines: list[tuple[Line, str]], private: bool, ended: bool
-    ) -> None:
-        txt, html = (
-            target.with_name(target.name + ".log.txt"),
-            target.with_name(target.name + ".log.html"),
-        )
-        write_atomically(txt, log_txt(ctx, lines), private=private)
-        write_atomically(html, log_html(ctx, lines, ended=ended), private=private)
 
     def _flush(self) -> None:
         self._timer = None
         paths = self.paths
         if self._rewriting is not None or paths is None or (not self._txt and not self._html):
             return
-        chunks = ("".join(self._txt), "".join(self._html))
+        chunks = ("".join(self._txt).encode(), "".join(self._html).encode())
         self._txt.clear()
         self._html.clear()
-        try:
-            for path, chunk in zip(paths, chunks, strict=True):
-                _append(path, chunk.encode())
-        except OSError as error:  # gone or refused: the next write is a whole one
+        self._appending = asyncio.get_running_loop().run_in_executor(
+            DISK, _append_both, paths, chunks
+        )
+        self._appending.add_done_callback(self._appended)
+
+    def _appended(self, done: asyncio.Future[None]) -> None:
+        error = None if done.cancelled() else done.exception()
+        if isinstance(error, OSError):  # gone or refused: the next write is a whole one
             self._dirty = True
             self._failed(error)
+        elif error is not None:
+            log.error("%s: appending to its log files failed", self.label, exc_info=error)
 
     def _failed(self, error: Exception) -> None:
         if self._failed_at is None:
             log.warning("%s: could not write its log files: %s", self.label, error)
         self._failed_at = time.monotonic()
+
+
+def _paths(target: Path) -> tuple[Path, Path]:
+    return target.with_name(target.name + ".log.txt"), target.with_name(target.name + ".log.html")
+
+
+def _write_whole(
+    ctx: Context, target: Path, lines: list[tuple[Line, str]], private: bool, foot: bool
+) -> None:
+    txt, html = _paths(target)
+    write_atomically(txt, log_txt(ctx, lines), private=private)
+    write_atomically(html, log_html(ctx, lines, ended=foot), private=private)
+
+
+def _append_both(paths: tuple[Path, Path], chunks: tuple[bytes, bytes]) -> None:
+    for path, chunk in zip(paths, chunks, strict=True):
+        _append(path, chunk)
 
 
 def _append(path: Path, data: bytes) -> None:

@@ -200,9 +200,9 @@ class Meetings(MeetingCommands, Plugin):
     async def teardown(self) -> None:
         if self._warming is not None:  # a template that failed to compile fails at the end
             await asyncio.gather(self._warming, return_exceptions=True)
-        for live in self.live.values():
+        for live in list(self.live.values()):
             if live.log is not None:
-                live.log.flush_now()
+                await live.log.flush_now()
         await self.store.writer.stop()
 
     def help_topic(self, topic: str, prefix: str) -> str | None:

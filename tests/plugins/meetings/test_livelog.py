@@ -18,17 +18,20 @@ from opsbot_plugins.meetings.render import Context, log_html, log_txt
 
 
 def logs(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "meetings").rglob("*.log.*"))
+    """The two log files (not a rewrite's temporary file beside them)."""
+    found = (tmp_path / "meetings").rglob("*.log.*")
+    return sorted(p for p in found if not p.name.startswith("."))
 
 
 async def on_disk(tmp_path: Path, text: str, *, present: bool = True) -> str:
     """The .log.txt once it does (or no longer does) hold ``text``; fails after 5 s."""
     for _ in range(500):
         found = logs(tmp_path)
-        if found:
-            txt = next(p for p in found if p.name.endswith(".log.txt")).read_text()
-            if (text in txt) == present:
-                return txt
+        for path in found:
+            if path.name.endswith(".log.txt"):
+                txt = path.read_text()
+                if (text in txt) == present:
+                    return txt
         await asyncio.sleep(0.01)
     raise AssertionError(f"{text!r} {'never came to' if present else 'stayed in'} {found}")
 
@@ -155,3 +158,25 @@ async def test_the_live_logs_are_the_bytes_a_later_render_makes(
     assert (folder / f"{base}.log.html").read_text() == log_html(ctx)
     for extension, make in render.MINUTES.items():
         assert (folder / f"{base}{extension}").read_text() == make(ctx), extension
+
+
+async def test_logs_deleted_mid_meeting_are_written_whole_again(
+    bot: TestBot, tmp_path: Path
+) -> None:
+    """Someone removes the files while the meeting runs: the next append fails (it never
+    creates a headless file), and the end writes both whole, from the first line."""
+    await bot.irc.say("alice", "#startmeeting cleanup")
+    await bot.irc.say("bob", "before the files went")
+    await on_disk(tmp_path, "before the files went")
+    for path in logs(tmp_path):
+        path.unlink()
+    await bot.irc.say("bob", "after the files went")
+    await asyncio.sleep(0.1)
+    await bot.irc.say("alice", "#endmeeting")
+    txt = await on_disk(tmp_path, "after the files went")
+    assert txt.splitlines()[0].endswith("<alice> #startmeeting cleanup")
+    assert "<bob> before the files went" in txt
+    [html] = [p for p in logs(tmp_path) if p.name.endswith(".log.html")]
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    assert "before the files went" in page and "after the files went" in page
